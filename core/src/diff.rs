@@ -1,0 +1,160 @@
+//! Building a patch: index `old` once, then scan and compress the chunks of `new` in parallel.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::control::{Op, encode_op};
+use crate::error::{Error, Result};
+use crate::format::{self, CONTROL_SLACK, ChunkInfo, PatchInfo};
+use crate::hash::hash;
+use crate::index::SuffixIndex;
+use crate::io::{OutputFile, map_file};
+use crate::options::DiffOptions;
+use crate::parallel::{Progress, Workers};
+use crate::scan::{Segment, scan};
+
+/// Builds a patch that turns `old` into `new`.
+///
+/// Memory: the suffix array of `old` (4 bytes per byte below 2 GiB, 8 above) plus the finished
+/// patch, plus a few times the chunk size per thread.
+///
+/// ```
+/// let old = b"hello, old world".repeat(100);
+/// let new = b"hello, new world".repeat(100);
+/// let patch = chunkdelta::diff(&old, &new, &chunkdelta::DiffOptions::new())?;
+/// assert_eq!(chunkdelta::apply(&old, &patch[..], &chunkdelta::ApplyOptions::new())?, new);
+/// # Ok::<(), chunkdelta::Error>(())
+/// ```
+pub fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
+    options.validate(new.len() as u64)?;
+    let workers = Workers::new(options.threads)?;
+    workers.run(|| build_patch(old, new, options))
+}
+
+/// Diffs two files into `patch_path`, which appears only once complete.
+///
+/// Both inputs are memory-mapped. Returns what the patch's header and table hold.
+pub fn diff_file(
+    old_path: impl AsRef<Path>,
+    new_path: impl AsRef<Path>,
+    patch_path: impl AsRef<Path>,
+    options: &DiffOptions,
+) -> Result<PatchInfo> {
+    let old = map_file(old_path.as_ref())?;
+    let new = map_file(new_path.as_ref())?;
+    let patch = diff(&old, &new, options)?;
+    let output = OutputFile::create(patch_path.as_ref(), None)?;
+    std::io::Write::write_all(&mut output.file(), &patch)
+        .map_err(|e| Error::io(format!("writing {}", patch_path.as_ref().display()), e))?;
+    output.commit()?;
+    format::read_info(&patch[..])
+}
+
+/// A chunk's table entry and its three compressed streams, back to back.
+struct EncodedChunk {
+    info: ChunkInfo,
+    payload: Vec<u8>,
+}
+
+fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
+    let progress = Progress::new(options.progress.as_deref(), (old.len() + new.len()) as u64);
+    let (index, (old_hash, new_hash)) =
+        rayon::join(|| SuffixIndex::build(old), || rayon::join(|| hash(old), || hash(new)));
+    let index = index?;
+    progress.advance(old.len() as u64)?;
+
+    let chunk_size = options.chunk_size as usize;
+    let chunks: Vec<EncodedChunk> = new
+        .par_chunks(chunk_size)
+        .enumerate()
+        .map(|(i, chunk)| {
+            progress.check()?;
+            let encoded = encode_chunk(old, &index, chunk, (i * chunk_size) as u64, options.level)?;
+            progress.advance(chunk.len() as u64)?;
+            Ok(encoded)
+        })
+        .collect::<Result<_>>()?;
+
+    let infos: Vec<ChunkInfo> = chunks.iter().map(|c| c.info.clone()).collect();
+    let mut patch = format::encode_head(old.len() as u64, old_hash, new.len() as u64, new_hash, &infos);
+    for chunk in chunks {
+        patch.extend_from_slice(&chunk.payload);
+    }
+    Ok(patch)
+}
+
+/// The three raw streams of a chunk.
+struct Streams {
+    control: Vec<u8>,
+    diff: Vec<u8>,
+    extra: Vec<u8>,
+}
+
+impl Streams {
+    fn from_segments(old: &[u8], new: &[u8], segments: &[Segment]) -> Self {
+        let mut streams = Streams { control: Vec::new(), diff: Vec::new(), extra: Vec::new() };
+        let (mut cursor, mut at) = (0usize, 0usize);
+        for segment in segments {
+            let seek = segment.old_pos as i64 - cursor as i64;
+            encode_op(
+                Op { seek, add_len: segment.add_len as u64, extra_len: segment.extra_len as u64 },
+                &mut streams.control,
+            );
+            let added = &new[at..at + segment.add_len];
+            let base = &old[segment.old_pos..segment.old_pos + segment.add_len];
+            streams.diff.extend(added.iter().zip(base).map(|(n, o)| n.wrapping_sub(*o)));
+            at += segment.add_len;
+            streams.extra.extend_from_slice(&new[at..at + segment.extra_len]);
+            at += segment.extra_len;
+            cursor = segment.old_pos + segment.add_len;
+        }
+        streams
+    }
+
+    /// The whole chunk as one literal: the fallback when matching does not pay.
+    fn literal(new: &[u8]) -> Self {
+        let mut control = Vec::new();
+        encode_op(Op { seek: 0, add_len: 0, extra_len: new.len() as u64 }, &mut control);
+        Streams { control, diff: Vec::new(), extra: new.to_vec() }
+    }
+}
+
+fn encode_chunk(old: &[u8], index: &SuffixIndex, new: &[u8], offset: u64, level: i32) -> Result<EncodedChunk> {
+    let segments = scan(old, index, new);
+    let mut streams = Streams::from_segments(old, new, &segments);
+    if streams.control.len() as u64 > new.len() as u64 + CONTROL_SLACK {
+        streams = Streams::literal(new);
+    }
+    let (control, (diff, extra)) = rayon::join(
+        || compress(&streams.control, level),
+        || rayon::join(|| compress(&streams.diff, level), || compress(&streams.extra, level)),
+    );
+    let (control, diff, extra) = (control?, diff?, extra?);
+    let info = ChunkInfo {
+        new_offset: offset,
+        new_len: new.len() as u64,
+        control_raw_len: streams.control.len() as u64,
+        extra_raw_len: streams.extra.len() as u64,
+        control_len: control.len() as u64,
+        diff_len: diff.len() as u64,
+        extra_len: extra.len() as u64,
+        hash: hash(new),
+    };
+    let mut payload = control;
+    payload.extend_from_slice(&diff);
+    payload.extend_from_slice(&extra);
+    Ok(EncodedChunk { info, payload })
+}
+
+/// One zstd frame without checksum (blake3 covers the output); empty input gives no frame.
+fn compress(raw: &[u8], level: i32) -> Result<Vec<u8>> {
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
+    let compress_error = |e| Error::io("zstd compression", e);
+    let mut compressor = zstd::bulk::Compressor::new(level).map_err(compress_error)?;
+    compressor.include_checksum(false).map_err(compress_error)?;
+    compressor.include_dictid(false).map_err(compress_error)?;
+    compressor.compress(raw).map_err(compress_error)
+}

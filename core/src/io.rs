@@ -1,0 +1,107 @@
+//! File plumbing: read-only maps of inputs, and outputs that appear at their destination only
+//! once complete (temporary file in the same folder, fsync, rename).
+
+use std::fs::{self, File, OpenOptions};
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, Result};
+
+/// A read-only view of a whole file.
+pub(crate) enum MappedFile {
+    Empty,
+    Mapped(memmap2::Mmap),
+}
+
+impl Deref for MappedFile {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            MappedFile::Empty => &[],
+            MappedFile::Mapped(map) => map,
+        }
+    }
+}
+
+/// Maps `path` read-only. Empty files are not mapped (mapping zero bytes fails on Linux).
+pub(crate) fn map_file(path: &Path) -> Result<MappedFile> {
+    let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let len = file.metadata().map_err(|e| Error::io(format!("reading {}", path.display()), e))?.len();
+    if len == 0 {
+        return Ok(MappedFile::Empty);
+    }
+    // SAFETY: the map is read-only and chunkdelta never writes to the files it maps. Another
+    // process truncating or rewriting the file meanwhile is outside the contract, as for any
+    // mmap-based tool (b3sum, bidiff); for `old`, apply detects changed content by its hash.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(format!("mapping {}", path.display()), e))?;
+    Ok(MappedFile::Mapped(map))
+}
+
+/// A file being written under a temporary name beside its destination. `commit` makes it
+/// durable and renames it into place; dropping it uncommitted removes it.
+pub(crate) struct OutputFile {
+    file: File,
+    temp_path: PathBuf,
+    dest: PathBuf,
+    committed: bool,
+}
+
+impl OutputFile {
+    /// Creates the temporary file beside `dest`, with `permissions` when given.
+    pub(crate) fn create(dest: &Path, permissions: Option<fs::Permissions>) -> Result<Self> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = dest
+            .file_name()
+            .ok_or_else(|| Error::invalid(format!("output path {} has no file name", dest.display())))?;
+        let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let unique = format!(
+            ".{}.{}-{}.chunkdelta-tmp",
+            name.to_string_lossy(),
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let temp_path = dir.join(unique);
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp_path)
+            .map_err(|e| Error::io(format!("creating {}", temp_path.display()), e))?;
+        let output = OutputFile { file, temp_path, dest: dest.to_path_buf(), committed: false };
+        if let Some(permissions) = permissions {
+            output
+                .file
+                .set_permissions(permissions)
+                .map_err(|e| Error::io(format!("setting permissions of {}", output.temp_path.display()), e))?;
+        }
+        Ok(output)
+    }
+
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Flushes the data to disk, renames the file to its destination and syncs the folder.
+    pub(crate) fn commit(mut self) -> Result<()> {
+        let dest = self.dest.display().to_string();
+        self.file.sync_all().map_err(|e| Error::io(format!("syncing {}", self.temp_path.display()), e))?;
+        fs::rename(&self.temp_path, &self.dest).map_err(|e| Error::io(format!("renaming into {dest}"), e))?;
+        self.committed = true;
+        if let Some(dir) = self.dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+            // Durability of the rename itself; not every platform can open a folder.
+            if let Ok(dir) = File::open(dir) {
+                dir.sync_all().map_err(|e| Error::io(format!("syncing the folder of {dest}"), e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.temp_path);
+        }
+    }
+}

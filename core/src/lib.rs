@@ -1,0 +1,56 @@
+//! chunkdelta builds compact binary patches from an old to a new file, and applies them fast,
+//! in bounded memory, verifiably.
+//!
+//! A patch cuts the new file into independent chunks. Each chunk carries bsdiff-style control,
+//! diff and extra streams, compressed with zstd, and the blake3 hash of its output. Diff
+//! indexes `old` once with a suffix array and scans the chunks in parallel; apply decodes
+//! chunks in parallel in one forward pass over the patch, checking `old`'s hash before writing
+//! anything and every chunk's hash after. The byte format is specified in `FORMAT.md`.
+//!
+//! ```
+//! use chunkdelta::{ApplyOptions, DiffOptions};
+//!
+//! let old = b"release 1.0: the quick brown fox".repeat(1000);
+//! let new = b"release 1.1: the quick brown fox!".repeat(1000);
+//! let patch = chunkdelta::diff(&old, &new, &DiffOptions::new().level(3))?;
+//! assert!(patch.len() < new.len() / 10);
+//!
+//! let info = chunkdelta::read_info(&patch[..])?;
+//! assert_eq!(info.new_size, new.len() as u64);
+//! assert_eq!(chunkdelta::apply(&old, &patch[..], &ApplyOptions::new())?, new);
+//!
+//! // The wrong old file is refused before anything is written.
+//! let err = chunkdelta::apply(&new, &patch[..], &ApplyOptions::new()).unwrap_err();
+//! assert_eq!(err.kind(), chunkdelta::ErrorKind::SourceMismatch);
+//! # Ok::<(), chunkdelta::Error>(())
+//! ```
+//!
+//! # Threads
+//! Diff and apply run on rayon's global pool (one thread per core, `RAYON_NUM_THREADS`
+//! respected) unless the options give a thread count. Suffix-array construction uses
+//! libsais with OpenMP, with as many threads as the rayon pool.
+//!
+//! # Platform
+//! Linux and other Unix systems: file output uses positional writes (`FileExt::write_all_at`).
+
+mod apply;
+mod control;
+mod diff;
+mod error;
+mod format;
+mod hash;
+mod index;
+mod io;
+mod options;
+mod parallel;
+mod scan;
+
+pub use apply::{apply, apply_file, verify, verify_file};
+pub use diff::{diff, diff_file};
+pub use error::{Error, ErrorKind, Result};
+pub use format::{
+    ChunkInfo, FORMAT_VERSION, MAGIC, MAX_CHUNK_COUNT, MAX_CHUNK_LEN, MAX_SIGNATURE_LEN, PatchInfo, read_info,
+};
+pub use options::{
+    ApplyOptions, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, DiffOptions, MIN_CHUNK_SIZE, ProgressFn, level_range,
+};
