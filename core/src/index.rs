@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 pub(crate) struct SuffixIndex<'a> {
     old: &'a [u8],
     suffixes: Suffixes,
+    /// `buckets[p]..buckets[p + 1]` is the range of suffixes whose first two bytes, read as a
+    /// big-endian u16, are `p`; the one-byte suffix `b` sorts first in bucket `b << 8`.
+    buckets: Vec<usize>,
 }
 
 enum Suffixes {
@@ -27,14 +30,32 @@ impl<'a> SuffixIndex<'a> {
         } else {
             Suffixes::Wide(sort_wide(old)?)
         };
-        Ok(SuffixIndex { old, suffixes })
+        Ok(SuffixIndex { old, suffixes, buckets: bucket_starts(old) })
+    }
+
+    /// The range of suffixes that can share a prefix of more than one byte with `needle`
+    /// (or, when none shares two bytes, all suffixes sharing its first byte).
+    fn candidates(&self, needle: &[u8]) -> std::ops::Range<usize> {
+        let first = usize::from(needle[0]) << 8;
+        if let Some(&second) = needle.get(1) {
+            let pair = first | usize::from(second);
+            let range = self.buckets[pair]..self.buckets[pair + 1];
+            if !range.is_empty() {
+                return range;
+            }
+        }
+        self.buckets[first]..self.buckets[first + 256]
     }
 
     /// The position in `old` and length of the longest prefix of `needle` found in `old`.
     pub(crate) fn longest_match(&self, needle: &[u8]) -> (usize, usize) {
+        if needle.is_empty() {
+            return (0, 0);
+        }
+        let range = self.candidates(needle);
         match &self.suffixes {
-            Suffixes::Narrow(sa) => search(self.old, sa, needle),
-            Suffixes::Wide(sa) => search(self.old, sa, needle),
+            Suffixes::Narrow(sa) => search(self.old, &sa[range], needle),
+            Suffixes::Wide(sa) => search(self.old, &sa[range], needle),
         }
     }
 }
@@ -81,6 +102,24 @@ fn sort_wide(old: &[u8]) -> Result<Vec<i64>> {
         .run()
         .map_err(sais_error)?;
     Ok(sa)
+}
+
+/// Start of each two-byte bucket in the suffix array, plus a final end marker.
+fn bucket_starts(old: &[u8]) -> Vec<usize> {
+    let mut counts = vec![0usize; (1 << 16) + 1];
+    for window in old.windows(2) {
+        counts[usize::from(u16::from_be_bytes([window[0], window[1]]))] += 1;
+    }
+    if let Some(&last) = old.last() {
+        counts[usize::from(last) << 8] += 1;
+    }
+    let mut start = 0;
+    for count in counts.iter_mut() {
+        let n = *count;
+        *count = start;
+        start += n;
+    }
+    counts
 }
 
 /// Binary search over sorted suffixes. The common prefix of the needle with both ends of the

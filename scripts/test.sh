@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test of every crate: formatting, lints, unit, integration, property, CLI and
+# golden-vector tests. Installs what it needs first. CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+if cargo fmt --version >/dev/null 2>&1; then
+  cargo fmt --all --check
+else
+  echo "[test] rustfmt not installed: skipping the format check" >&2
+fi
+if cargo clippy --version >/dev/null 2>&1; then
+  cargo clippy --workspace --all-targets --quiet -- -D warnings
+else
+  echo "[test] clippy not installed: skipping lints" >&2
+fi
+
+cargo test --workspace
+# Once more on one thread: results must not depend on the thread count.
+RAYON_NUM_THREADS=1 cargo test --workspace --quiet
