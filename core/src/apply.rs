@@ -54,7 +54,11 @@ pub fn verify(old: &[u8], patch: impl Read, options: &ApplyOptions) -> Result<Pa
 }
 
 /// [`verify`] with `old` memory-mapped from `old_path`.
-pub fn verify_file(old_path: impl AsRef<Path>, patch: impl Read, options: &ApplyOptions) -> Result<PatchInfo> {
+pub fn verify_file(
+    old_path: impl AsRef<Path>,
+    patch: impl Read,
+    options: &ApplyOptions,
+) -> Result<PatchInfo> {
     verify(&map_file(old_path.as_ref())?, patch, options)
 }
 
@@ -69,7 +73,10 @@ struct MemoryOutput(Mutex<Vec<u8>>);
 impl Output for MemoryOutput {
     fn prepare(&mut self, new_size: u64) -> Result<()> {
         let out_of_memory = || {
-            Error::io(format!("allocating {new_size} bytes for the output"), std::io::ErrorKind::OutOfMemory.into())
+            Error::io(
+                format!("allocating {new_size} bytes for the output"),
+                std::io::ErrorKind::OutOfMemory.into(),
+            )
         };
         let len = usize::try_from(new_size).map_err(|_| out_of_memory())?;
         let buffer = self.0.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -214,7 +221,9 @@ fn decode_chunk(old: &[u8], chunk: &ChunkInfo, payload: &[u8], index: usize) -> 
             return Err(bad("add op runs past the end of old, the diff stream or the chunk"));
         }
         let target = &mut out[written..written + add];
-        for ((o, n), d) in target.iter_mut().zip(&old[cursor..cursor + add]).zip(&diff[diff_at..diff_at + add]) {
+        for ((o, n), d) in
+            target.iter_mut().zip(&old[cursor..cursor + add]).zip(&diff[diff_at..diff_at + add])
+        {
             *o = n.wrapping_add(*d);
         }
         (cursor, diff_at, written) = (cursor + add, diff_at + add, written + add);

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::format::{self, CONTROL_SLACK, ChunkInfo, PatchInfo};
 use crate::hash::hash;
 use crate::index::SuffixIndex;
-use crate::io::{OutputFile, map_file};
+use crate::io::{OutputFile, map_file, same_file};
 use crate::options::DiffOptions;
 use crate::parallel::{Progress, Workers};
 use crate::scan::{Segment, scan};
@@ -34,13 +34,22 @@ pub fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
 
 /// Diffs two files into `patch_path`, which appears only once complete.
 ///
-/// Both inputs are memory-mapped. Returns what the patch's header and table hold.
+/// Both inputs are memory-mapped. Returns what the patch's header and table hold. A
+/// `patch_path` that names either input is an [`crate::ErrorKind::InvalidArgument`].
 pub fn diff_file(
     old_path: impl AsRef<Path>,
     new_path: impl AsRef<Path>,
     patch_path: impl AsRef<Path>,
     options: &DiffOptions,
 ) -> Result<PatchInfo> {
+    for input in [old_path.as_ref(), new_path.as_ref()] {
+        if same_file(input, patch_path.as_ref()) {
+            return Err(Error::invalid(format!(
+                "the patch would replace its input {}: choose another patch path",
+                input.display()
+            )));
+        }
+    }
     let old = map_file(old_path.as_ref())?;
     let new = map_file(new_path.as_ref())?;
     let patch = diff(&old, &new, options)?;
@@ -120,7 +129,13 @@ impl Streams {
     }
 }
 
-fn encode_chunk(old: &[u8], index: &SuffixIndex, new: &[u8], offset: u64, level: i32) -> Result<EncodedChunk> {
+fn encode_chunk(
+    old: &[u8],
+    index: &SuffixIndex,
+    new: &[u8],
+    offset: u64,
+    level: i32,
+) -> Result<EncodedChunk> {
     let segments = scan(old, index, new);
     let mut streams = Streams::from_segments(old, new, &segments);
     if streams.control.len() as u64 > new.len() as u64 + CONTROL_SLACK {

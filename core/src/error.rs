@@ -141,12 +141,7 @@ impl fmt::Display for Error {
             Error::SourceMismatch { expected_size, actual_size, expected_hash, actual_hash } => {
                 write!(f, "this patch was made for a different old file: ")?;
                 match actual_hash {
-                    Some(actual) => write!(
-                        f,
-                        "expected blake3 {}, got {}",
-                        hex(expected_hash),
-                        hex(actual)
-                    ),
+                    Some(actual) => write!(f, "expected blake3 {}, got {}", hex(expected_hash), hex(actual)),
                     None => write!(
                         f,
                         "expected {expected_size} bytes with blake3 {}, got {actual_size} bytes",

@@ -294,7 +294,8 @@ impl<R: Read> PatchReader<R> {
 
     /// Reads `len` bytes into a new vector. The caller has bounded `len`.
     pub(crate) fn read_vec(&mut self, len: u64, what: &str) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; usize::try_from(len).map_err(|_| Error::limit(what, len, usize::MAX as u64))?];
+        let mut buf =
+            vec![0u8; usize::try_from(len).map_err(|_| Error::limit(what, len, usize::MAX as u64))?];
         self.read_exact(&mut buf, what)?;
         Ok(buf)
     }
@@ -379,12 +380,23 @@ pub(crate) fn read_head<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64
     })
 }
 
-/// Reads the header and chunk table of a patch without decoding any payload.
-///
-/// The sizes of the payloads are known from the table, so a patch shorter than
-/// [`PatchInfo::patch_size`] is truncated; `read_info` reads only the head and cannot tell.
+/// Reads the header and chunk table of a patch, then reads through the payloads without
+/// decoding them, to check that the patch holds exactly the bytes its table accounts for.
 pub fn read_info(patch: impl Read) -> Result<PatchInfo> {
-    read_head(&mut PatchReader::new(patch), MAX_CHUNK_LEN)
+    let mut reader = PatchReader::new(patch);
+    let info = read_head(&mut reader, MAX_CHUNK_LEN)?;
+    let mut rest = reader.inner.by_ref().take(info.patch_size - reader.offset);
+    let copied =
+        std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| Error::io("reading the patch", e))?;
+    reader.offset += copied;
+    if reader.offset < info.patch_size {
+        return Err(Error::corrupt(format!(
+            "truncated: the patch has {} bytes but its chunk table accounts for {}",
+            reader.offset, info.patch_size
+        )));
+    }
+    reader.expect_end()?;
+    Ok(info)
 }
 
 #[cfg(test)]
@@ -407,11 +419,14 @@ mod tests {
     #[test]
     fn head_round_trips() {
         let chunks = vec![sample_chunk(0), sample_chunk(100)];
-        let head = encode_head(5, [1; 32], 200, [2; 32], &chunks);
-        let info = read_info(&head[..]).unwrap();
+        let mut patch = encode_head(5, [1; 32], 200, [2; 32], &chunks);
+        let head_len = patch.len() as u64;
+        patch.resize(patch.len() + 2 * (12 + 109), 0);
+        let info = read_info(&patch[..]).unwrap();
         assert_eq!(info.chunks, chunks);
         assert_eq!((info.old_size, info.new_size, info.old_hash, info.new_hash), (5, 200, [1; 32], [2; 32]));
-        assert_eq!(info.patch_size, head.len() as u64 + 2 * (12 + 109));
+        assert_eq!(info.patch_size, head_len + 2 * (12 + 109));
+        assert!(read_info(&patch[..patch.len() - 1]).is_err());
     }
 
     #[test]

@@ -35,8 +35,18 @@ pub(crate) fn map_file(path: &Path) -> Result<MappedFile> {
     // SAFETY: the map is read-only and chunkdelta never writes to the files it maps. Another
     // process truncating or rewriting the file meanwhile is outside the contract, as for any
     // mmap-based tool (b3sum, bidiff); for `old`, apply detects changed content by its hash.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(format!("mapping {}", path.display()), e))?;
+    let map = unsafe { memmap2::Mmap::map(&file) }
+        .map_err(|e| Error::io(format!("mapping {}", path.display()), e))?;
     Ok(MappedFile::Mapped(map))
+}
+
+/// Whether both paths name one existing file (through links too).
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
 }
 
 /// A file being written under a temporary name beside its destination. `commit` makes it
@@ -70,10 +80,9 @@ impl OutputFile {
             .map_err(|e| Error::io(format!("creating {}", temp_path.display()), e))?;
         let output = OutputFile { file, temp_path, dest: dest.to_path_buf(), committed: false };
         if let Some(permissions) = permissions {
-            output
-                .file
-                .set_permissions(permissions)
-                .map_err(|e| Error::io(format!("setting permissions of {}", output.temp_path.display()), e))?;
+            output.file.set_permissions(permissions).map_err(|e| {
+                Error::io(format!("setting permissions of {}", output.temp_path.display()), e)
+            })?;
         }
         Ok(output)
     }

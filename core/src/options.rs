@@ -16,7 +16,7 @@ pub type ProgressFn = dyn Fn(u64, u64) -> ControlFlow<()> + Send + Sync;
 /// zstd level used when none is given. Chosen by measurement on the dev corpus (see README).
 pub const DEFAULT_LEVEL: i32 = 19;
 /// Chunk size used when none is given. Chosen by measurement on the dev corpus (see README).
-pub const DEFAULT_CHUNK_SIZE: u64 = 8 << 20;
+pub const DEFAULT_CHUNK_SIZE: u64 = 4 << 20;
 /// Smallest chunk size accepted.
 pub const MIN_CHUNK_SIZE: u64 = 1 << 10;
 
@@ -67,7 +67,10 @@ impl DiffOptions {
     }
 
     /// Calls `callback(done, total)` as work progresses; returning `Break` cancels the diff.
-    pub fn progress(mut self, callback: impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static) -> Self {
+    pub fn progress(
+        mut self,
+        callback: impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static,
+    ) -> Self {
         self.progress = Some(Arc::new(callback));
         self
     }
@@ -143,7 +146,10 @@ impl ApplyOptions {
     }
 
     /// Calls `callback(done, total)` as chunks complete; returning `Break` cancels the apply.
-    pub fn progress(mut self, callback: impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static) -> Self {
+    pub fn progress(
+        mut self,
+        callback: impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static,
+    ) -> Self {
         self.progress = Some(Arc::new(callback));
         self
     }

@@ -103,7 +103,8 @@ impl Scanner<'_> {
             let overlap = (last_scan + lenf) - (scan - lenb);
             let (mut score, mut best, mut split) = (0isize, 0isize, 0isize);
             for i in 0..overlap {
-                score += isize::from(self.agrees(last_pos + lenf - overlap + i, last_scan + lenf - overlap + i));
+                score +=
+                    isize::from(self.agrees(last_pos + lenf - overlap + i, last_scan + lenf - overlap + i));
                 score -= isize::from(self.agrees(pos - lenb + i, scan - lenb + i));
                 if score > best {
                     (best, split) = (score, i + 1);

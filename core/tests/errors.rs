@@ -223,8 +223,10 @@ fn progress_reaches_total_and_cancels() {
 }
 
 fn folder_entries(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     names
 }
@@ -239,9 +241,8 @@ fn failed_apply_leaves_nothing_at_the_destination() {
     let mut corrupt = f.patch.clone();
     let at = corrupt.len() - 10;
     corrupt[at] ^= 0xff;
-    let cancel = ApplyOptions::new().progress(|done, _| {
-        if done > 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-    });
+    let cancel = ApplyOptions::new()
+        .progress(|done, _| if done > 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) });
     let cases = [
         (&corrupt[..], ApplyOptions::new(), ErrorKind::CorruptPatch),
         (&f.patch[..f.patch.len() / 2], ApplyOptions::new(), ErrorKind::CorruptPatch),
@@ -254,7 +255,8 @@ fn failed_apply_leaves_nothing_at_the_destination() {
     }
     assert_eq!(std::fs::read(&old_path).unwrap(), f.old, "old is never modified");
 
-    let missing = apply_file(dir.path().join("missing"), &f.patch[..], &out, &ApplyOptions::new()).unwrap_err();
+    let missing =
+        apply_file(dir.path().join("missing"), &f.patch[..], &out, &ApplyOptions::new()).unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::Io);
     let no_folder = dir.path().join("no/such/folder/out");
     let err = apply_file(&old_path, &f.patch[..], &no_folder, &ApplyOptions::new()).unwrap_err();

@@ -60,7 +60,8 @@ fn moved_blocks_are_found_anywhere_in_old() {
 #[test]
 fn shifted_addresses_compress_through_the_diff_stream() {
     // Like code after an insertion: the same records, every embedded offset bumped.
-    let old: Vec<u8> = (0..20_000u32).flat_map(|i| [i * 16, 0xdead_beef].map(u32::to_le_bytes)).flatten().collect();
+    let old: Vec<u8> =
+        (0..20_000u32).flat_map(|i| [i * 16, 0xdead_beef].map(u32::to_le_bytes)).flatten().collect();
     let new: Vec<u8> =
         (0..20_000u32).flat_map(|i| [i * 16 + 64, 0xdead_beef].map(u32::to_le_bytes)).flatten().collect();
     let patch = round_trip(&old, &new, &DiffOptions::new());

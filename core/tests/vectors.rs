@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use chunkdelta::{ApplyOptions, DiffOptions, apply, diff, read_info};
-use common::{edited, old_file, text, Rng};
+use common::{Rng, edited, old_file, text};
 use serde_json::{Value, json};
 
 struct Case {
@@ -23,7 +23,13 @@ fn cases() -> Vec<Case> {
     let mixed = old_file(22, 20_000);
     vec![
         Case { name: "empty", old: vec![], new: vec![], level: 3, chunk_size: 1024 },
-        Case { name: "from-empty", old: vec![], new: text(&mut Rng::new(23), 3000), level: 3, chunk_size: 1024 },
+        Case {
+            name: "from-empty",
+            old: vec![],
+            new: text(&mut Rng::new(23), 3000),
+            level: 3,
+            chunk_size: 1024,
+        },
         Case { name: "to-empty", old: small.clone(), new: vec![], level: 3, chunk_size: 1024 },
         Case { name: "small-edit", new: edited(&small, 24, 5), old: small, level: 19, chunk_size: 1 << 20 },
         Case { name: "multi-chunk", new: edited(&mixed, 25, 12), old: mixed, level: 19, chunk_size: 4096 },

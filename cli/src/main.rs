@@ -1,0 +1,488 @@
+//! `chunkdelta`, the command-line tool of the chunkdelta library: builds a patch from an old
+//! to a new file (`diff`), applies it (`apply`), checks it without writing (`verify`) and shows
+//! what it holds (`info`).
+//!
+//! Exit codes: 0 success, 1 error (one `error:` line on stderr), 2 usage error, 3 the patch was
+//! made for a different old file.
+
+mod size;
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufReader, IsTerminal, Read, Write};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use chunkdelta::{ApplyOptions, DiffOptions, Error, ErrorKind, PatchInfo};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::size::{format_duration, format_percent, format_size, parse_size};
+
+/// Exit code of every failure but a source mismatch (clap exits with 2 on usage errors).
+const EXIT_ERROR: u8 = 1;
+/// Exit code when the patch was made for a different old file.
+const EXIT_SOURCE_MISMATCH: u8 = 3;
+/// `chunkdelta::DEFAULT_CHUNK_SIZE` as the help shows it; a unit test keeps them equal.
+const DEFAULT_CHUNK_SIZE_TEXT: &str = "4MiB";
+/// How a patch path names standard input.
+const STDIN: &str = "-";
+
+#[derive(Parser)]
+#[command(
+    name = "chunkdelta",
+    version,
+    about = "Chunked, parallel, verified binary delta patches",
+    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 the patch was made for a different old file."
+)]
+struct Cli {
+    /// Print nothing but errors (no progress bar, no summary).
+    #[arg(short, long, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a patch that turns OLD into NEW.
+    Diff(DiffArgs),
+    /// Apply PATCH to OLD, writing the new file to OUT.
+    Apply(ApplyArgs),
+    /// Check that PATCH applies to OLD and yields the promised file, writing nothing.
+    Verify(VerifyArgs),
+    /// Show what a patch holds: sizes, blake3 hashes and chunks.
+    Info(InfoArgs),
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The file the patch starts from.
+    old: PathBuf,
+    /// The file the patch produces.
+    new: PathBuf,
+    /// Where to write the patch; it appears there only once complete.
+    #[arg(short, long, value_name = "PATCH", value_parser = parse_output_path)]
+    output: PathBuf,
+    /// zstd compression level: higher makes smaller patches and slower diffs.
+    #[arg(short, long, value_name = "N", default_value_t = chunkdelta::DEFAULT_LEVEL,
+          value_parser = parse_level, allow_negative_numbers = true)]
+    level: i32,
+    /// Bytes of NEW per chunk, such as 4MiB, 512KiB or 1048576 (1KiB to 1GiB). Apply needs
+    /// memory of about threads x 3 x chunk size.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_CHUNK_SIZE_TEXT, value_parser = parse_chunk_size)]
+    chunk_size: u64,
+    #[command(flatten)]
+    threads: Threads,
+}
+
+#[derive(Args)]
+struct ApplyArgs {
+    /// The file the patch was made from; it is only read.
+    old: PathBuf,
+    /// The patch file, or - to read it from standard input.
+    patch: PathBuf,
+    /// Where to write the new file; it appears there only once complete and verified.
+    #[arg(short, long, value_name = "OUT", value_parser = parse_output_path)]
+    output: PathBuf,
+    #[command(flatten)]
+    threads: Threads,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The file the patch was made from.
+    old: PathBuf,
+    /// The patch file, or - to read it from standard input.
+    patch: PathBuf,
+    #[command(flatten)]
+    threads: Threads,
+}
+
+#[derive(Args)]
+struct InfoArgs {
+    /// The patch file, or - to read it from standard input.
+    patch: PathBuf,
+    /// Print a JSON object (chunks included) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also print a table of the chunks.
+    #[arg(long)]
+    chunks: bool,
+}
+
+#[derive(Args)]
+struct Threads {
+    /// Worker threads; 0 uses every core (or RAYON_NUM_THREADS when set).
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
+    threads: usize,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ui = Ui { quiet: cli.quiet };
+    let result = match cli.command {
+        Command::Diff(args) => diff(&args, ui),
+        Command::Apply(args) => apply(&args, ui),
+        Command::Verify(args) => verify(&args, ui),
+        Command::Info(args) => info(&args, ui),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // Exactly one line, whatever the message holds.
+            let _ = writeln!(io::stderr(), "error: {}", err.to_string().replace('\n', "\\n"));
+            ExitCode::from(exit_code(err.kind()))
+        }
+    }
+}
+
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::SourceMismatch => EXIT_SOURCE_MISMATCH,
+        _ => EXIT_ERROR,
+    }
+}
+
+fn diff(args: &DiffArgs, ui: Ui) -> Result<(), Error> {
+    let started = Instant::now();
+    let total = file_len(&args.old).unwrap_or(0) + file_len(&args.new).unwrap_or(0);
+    let progress = Progress::start(ui, "diff", total);
+    let mut options =
+        DiffOptions::new().level(args.level).chunk_size(args.chunk_size).threads(args.threads.threads);
+    if let Some(callback) = progress.callback() {
+        options = options.progress(callback);
+    }
+    let info = chunkdelta::diff_file(&args.old, &args.new, &args.output, &options)?;
+    drop(progress);
+    ui.say(format_args!(
+        "wrote {}: old {}, new {}, patch {} ({} bytes, {} of new) in {}",
+        args.output.display(),
+        format_size(info.old_size),
+        format_size(info.new_size),
+        format_size(info.patch_size),
+        info.patch_size,
+        format_percent(info.patch_size, info.new_size),
+        format_duration(started.elapsed()),
+    ));
+    Ok(())
+}
+
+fn apply(args: &ApplyArgs, ui: Ui) -> Result<(), Error> {
+    let started = Instant::now();
+    let patch = open_patch(&args.patch)?;
+    let progress = Progress::start(ui, "apply", 0);
+    let options = apply_options(args.threads.threads, &progress);
+    let info = chunkdelta::apply_file(&args.old, patch, &args.output, &options)?;
+    drop(progress);
+    ui.say(format_args!(
+        "wrote {}: {} ({} bytes), blake3 verified, in {}",
+        args.output.display(),
+        format_size(info.new_size),
+        info.new_size,
+        format_duration(started.elapsed()),
+    ));
+    Ok(())
+}
+
+fn verify(args: &VerifyArgs, ui: Ui) -> Result<(), Error> {
+    let started = Instant::now();
+    let patch = open_patch(&args.patch)?;
+    let progress = Progress::start(ui, "verify", 0);
+    let options = apply_options(args.threads.threads, &progress);
+    let info = chunkdelta::verify_file(&args.old, patch, &options)?;
+    drop(progress);
+    ui.say(format_args!(
+        "ok: {} turns {} into {} ({} bytes) with blake3 {}, in {}",
+        patch_name(&args.patch),
+        args.old.display(),
+        format_size(info.new_size),
+        info.new_size,
+        hex(&info.new_hash),
+        format_duration(started.elapsed()),
+    ));
+    Ok(())
+}
+
+fn info(args: &InfoArgs, ui: Ui) -> Result<(), Error> {
+    let info = chunkdelta::read_info(open_patch(&args.patch)?)?;
+    if ui.quiet {
+        return Ok(());
+    }
+    let text = if args.json { info_json(&info) } else { info_text(&info, args.chunks) };
+    write_stdout(&text)
+}
+
+fn info_text(info: &PatchInfo, with_chunks: bool) -> String {
+    let mut text = String::new();
+    let size = |bytes| format!("{bytes} bytes ({})", format_size(bytes));
+    let _ = writeln!(text, "format version  {}", info.format_version);
+    let _ = writeln!(text, "old size        {}", size(info.old_size));
+    let _ = writeln!(text, "old blake3      {}", hex(&info.old_hash));
+    let _ = writeln!(text, "new size        {}", size(info.new_size));
+    let _ = writeln!(text, "new blake3      {}", hex(&info.new_hash));
+    let _ = writeln!(
+        text,
+        "patch size      {}, {} of new",
+        size(info.patch_size),
+        format_percent(info.patch_size, info.new_size)
+    );
+    let _ = writeln!(text, "chunks          {}", info.chunks.len());
+    if with_chunks {
+        let _ = writeln!(
+            text,
+            "\n{:>7} {:>14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  blake3",
+            "chunk", "offset", "length", "literal", "payload", "control", "diff", "extra"
+        );
+        for (index, chunk) in info.chunks.iter().enumerate() {
+            let _ = writeln!(
+                text,
+                "{index:>7} {:>14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}",
+                chunk.new_offset,
+                chunk.new_len,
+                chunk.extra_raw_len,
+                chunk.payload_len(),
+                chunk.control_len,
+                chunk.diff_len,
+                chunk.extra_len,
+                hex(&chunk.hash),
+            );
+        }
+    }
+    text
+}
+
+/// The JSON form of `info`, written by hand: every value is a number or a hex string. Keys
+/// keep the order of the text form; chunks take one line each.
+fn info_json(info: &PatchInfo) -> String {
+    let mut json = String::from("{\n");
+    let _ = writeln!(json, "  \"format_version\": {},", info.format_version);
+    let _ = writeln!(json, "  \"old_size\": {},", info.old_size);
+    let _ = writeln!(json, "  \"old_hash\": \"{}\",", hex(&info.old_hash));
+    let _ = writeln!(json, "  \"new_size\": {},", info.new_size);
+    let _ = writeln!(json, "  \"new_hash\": \"{}\",", hex(&info.new_hash));
+    let _ = writeln!(json, "  \"patch_size\": {},", info.patch_size);
+    let _ = writeln!(json, "  \"chunk_count\": {},", info.chunks.len());
+    json.push_str("  \"chunks\": [");
+    for (index, chunk) in info.chunks.iter().enumerate() {
+        let separator = if index == 0 { "" } else { "," };
+        let _ = write!(
+            json,
+            "{separator}\n    {{\"index\": {index}, \"new_offset\": {}, \"new_len\": {}, \
+             \"control_raw_len\": {}, \"diff_raw_len\": {}, \"extra_raw_len\": {}, \
+             \"control_len\": {}, \"diff_len\": {}, \"extra_len\": {}, \"payload_len\": {}, \
+             \"hash\": \"{}\"}}",
+            chunk.new_offset,
+            chunk.new_len,
+            chunk.control_raw_len,
+            chunk.diff_raw_len(),
+            chunk.extra_raw_len,
+            chunk.control_len,
+            chunk.diff_len,
+            chunk.extra_len,
+            chunk.payload_len(),
+            hex(&chunk.hash),
+        );
+    }
+    json.push_str(if info.chunks.is_empty() { "]\n}\n" } else { "\n  ]\n}\n" });
+    json
+}
+
+fn apply_options(threads: usize, progress: &Progress) -> ApplyOptions {
+    let options = ApplyOptions::new().threads(threads);
+    match progress.callback() {
+        Some(callback) => options.progress(callback),
+        None => options,
+    }
+}
+
+/// The patch to read in one forward pass: a buffered file, or locked standard input for `-`.
+fn open_patch(path: &Path) -> Result<Box<dyn Read>, Error> {
+    if path == Path::new(STDIN) {
+        return Ok(Box::new(stdin_patch()?));
+    }
+    Ok(Box::new(BufReader::new(open_file(path)?)))
+}
+
+fn stdin_patch() -> Result<io::StdinLock<'static>, Error> {
+    let stdin = io::stdin();
+    if stdin.is_terminal() {
+        return Err(Error::InvalidArgument(
+            "standard input is a terminal: pipe the patch in, or give its path instead of -".into(),
+        ));
+    }
+    Ok(stdin.lock())
+}
+
+fn open_file(path: &Path) -> Result<File, Error> {
+    File::open(path).map_err(|e| io_error(format!("opening {}", path.display()), e))
+}
+
+fn file_len(path: &Path) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.len())
+}
+
+fn patch_name(path: &Path) -> String {
+    if path == Path::new(STDIN) { "the patch from standard input".into() } else { path.display().to_string() }
+}
+
+fn io_error(context: String, source: io::Error) -> Error {
+    Error::Io { context, source }
+}
+
+fn hex(bytes: &[u8; 32]) -> String {
+    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// Writes the command's output; a closed pipe (`chunkdelta info p | head -1`) is not an error.
+fn write_stdout(text: &str) -> Result<(), Error> {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(io_error("writing to standard output".into(), e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What the user asked to see.
+#[derive(Clone, Copy)]
+struct Ui {
+    quiet: bool,
+}
+
+impl Ui {
+    /// Prints a one-line summary on stdout, unless quiet. A failure to print it does not undo
+    /// the work done, so it is ignored.
+    fn say(self, line: std::fmt::Arguments<'_>) {
+        if !self.quiet {
+            let _ = writeln!(io::stdout().lock(), "{line}");
+        }
+    }
+}
+
+/// A progress bar on stderr, there only when stderr is a terminal and not quiet. Dropping it
+/// clears it, so that a summary or an error starts on a clean line.
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    /// `total` is the expected byte count, or 0 when not known yet.
+    fn start(ui: Ui, prefix: &'static str, total: u64) -> Self {
+        if ui.quiet || !io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let template = "{prefix:>6} {spinner} [{elapsed_precise}] [{wide_bar}] {bytes}/{total_bytes} \
+                        ({bytes_per_sec}, {eta})";
+        let style = ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        // Until the library reports a total, an unknown length shows an empty bar, not a full one.
+        let bar = if total > 0 { ProgressBar::new(total) } else { ProgressBar::no_length() };
+        let bar = bar.with_style(style).with_prefix(prefix);
+        bar.enable_steady_tick(Duration::from_millis(100));
+        Progress(Some(bar))
+    }
+
+    /// The callback for the library's options, or `None` when there is no bar.
+    fn callback(&self) -> Option<impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static> {
+        let bar = self.0.clone()?;
+        Some(move |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+            ControlFlow::Continue(())
+        })
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn parse_output_path(text: &str) -> Result<PathBuf, String> {
+    if text == STDIN {
+        return Err("writing to standard output is not supported: give a file path".into());
+    }
+    Ok(PathBuf::from(text))
+}
+
+fn parse_level(text: &str) -> Result<i32, String> {
+    let range = chunkdelta::level_range();
+    match text.parse::<i32>() {
+        Ok(level) if range.contains(&level) => Ok(level),
+        _ => Err(format!("expected a whole number from {} to {}", range.start(), range.end())),
+    }
+}
+
+fn parse_chunk_size(text: &str) -> Result<u64, String> {
+    let bytes = parse_size(text)?;
+    let range = chunkdelta::MIN_CHUNK_SIZE..=chunkdelta::MAX_CHUNK_LEN;
+    // The `chunk_size_bounds` test keeps "1KiB" and "1GiB" in step with the library.
+    if !range.contains(&bytes) {
+        return Err(format!(
+            "chunk size {bytes} is outside 1KiB ({}) to 1GiB ({})",
+            range.start(),
+            range.end()
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn default_chunk_size_text_matches_the_library() {
+        assert_eq!(parse_chunk_size(DEFAULT_CHUNK_SIZE_TEXT), Ok(chunkdelta::DEFAULT_CHUNK_SIZE));
+    }
+
+    #[test]
+    fn chunk_size_bounds() {
+        assert_eq!(parse_chunk_size("1KiB"), Ok(chunkdelta::MIN_CHUNK_SIZE));
+        assert_eq!(parse_chunk_size("1GiB"), Ok(chunkdelta::MAX_CHUNK_LEN));
+        assert!(parse_chunk_size("1023").is_err());
+        assert!(parse_chunk_size("1073741825").is_err());
+    }
+
+    #[test]
+    fn levels_outside_zstd_range_are_rejected() {
+        let range = chunkdelta::level_range();
+        assert_eq!(parse_level(&range.end().to_string()), Ok(*range.end()));
+        assert_eq!(parse_level("-1"), Ok(-1));
+        assert!(parse_level(&(range.end() + 1).to_string()).is_err());
+        assert!(parse_level("three").is_err());
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(ErrorKind::SourceMismatch), 3);
+        assert_eq!(exit_code(ErrorKind::CorruptPatch), 1);
+        assert_eq!(exit_code(ErrorKind::Io), 1);
+    }
+
+    #[test]
+    fn hex_is_lowercase_and_complete() {
+        let mut bytes = [0u8; 32];
+        bytes[0] = 0xab;
+        bytes[31] = 0x01;
+        let text = hex(&bytes);
+        assert_eq!(text.len(), 64);
+        assert!(text.starts_with("ab00") && text.ends_with("0001"));
+    }
+}
