@@ -64,31 +64,30 @@ pub fn verify_file(
 
 /// Where decoded chunks go. `prepare` runs once `old` is verified, before any chunk.
 trait Output: Sync {
-    fn prepare(&mut self, new_size: u64) -> Result<()>;
+    fn prepare(&mut self) -> Result<()> {
+        Ok(())
+    }
     fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<()>;
 }
 
 struct MemoryOutput(Mutex<Vec<u8>>);
 
 impl Output for MemoryOutput {
-    fn prepare(&mut self, new_size: u64) -> Result<()> {
-        let out_of_memory = || {
-            Error::io(
-                format!("allocating {new_size} bytes for the output"),
-                std::io::ErrorKind::OutOfMemory.into(),
-            )
-        };
-        let len = usize::try_from(new_size).map_err(|_| out_of_memory())?;
-        let buffer = self.0.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
-        buffer.try_reserve_exact(len).map_err(|_| out_of_memory())?;
-        buffer.resize(len, 0);
-        Ok(())
-    }
-
+    /// Grows the buffer as verified chunks arrive, so its size never rests on the header's claim.
     fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<()> {
         let mut buffer = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let start = offset as usize;
-        buffer[start..start + bytes.len()].copy_from_slice(bytes);
+        let start =
+            usize::try_from(offset).map_err(|_| Error::limit("output offset", offset, usize::MAX as u64))?;
+        let end = start + bytes.len();
+        if buffer.len() < end {
+            let out_of_memory = std::io::ErrorKind::OutOfMemory.into();
+            let missing = end - buffer.len();
+            buffer
+                .try_reserve(missing)
+                .map_err(|_| Error::io(format!("growing the output to {end} bytes"), out_of_memory))?;
+            buffer.resize(end, 0);
+        }
+        buffer[start..end].copy_from_slice(bytes);
         Ok(())
     }
 }
@@ -100,7 +99,7 @@ struct FileOutput<'a> {
 }
 
 impl Output for FileOutput<'_> {
-    fn prepare(&mut self, _new_size: u64) -> Result<()> {
+    fn prepare(&mut self) -> Result<()> {
         self.file = Some(OutputFile::create(self.dest, self.permissions.clone())?);
         Ok(())
     }
@@ -116,10 +115,6 @@ impl Output for FileOutput<'_> {
 struct DiscardOutput;
 
 impl Output for DiscardOutput {
-    fn prepare(&mut self, _new_size: u64) -> Result<()> {
-        Ok(())
-    }
-
     fn write_at(&self, _offset: u64, _bytes: &[u8]) -> Result<()> {
         Ok(())
     }
@@ -130,7 +125,7 @@ fn run(old: &[u8], patch: impl Read, output: &mut impl Output, options: &ApplyOp
     let mut reader = PatchReader::new(patch);
     let info = read_head(&mut reader, options.max_chunk_len)?;
     workers.run(|| check_source(old, &info))?;
-    output.prepare(info.new_size)?;
+    output.prepare()?;
 
     let progress = Progress::new(options.progress.as_deref(), info.new_size);
     let mut hasher = blake3::Hasher::new();

@@ -292,11 +292,24 @@ impl<R: Read> PatchReader<R> {
         Ok(())
     }
 
-    /// Reads `len` bytes into a new vector. The caller has bounded `len`.
+    /// Reads `len` bytes into a new vector, which grows only as bytes arrive, so a length
+    /// claimed by a truncated patch is never allocated up front.
     pub(crate) fn read_vec(&mut self, len: u64, what: &str) -> Result<Vec<u8>> {
-        let mut buf =
-            vec![0u8; usize::try_from(len).map_err(|_| Error::limit(what, len, usize::MAX as u64))?];
-        self.read_exact(&mut buf, what)?;
+        let mut buf = Vec::new();
+        let read = loop {
+            match self.inner.by_ref().take(len).read_to_end(&mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                other => break other,
+            }
+        };
+        read.map_err(|e| Error::io("reading the patch", e))?;
+        self.offset += buf.len() as u64;
+        if (buf.len() as u64) < len {
+            return Err(Error::corrupt(format!(
+                "truncated: the patch ends at byte {} inside the {what}",
+                self.offset
+            )));
+        }
         Ok(buf)
     }
 
