@@ -43,19 +43,22 @@ impl Fixture {
 
     /// Diffs old into new at `self.patch` with the small chunk size and a fast level.
     fn diff(&self) -> Output {
-        let out = run(&[
+        let out = self.diff_into(&self.patch, &["--chunk-size", CHUNK, "--level", "3"]);
+        assert_success(&out);
+        out
+    }
+
+    /// Runs `diff old new -o patch` followed by `options`.
+    fn diff_into(&self, patch: &Path, options: &[&str]) -> Output {
+        let mut args = vec![
             "diff".as_ref(),
             self.old.as_os_str(),
             self.new.as_os_str(),
             "-o".as_ref(),
-            self.patch.as_os_str(),
-            "--chunk-size".as_ref(),
-            CHUNK.as_ref(),
-            "--level".as_ref(),
-            "3".as_ref(),
-        ]);
-        assert_success(&out);
-        out
+            patch.as_os_str(),
+        ];
+        args.extend(options.iter().map(OsStr::new));
+        run(&args)
     }
 
     fn patch_bytes(&self) -> Vec<u8> {
@@ -560,8 +563,7 @@ fn diff_refuses_to_overwrite_its_inputs() {
     let f = Fixture::new();
     let new_before = fs::read(&f.new).unwrap();
     for target in [&f.new, &f.old] {
-        let out =
-            run(&["diff".as_ref(), f.old.as_os_str(), f.new.as_os_str(), "-o".as_ref(), target.as_os_str()]);
+        let out = f.diff_into(target, &[]);
         assert!(assert_error(&out, 1).contains("choose another patch path"));
     }
     assert_eq!(fs::read(&f.new).unwrap(), new_before);
@@ -615,17 +617,7 @@ fn size_suffixes_are_accepted() {
     let reference = f.patch_bytes();
     for spelling in ["65536", "64kib", "64 KiB", "65536B"] {
         let patch = f.path("same.cdp");
-        let out = run(&[
-            "diff".as_ref(),
-            f.old.as_os_str(),
-            f.new.as_os_str(),
-            "-o".as_ref(),
-            patch.as_os_str(),
-            "--chunk-size".as_ref(),
-            spelling.as_ref(),
-            "-l".as_ref(),
-            "3".as_ref(),
-        ]);
+        let out = f.diff_into(&patch, &["--chunk-size", spelling, "-l", "3"]);
         assert_success(&out);
         assert_eq!(fs::read(&patch).unwrap(), reference, "--chunk-size {spelling}");
     }
@@ -633,16 +625,7 @@ fn size_suffixes_are_accepted() {
     for (spelling, bytes) in [("100KB", 100_000u64), ("100k", 100_000), ("1MiB", 1 << 20), ("1M", 1_000_000)]
     {
         let patch = f.path("other.cdp");
-        let out = run(&[
-            "diff".as_ref(),
-            f.old.as_os_str(),
-            f.new.as_os_str(),
-            "-o".as_ref(),
-            patch.as_os_str(),
-            "--chunk-size".as_ref(),
-            spelling.as_ref(),
-            "--level=1".as_ref(),
-        ]);
+        let out = f.diff_into(&patch, &["--chunk-size", spelling, "--level=1"]);
         assert_success(&out);
         let chunks = info_json(&patch)["chunks"].as_array().unwrap().len() as u64;
         assert_eq!(chunks, new_len.div_ceil(bytes), "--chunk-size {spelling}");
@@ -656,19 +639,7 @@ fn thread_count_does_not_change_the_patch() {
     let reference = f.patch_bytes();
     for threads in ["1", "0", "3"] {
         let patch = f.path("threads.cdp");
-        let out = run(&[
-            "diff".as_ref(),
-            f.old.as_os_str(),
-            f.new.as_os_str(),
-            "-o".as_ref(),
-            patch.as_os_str(),
-            "--chunk-size".as_ref(),
-            CHUNK.as_ref(),
-            "--level".as_ref(),
-            "3".as_ref(),
-            "--threads".as_ref(),
-            threads.as_ref(),
-        ]);
+        let out = f.diff_into(&patch, &["--chunk-size", CHUNK, "--level", "3", "--threads", threads]);
         assert_success(&out);
         assert_eq!(fs::read(&patch).unwrap(), reference, "--threads {threads}");
         let out_path = f.path("threads.bin");

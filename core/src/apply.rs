@@ -127,7 +127,7 @@ fn run(old: &[u8], patch: impl Read, output: &mut impl Output, options: &ApplyOp
     workers.run(|| check_source(old, &info))?;
     output.prepare()?;
 
-    let progress = Progress::new(options.progress.as_deref(), info.new_size);
+    let progress = Progress::new(options.progress.get(), info.new_size);
     let mut hasher = blake3::Hasher::new();
     // Memory in use: one batch of payloads plus, per chunk, output and stream buffers.
     let batch_len = 2 * workers.run(rayon::current_num_threads).max(1);

@@ -67,7 +67,7 @@ struct EncodedChunk {
 }
 
 fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
-    let progress = Progress::new(options.progress.as_deref(), (old.len() + new.len()) as u64);
+    let progress = Progress::new(options.progress.get(), (old.len() + new.len()) as u64);
     let (index, (old_hash, new_hash)) =
         rayon::join(|| SuffixIndex::build(old), || rayon::join(|| hash(old), || hash(new)));
     let index = index?;

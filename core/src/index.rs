@@ -26,9 +26,9 @@ impl<'a> SuffixIndex<'a> {
     /// Sorts the suffixes of `old`.
     pub(crate) fn build(old: &'a [u8]) -> Result<Self> {
         let suffixes = if old.len() < i32::MAX as usize {
-            Suffixes::Narrow(sort_narrow(old)?)
+            Suffixes::Narrow(sort(old)?)
         } else {
-            Suffixes::Wide(sort_wide(old)?)
+            Suffixes::Wide(sort(old)?)
         };
         Ok(SuffixIndex { old, suffixes, buckets: bucket_starts(old) })
     }
@@ -82,7 +82,8 @@ fn sais_error(e: libsais::LibsaisError) -> Error {
     Error::io("building the suffix array", std::io::Error::other(format!("libsais: {e:?}")))
 }
 
-fn sort_narrow(old: &[u8]) -> Result<Vec<i32>> {
+/// The suffix array of `old`, as `i32` or `i64` offsets.
+fn sort<O: libsais::IsValidOutputFor<u8> + Default>(old: &[u8]) -> Result<Vec<O>> {
     let mut sa = zeroed(old.len())?;
     if !old.is_empty() {
         libsais::SuffixArrayConstruction::for_text(old)
@@ -91,16 +92,6 @@ fn sort_narrow(old: &[u8]) -> Result<Vec<i32>> {
             .run()
             .map_err(sais_error)?;
     }
-    Ok(sa)
-}
-
-fn sort_wide(old: &[u8]) -> Result<Vec<i64>> {
-    let mut sa = zeroed(old.len())?;
-    libsais::SuffixArrayConstruction::for_text(old)
-        .in_borrowed_buffer(&mut sa)
-        .multi_threaded(threads())
-        .run()
-        .map_err(sais_error)?;
     Ok(sa)
 }
 

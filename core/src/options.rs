@@ -20,18 +20,38 @@ pub const DEFAULT_CHUNK_SIZE: u64 = 4 << 20;
 /// Smallest chunk size accepted.
 pub const MIN_CHUNK_SIZE: u64 = 1 << 10;
 
+/// An optional progress callback, shown by `Debug` only as present or absent.
+#[derive(Clone, Default)]
+pub(crate) struct Callback(Option<Arc<ProgressFn>>);
+
+impl Callback {
+    fn new(callback: impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static) -> Self {
+        Callback(Some(Arc::new(callback)))
+    }
+
+    pub(crate) fn get(&self) -> Option<&ProgressFn> {
+        self.0.as_deref()
+    }
+}
+
+impl fmt::Debug for Callback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(<callback>)" } else { "None" })
+    }
+}
+
 /// The zstd compression levels accepted by [`DiffOptions::level`].
 pub fn level_range() -> RangeInclusive<i32> {
     zstd::compression_level_range()
 }
 
 /// Options of [`crate::diff`] and [`crate::diff_file`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct DiffOptions {
     pub(crate) level: i32,
     pub(crate) threads: usize,
     pub(crate) chunk_size: u64,
-    pub(crate) progress: Option<Arc<ProgressFn>>,
+    pub(crate) progress: Callback,
 }
 
 impl Default for DiffOptions {
@@ -43,7 +63,12 @@ impl Default for DiffOptions {
 impl DiffOptions {
     /// Defaults: [`DEFAULT_LEVEL`], all cores, [`DEFAULT_CHUNK_SIZE`], no progress callback.
     pub fn new() -> Self {
-        DiffOptions { level: DEFAULT_LEVEL, threads: 0, chunk_size: DEFAULT_CHUNK_SIZE, progress: None }
+        DiffOptions {
+            level: DEFAULT_LEVEL,
+            threads: 0,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            progress: Callback::default(),
+        }
     }
 
     /// zstd level for the chunk streams, within [`level_range`].
@@ -71,7 +96,7 @@ impl DiffOptions {
         mut self,
         callback: impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static,
     ) -> Self {
-        self.progress = Some(Arc::new(callback));
+        self.progress = Callback::new(callback);
         self
     }
 
@@ -101,23 +126,12 @@ impl DiffOptions {
     }
 }
 
-impl fmt::Debug for DiffOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DiffOptions")
-            .field("level", &self.level)
-            .field("threads", &self.threads)
-            .field("chunk_size", &self.chunk_size)
-            .field("progress", &self.progress.is_some())
-            .finish()
-    }
-}
-
 /// Options of [`crate::apply`], [`crate::apply_file`] and [`crate::verify`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ApplyOptions {
     pub(crate) threads: usize,
     pub(crate) max_chunk_len: u64,
-    pub(crate) progress: Option<Arc<ProgressFn>>,
+    pub(crate) progress: Callback,
 }
 
 impl Default for ApplyOptions {
@@ -129,7 +143,7 @@ impl Default for ApplyOptions {
 impl ApplyOptions {
     /// Defaults: all cores, chunks up to [`MAX_CHUNK_LEN`], no progress callback.
     pub fn new() -> Self {
-        ApplyOptions { threads: 0, max_chunk_len: MAX_CHUNK_LEN, progress: None }
+        ApplyOptions { threads: 0, max_chunk_len: MAX_CHUNK_LEN, progress: Callback::default() }
     }
 
     /// Worker threads; 0 (the default) uses rayon's global pool (`RAYON_NUM_THREADS` respected).
@@ -150,17 +164,7 @@ impl ApplyOptions {
         mut self,
         callback: impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static,
     ) -> Self {
-        self.progress = Some(Arc::new(callback));
+        self.progress = Callback::new(callback);
         self
-    }
-}
-
-impl fmt::Debug for ApplyOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApplyOptions")
-            .field("threads", &self.threads)
-            .field("max_chunk_len", &self.max_chunk_len)
-            .field("progress", &self.progress.is_some())
-            .finish()
     }
 }
