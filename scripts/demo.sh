@@ -17,10 +17,7 @@ echo "== diff"
 echo "== info"
 "$bin" info "$work/patch"
 echo "== apply"
-start=$(date +%s.%N)
 "$bin" apply "$old" "$work/patch" -o "$work/new"
-end=$(date +%s.%N)
-cmp "$work/new" "$new"
-printf 'applied %s bytes in %.3f s, byte-exact\n' "$(stat -c %s "$new")" "$(echo "$end - $start" | bc -l 2>/dev/null || python3 -c "print($end - $start)")"
+cmp "$work/new" "$new" && echo "the output matches $new byte for byte"
 echo "== verify"
 "$bin" verify "$old" "$work/patch"
