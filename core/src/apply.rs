@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use crate::control::OpReader;
+use crate::control::{Op, OpReader};
 use crate::error::{Error, Result};
 use crate::format::{ChunkInfo, PatchInfo, PatchReader, read_head};
 use crate::hash::hash;
@@ -183,59 +183,90 @@ fn check_source(old: &[u8], info: &PatchInfo) -> Result<()> {
 }
 
 /// Decodes chunk `index` from its payload and checks it against its hash.
+///
+/// Memory: the output plus the extra and control streams. The diff stream is decompressed into
+/// the tail of the output buffer, behind `extra_raw_len` free bytes. An add op at output offset
+/// `written = diff_at + extra_at` reads its diff bytes at `extra_raw_len + diff_at >= written`,
+/// so it reads each byte before any write reaches it, and the chunk decodes in place.
 fn decode_chunk(old: &[u8], chunk: &ChunkInfo, payload: &[u8], index: usize) -> Result<Vec<u8>> {
     let bad = |what: &str| Error::corrupt(format!("chunk {index}: {what}"));
     let (control_z, rest) = payload.split_at(chunk.control_len as usize);
     let (diff_z, extra_z) = rest.split_at(chunk.diff_len as usize);
-    let new_len = chunk.new_len as usize;
-    let diff_len = chunk.diff_raw_len() as usize;
+    let extra_len = chunk.extra_raw_len as usize;
 
     let mut control = vec![0u8; chunk.control_raw_len as usize];
     decompress_exact(control_z, &mut control).map_err(|e| bad(&format!("control stream: {e}")))?;
-    // Diff and extra streams share one buffer: together they are exactly `new_len` bytes.
-    let mut streams = vec![0u8; new_len];
-    let (diff, extra) = streams.split_at_mut(diff_len);
-    decompress_exact(diff_z, diff).map_err(|e| bad(&format!("diff stream: {e}")))?;
-    decompress_exact(extra_z, extra).map_err(|e| bad(&format!("extra stream: {e}")))?;
+    let mut extra = vec![0u8; extra_len];
+    decompress_exact(extra_z, &mut extra).map_err(|e| bad(&format!("extra stream: {e}")))?;
+    let mut out = vec![0u8; chunk.new_len as usize];
+    decompress_exact(diff_z, &mut out[extra_len..]).map_err(|e| bad(&format!("diff stream: {e}")))?;
 
-    let mut out = vec![0u8; new_len];
-    let (mut cursor, mut written, mut diff_at, mut extra_at) = (0usize, 0usize, 0usize, 0usize);
+    let mut decoder =
+        InPlace { old, out: &mut out, extra: &extra, cursor: 0, written: 0, diff_at: 0, extra_at: 0 };
     for op in OpReader::new(&control) {
-        let op = op.map_err(|e| bad(&e.to_string()))?;
-        if op.add_len == 0 && op.extra_len == 0 {
-            return Err(bad("empty control op"));
-        }
-        cursor = i64::try_from(cursor)
-            .ok()
-            .and_then(|c| c.checked_add(op.seek))
-            .and_then(|c| usize::try_from(c).ok())
-            .filter(|&c| c <= old.len())
-            .ok_or_else(|| bad("control op seeks outside old"))?;
-        let add = usize::try_from(op.add_len).map_err(|_| bad("add length overflows"))?;
-        if add > old.len() - cursor || add > diff.len() - diff_at || add > new_len - written {
-            return Err(bad("add op runs past the end of old, the diff stream or the chunk"));
-        }
-        let target = &mut out[written..written + add];
-        for ((o, n), d) in
-            target.iter_mut().zip(&old[cursor..cursor + add]).zip(&diff[diff_at..diff_at + add])
-        {
-            *o = n.wrapping_add(*d);
-        }
-        (cursor, diff_at, written) = (cursor + add, diff_at + add, written + add);
-        let copy = usize::try_from(op.extra_len).map_err(|_| bad("extra length overflows"))?;
-        if copy > extra.len() - extra_at || copy > new_len - written {
-            return Err(bad("extra op runs past the end of the extra stream or the chunk"));
-        }
-        out[written..written + copy].copy_from_slice(&extra[extra_at..extra_at + copy]);
-        (extra_at, written) = (extra_at + copy, written + copy);
+        decoder.run(op.map_err(|e| bad(&e.to_string()))?).map_err(bad)?;
     }
-    if written != new_len || diff_at != diff.len() || extra_at != extra.len() {
-        return Err(bad("control ops do not cover the chunk and its streams exactly"));
-    }
+    decoder.finish().map_err(bad)?;
     if hash(&out) != chunk.hash {
         return Err(bad("output does not match its hash"));
     }
     Ok(out)
+}
+
+/// The state of [`decode_chunk`]'s in-place decoding; every op is checked before it runs.
+struct InPlace<'a> {
+    old: &'a [u8],
+    /// The chunk's output, with the unread diff stream in its last `diff_raw_len - diff_at` bytes.
+    out: &'a mut [u8],
+    extra: &'a [u8],
+    cursor: usize,
+    written: usize,
+    diff_at: usize,
+    extra_at: usize,
+}
+
+impl InPlace<'_> {
+    fn run(&mut self, op: Op) -> std::result::Result<(), &'static str> {
+        if op.add_len == 0 && op.extra_len == 0 {
+            return Err("empty control op");
+        }
+        self.cursor = i64::try_from(self.cursor)
+            .ok()
+            .and_then(|c| c.checked_add(op.seek))
+            .and_then(|c| usize::try_from(c).ok())
+            .filter(|&c| c <= self.old.len())
+            .ok_or("control op seeks outside old")?;
+        let diff_len = self.out.len() - self.extra.len();
+        let add = usize::try_from(op.add_len).map_err(|_| "add length overflows")?;
+        if add > self.old.len() - self.cursor || add > diff_len - self.diff_at {
+            return Err("add op runs past the end of old or the diff stream");
+        }
+        let source = self.extra.len() + self.diff_at;
+        self.out.copy_within(source..source + add, self.written);
+        let target = &mut self.out[self.written..self.written + add];
+        for (o, base) in target.iter_mut().zip(&self.old[self.cursor..self.cursor + add]) {
+            *o = o.wrapping_add(*base);
+        }
+        (self.cursor, self.diff_at, self.written) =
+            (self.cursor + add, self.diff_at + add, self.written + add);
+
+        let copy = usize::try_from(op.extra_len).map_err(|_| "extra length overflows")?;
+        if copy > self.extra.len() - self.extra_at {
+            return Err("extra op runs past the end of the extra stream");
+        }
+        self.out[self.written..self.written + copy]
+            .copy_from_slice(&self.extra[self.extra_at..self.extra_at + copy]);
+        (self.extra_at, self.written) = (self.extra_at + copy, self.written + copy);
+        Ok(())
+    }
+
+    /// Fails unless the ops consumed both streams exactly, and so covered the whole chunk.
+    fn finish(&self) -> std::result::Result<(), &'static str> {
+        if self.diff_at + self.extra.len() != self.out.len() || self.extra_at != self.extra.len() {
+            return Err("control ops do not cover the chunk and its streams exactly");
+        }
+        Ok(())
+    }
 }
 
 /// Decompresses `src` into exactly `dst.len()` bytes; an empty `src` must mean an empty `dst`.
@@ -249,4 +280,69 @@ fn decompress_exact(src: &[u8], dst: &mut [u8]) -> std::result::Result<(), Strin
         return Err(format!("decompressed to {written} bytes, expected {}", dst.len()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Control ops as (seek, add_len, extra_len).
+    type Ops<'a> = &'a [(i64, u64, u64)];
+
+    /// Decodes `ops` against `old`, with `diff` and `extra` as the raw streams.
+    fn decode(
+        old: &[u8],
+        diff: &[u8],
+        extra: &[u8],
+        ops: &[(i64, u64, u64)],
+    ) -> Result<Vec<u8>, &'static str> {
+        let mut out = vec![0u8; diff.len() + extra.len()];
+        out[extra.len()..].copy_from_slice(diff);
+        let mut decoder =
+            InPlace { old, out: &mut out, extra, cursor: 0, written: 0, diff_at: 0, extra_at: 0 };
+        for &(seek, add_len, extra_len) in ops {
+            decoder.run(Op { seek, add_len, extra_len })?;
+        }
+        decoder.finish()?;
+        Ok(out)
+    }
+
+    #[test]
+    fn decodes_in_place_with_interleaved_extra() {
+        let old = b"abcdefgh";
+        // "abc" + 1 each, "XY", then "fgh" after a seek of 2, then "Z".
+        let out = decode(old, &[1, 1, 1, 0, 0, 0], b"XYZ", &[(0, 3, 2), (2, 3, 1)]).unwrap();
+        assert_eq!(out, b"bcdXYfghZ");
+    }
+
+    #[test]
+    fn seeks_backwards_and_repeats_old() {
+        let old = b"xyz";
+        let out = decode(old, &[0; 6], b"", &[(0, 3, 0), (-3, 3, 0)]).unwrap();
+        assert_eq!(out, b"xyzxyz");
+    }
+
+    #[test]
+    fn rejects_each_malformed_op() {
+        let old = b"abcd";
+        let cases: [(Ops, &str); 6] = [
+            (&[(0, 0, 0)], "empty control op"),
+            (&[(-1, 2, 0)], "control op seeks outside old"),
+            (&[(5, 0, 2)], "control op seeks outside old"),
+            (&[(3, 2, 0)], "add op runs past the end of old or the diff stream"),
+            (&[(0, 1, 3)], "extra op runs past the end of the extra stream"),
+            (&[(0, 1, 1)], "control ops do not cover the chunk and its streams exactly"),
+        ];
+        for (ops, expected) in cases {
+            assert_eq!(decode(old, &[0, 0], b"ab", ops), Err(expected), "ops {ops:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_an_add_longer_than_the_diff_stream() {
+        assert_eq!(
+            decode(b"abcdef", &[0, 0], b"", &[(0, 3, 0)]),
+            Err("add op runs past the end of old or the diff stream")
+        );
+    }
 }
