@@ -201,8 +201,7 @@ fn decode_chunk(old: &[u8], chunk: &ChunkInfo, payload: &[u8], index: usize) -> 
     let mut out = vec![0u8; chunk.new_len as usize];
     decompress_exact(diff_z, &mut out[extra_len..]).map_err(|e| bad(&format!("diff stream: {e}")))?;
 
-    let mut decoder =
-        InPlace { old, out: &mut out, extra: &extra, cursor: 0, written: 0, diff_at: 0, extra_at: 0 };
+    let mut decoder = InPlace::new(old, &mut out, &extra);
     for op in OpReader::new(&control) {
         decoder.run(op.map_err(|e| bad(&e.to_string()))?).map_err(bad)?;
     }
@@ -225,7 +224,13 @@ struct InPlace<'a> {
     extra_at: usize,
 }
 
-impl InPlace<'_> {
+impl<'a> InPlace<'a> {
+    /// `out` holds the whole diff stream after its first `extra.len()` bytes.
+    fn new(old: &'a [u8], out: &'a mut [u8], extra: &'a [u8]) -> Self {
+        InPlace { old, out, extra, cursor: 0, written: 0, diff_at: 0, extra_at: 0 }
+    }
+
+    /// Checks `op` against old, both streams and the chunk, then writes its bytes.
     fn run(&mut self, op: Op) -> std::result::Result<(), &'static str> {
         if op.add_len == 0 && op.extra_len == 0 {
             return Err("empty control op");
@@ -290,16 +295,10 @@ mod tests {
     type Ops<'a> = &'a [(i64, u64, u64)];
 
     /// Decodes `ops` against `old`, with `diff` and `extra` as the raw streams.
-    fn decode(
-        old: &[u8],
-        diff: &[u8],
-        extra: &[u8],
-        ops: &[(i64, u64, u64)],
-    ) -> Result<Vec<u8>, &'static str> {
+    fn decode(old: &[u8], diff: &[u8], extra: &[u8], ops: Ops) -> Result<Vec<u8>, &'static str> {
         let mut out = vec![0u8; diff.len() + extra.len()];
         out[extra.len()..].copy_from_slice(diff);
-        let mut decoder =
-            InPlace { old, out: &mut out, extra, cursor: 0, written: 0, diff_at: 0, extra_at: 0 };
+        let mut decoder = InPlace::new(old, &mut out, extra);
         for &(seek, add_len, extra_len) in ops {
             decoder.run(Op { seek, add_len, extra_len })?;
         }
