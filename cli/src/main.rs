@@ -3,7 +3,9 @@
 //! what it holds (`info`).
 //!
 //! Exit codes: 0 success, 1 error (one `error:` line on stderr), 2 usage error, 3 the patch was
-//! made for a different old file.
+//! made for a different old file, 130 interrupted (SIGINT, SIGTERM or SIGHUP). An interrupted
+//! command stops after the chunks in progress and removes its temporary output; a second
+//! signal exits at once.
 
 mod size;
 
@@ -13,6 +15,7 @@ use std::io::{self, BufReader, IsTerminal, Read, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chunkdelta::{ApplyOptions, DiffOptions, Error, ErrorKind, PatchInfo};
@@ -25,6 +28,8 @@ use crate::size::{format_duration, format_percent, format_size, parse_size};
 const EXIT_ERROR: u8 = 1;
 /// Exit code when the patch was made for a different old file.
 const EXIT_SOURCE_MISMATCH: u8 = 3;
+/// Exit code after an interrupting signal, as shells report a process killed by SIGINT.
+const EXIT_INTERRUPTED: u8 = 130;
 /// `chunkdelta::DEFAULT_CHUNK_SIZE` as the help shows it; a unit test keeps them equal.
 const DEFAULT_CHUNK_SIZE_TEXT: &str = "4MiB";
 /// How a patch path names standard input.
@@ -35,7 +40,8 @@ const STDIN: &str = "-";
     name = "chunkdelta",
     version,
     about = "Chunked, parallel, verified binary delta patches",
-    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 the patch was made for a different old file."
+    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 the patch was made for a different old file, \
+                  130 interrupted."
 )]
 struct Cli {
     /// Print nothing but errors (no progress bar, no summary).
@@ -121,8 +127,17 @@ struct Threads {
     threads: usize,
 }
 
+/// Set by the first interrupting signal; progress callbacks then cancel the work.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Without the handler the default action still ends the process, only less tidily.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::Relaxed) {
+            std::process::exit(EXIT_INTERRUPTED.into());
+        }
+    });
     let ui = Ui { quiet: cli.quiet };
     let result = match cli.command {
         Command::Diff(args) => diff(&args, ui),
@@ -134,7 +149,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // Exactly one line, whatever the message holds.
-            let _ = writeln!(io::stderr(), "error: {}", err.to_string().replace('\n', "\\n"));
+            let message = match err.kind() {
+                ErrorKind::Cancelled => "interrupted: nothing was written".to_string(),
+                _ => err.to_string().replace('\n', "\\n"),
+            };
+            let _ = writeln!(io::stderr(), "error: {message}");
             ExitCode::from(exit_code(err.kind()))
         }
     }
@@ -143,6 +162,7 @@ fn main() -> ExitCode {
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::SourceMismatch => EXIT_SOURCE_MISMATCH,
+        ErrorKind::Cancelled => EXIT_INTERRUPTED,
         _ => EXIT_ERROR,
     }
 }
@@ -151,11 +171,11 @@ fn diff(args: &DiffArgs, ui: Ui) -> Result<(), Error> {
     let started = Instant::now();
     let total = file_len(&args.old).unwrap_or(0) + file_len(&args.new).unwrap_or(0);
     let progress = Progress::start(ui, "diff", total);
-    let mut options =
-        DiffOptions::new().level(args.level).chunk_size(args.chunk_size).threads(args.threads.threads);
-    if let Some(callback) = progress.callback() {
-        options = options.progress(callback);
-    }
+    let options = DiffOptions::new()
+        .level(args.level)
+        .chunk_size(args.chunk_size)
+        .threads(args.threads.threads)
+        .progress(progress.callback());
     let info = chunkdelta::diff_file(&args.old, &args.new, &args.output, &options)?;
     drop(progress);
     ui.say(format_args!(
@@ -292,11 +312,7 @@ fn info_json(info: &PatchInfo) -> String {
 }
 
 fn apply_options(threads: usize, progress: &Progress) -> ApplyOptions {
-    let options = ApplyOptions::new().threads(threads);
-    match progress.callback() {
-        Some(callback) => options.progress(callback),
-        None => options,
-    }
+    ApplyOptions::new().threads(threads).progress(progress.callback())
 }
 
 /// The patch to read in one forward pass: a buffered file, or locked standard input for `-`.
@@ -389,14 +405,21 @@ impl Progress {
         Progress(Some(bar))
     }
 
-    /// The callback for the library's options, or `None` when there is no bar.
-    fn callback(&self) -> Option<impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static> {
-        let bar = self.0.clone()?;
-        Some(move |done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-            ControlFlow::Continue(())
-        })
+    /// The callback for the library's options: it moves the bar, if any, and cancels the work
+    /// once a signal has interrupted the command.
+    fn callback(&self) -> impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static {
+        let bar = self.0.clone();
+        move |done, total| {
+            if let Some(bar) = &bar {
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+            if INTERRUPTED.load(Ordering::Relaxed) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
     }
 }
 

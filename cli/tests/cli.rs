@@ -161,12 +161,17 @@ fn assert_usage_error(out: &Output) {
 /// `dest` was not created and no temporary file is left beside it.
 fn assert_nothing_written(dest: &Path) {
     assert!(!dest.exists(), "{} should not exist", dest.display());
-    let leftovers: Vec<_> = fs::read_dir(dest.parent().unwrap())
+    let leftovers = temporary_files(dest.parent().unwrap());
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// The names of chunkdelta's temporary output files in `dir`.
+fn temporary_files(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| name.ends_with(".chunkdelta-tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+        .collect()
 }
 
 fn info_json(patch: &Path) -> serde_json::Value {
@@ -527,6 +532,41 @@ fn failed_apply_keeps_an_existing_output() {
     assert_error(&out, 1);
     assert_eq!(fs::read(&out_path).unwrap(), b"previous content");
     assert_nothing_written(&f.path("absent"));
+}
+
+/// An apply reading its patch from stdin is held before its last chunk, interrupted with
+/// SIGINT, then given the rest: it cancels at the next chunk and removes its temporary file.
+#[test]
+fn interrupted_apply_exits_130_and_writes_nothing() {
+    let f = Fixture::new();
+    f.diff();
+    let patch = f.patch_bytes();
+    let dest = f.path("out.bin");
+    let mut child = command()
+        .args(["apply".as_ref(), f.old.as_os_str(), "-".as_ref(), "-o".as_ref(), dest.as_os_str()])
+        .args(["--threads", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (held, rest) = patch.split_at(patch.len() - 16);
+    stdin.write_all(held).unwrap();
+    let started = std::time::Instant::now();
+    while temporary_files(f.dir.path()).is_empty() {
+        assert!(started.elapsed().as_secs() < 30, "apply never created its temporary output");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    // Give the signal handler time to record the interrupt before apply can finish.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    stdin.write_all(rest).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(assert_error(&out, 130).contains("interrupted"));
+    assert_nothing_written(&dest);
 }
 
 #[test]
