@@ -23,13 +23,13 @@ enum Suffixes {
 }
 
 impl<'a> SuffixIndex<'a> {
-    /// Sorts the suffixes of `old`.
+    /// Sorts the suffixes of `old`, with `i64` offsets only where `i32` cannot hold them.
     pub(crate) fn build(old: &'a [u8]) -> Result<Self> {
-        let suffixes = if old.len() < i32::MAX as usize {
-            Suffixes::Narrow(sort(old)?)
-        } else {
-            Suffixes::Wide(sort(old)?)
-        };
+        Self::build_with_offsets(old, old.len() >= i32::MAX as usize)
+    }
+
+    fn build_with_offsets(old: &'a [u8], wide: bool) -> Result<Self> {
+        let suffixes = if wide { Suffixes::Wide(sort(old)?) } else { Suffixes::Narrow(sort(old)?) };
         Ok(SuffixIndex { old, suffixes, buckets: bucket_starts(old) })
     }
 
@@ -166,24 +166,31 @@ mod tests {
         (0..old.len()).map(|p| common_prefix(&old[p..], needle)).max().unwrap_or(0)
     }
 
+    /// Both offset widths: the `i64` one is otherwise reached only by inputs of 2 GiB or more.
+    fn indexes(old: &[u8]) -> [SuffixIndex<'_>; 2] {
+        [false, true].map(|wide| SuffixIndex::build_with_offsets(old, wide).unwrap())
+    }
+
     #[test]
     fn finds_the_longest_match() {
         let old = b"the quick brown fox jumps over the lazy dog; the quick red fox".as_slice();
-        let index = SuffixIndex::build(old).unwrap();
-        for needle in [&b"the quick red"[..], b"fox jumps", b"zzz", b"dog; thx", b"the", b"g", b""] {
-            let (pos, len) = index.longest_match(needle);
-            assert_eq!(len, naive_longest(old, needle), "needle {:?}", String::from_utf8_lossy(needle));
-            assert_eq!(&old[pos..pos + len], &needle[..len]);
+        for index in indexes(old) {
+            for needle in [&b"the quick red"[..], b"fox jumps", b"zzz", b"dog; thx", b"the", b"g", b""] {
+                let (pos, len) = index.longest_match(needle);
+                assert_eq!(len, naive_longest(old, needle), "needle {:?}", String::from_utf8_lossy(needle));
+                assert_eq!(&old[pos..pos + len], &needle[..len]);
+            }
         }
     }
 
     #[test]
     fn sorts_repetitive_input() {
         let old: Vec<u8> = (0..5000u32).map(|i| (i % 7) as u8 * (i % 3) as u8).collect();
-        let index = SuffixIndex::build(&old).unwrap();
-        for start in [0, 17, 1000, 4990] {
-            let needle = &old[start..];
-            assert_eq!(index.longest_match(needle).1, needle.len());
+        for index in indexes(&old) {
+            for start in [0, 17, 1000, 4990] {
+                let needle = &old[start..];
+                assert_eq!(index.longest_match(needle).1, needle.len());
+            }
         }
     }
 
