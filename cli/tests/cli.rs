@@ -562,7 +562,13 @@ fn interrupted_apply_exits_130_and_writes_nothing() {
     assert!(kill.success());
     // Give the signal handler time to record the interrupt before apply can finish.
     std::thread::sleep(std::time::Duration::from_millis(500));
-    stdin.write_all(rest).unwrap();
+    // Under load apply may still be decoding an earlier batch when the signal lands; it then
+    // cancels at the next batch without reading the rest, and this write meets a closed pipe.
+    match stdin.write_all(rest) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => panic!("writing the rest of the patch: {e}"),
+    }
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     assert!(assert_error(&out, 130).contains("interrupted"));
