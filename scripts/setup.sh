@@ -17,6 +17,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "[setup] cargo not found: install Rust 1.85 or newer (https://rustup.rs), then rerun" >&2
+  echo "[setup] cargo not found: install Rust 1.89 or newer (https://rustup.rs), then rerun" >&2
   exit 1
 fi

@@ -196,13 +196,19 @@ fn apply(args: &ApplyArgs, ui: Ui) -> Result<(), Error> {
     let patch = open_patch(&args.patch)?;
     let progress = Progress::start(ui, "apply", 0);
     let options = apply_options(args.threads.threads, &progress);
-    let info = chunkdelta::apply_file(&args.old, patch, &args.output, &options)?;
+    let report = chunkdelta::apply_file(&args.old, patch, &args.output, &options)?;
     drop(progress);
+    let resumed = match report.chunks_resumed {
+        0 => String::new(),
+        n => {
+            format!("; resumed an interrupted apply, {n} of {} chunks were intact", report.info.chunks.len())
+        }
+    };
     ui.say(format_args!(
-        "wrote {}: {} ({} bytes), blake3 verified, in {}",
+        "wrote {}: {} ({} bytes), blake3 verified, in {}{resumed}",
         args.output.display(),
-        format_size(info.new_size),
-        info.new_size,
+        format_size(report.info.new_size),
+        report.info.new_size,
         format_duration(started.elapsed()),
     ));
     Ok(())

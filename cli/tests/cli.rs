@@ -23,8 +23,13 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
+        Self::sized(384 << 10)
+    }
+
+    /// An old file of `len` bytes (at least 300 KB, where the last edit starts).
+    fn sized(len: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let old_bytes = pseudo_random(384 << 10, 1);
+        let old_bytes = pseudo_random(len, 1);
         let new_bytes = edit(&old_bytes);
         let fixture = Fixture {
             old: dir.path().join("old.bin"),
@@ -740,4 +745,62 @@ fn default_and_negative_levels_work() {
         "-3".as_ref(),
     ]);
     assert_success(&out);
+}
+
+/// SIGKILL lands at 50 random moments of an apply of a 256-chunk patch. After each kill the
+/// destination is absent or complete, never partial; rerunning the same command finishes it,
+/// reusing the chunks the killed run had written.
+#[test]
+fn killed_apply_never_leaves_partial_output_and_resumes() {
+    let f = Fixture::sized(16 << 20);
+    f.diff();
+    let new = fs::read(&f.new).unwrap();
+    let old_before = fs::read(&f.old).unwrap();
+    let dest = f.path("out.bin");
+    let apply = || {
+        let mut command = command();
+        command.args([
+            "apply".as_ref(),
+            f.old.as_os_str(),
+            f.patch.as_os_str(),
+            "-o".as_ref(),
+            dest.as_os_str(),
+        ]);
+        command.args(["--threads", "1"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+    };
+    let started = std::time::Instant::now();
+    assert_success(&apply().output().unwrap());
+    let full_run = started.elapsed();
+
+    let mut state = 0x243f_6a88_85a3_08d3u64;
+    let (mut interrupted, mut resumed) = (0, 0);
+    for trial in 0..50 {
+        fs::remove_file(&dest).unwrap();
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let delay = full_run.mul_f64((state >> 11) as f64 / (1u64 << 53) as f64);
+        let mut child = apply().spawn().unwrap();
+        std::thread::sleep(delay);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        if dest.exists() {
+            assert_eq!(fs::read(&dest).unwrap(), new, "trial {trial}: the destination is partial");
+            assert!(
+                temporary_files(f.dir.path()).is_empty(),
+                "trial {trial}: completed, yet a temporary is left"
+            );
+            continue;
+        }
+        interrupted += 1;
+        let out = apply().output().unwrap();
+        assert_success(&out);
+        assert_eq!(fs::read(&dest).unwrap(), new, "trial {trial}: the resumed output differs");
+        assert!(temporary_files(f.dir.path()).is_empty(), "trial {trial}: a temporary is left");
+        if stdout(&out).contains("resumed an interrupted apply") {
+            resumed += 1;
+        }
+    }
+    assert_eq!(fs::read(&f.old).unwrap(), old_before, "apply must leave old unchanged");
+    assert!(interrupted >= 10, "only {interrupted} of 50 kills landed during the apply");
+    assert!(resumed >= interrupted / 4, "only {resumed} of {interrupted} reruns reused written chunks");
 }

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
@@ -27,30 +28,48 @@ pub fn apply(old: &[u8], patch: impl Read, options: &ApplyOptions) -> Result<Vec
     Ok(output.0.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
 }
 
+/// What [`apply_file`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApplyReport {
+    /// The patch's header and chunk table.
+    pub info: PatchInfo,
+    /// Chunks that an earlier, killed apply of the same patch had already written to the
+    /// temporary output, found intact by their hashes and so not decoded again.
+    pub chunks_resumed: u64,
+}
+
 /// Applies `patch` to the file at `old_path`, writing the result to `out_path`.
 ///
 /// `old` is memory-mapped and never written. The output is written to a temporary file in
-/// `out_path`'s folder, with `old`'s permissions, then synced and renamed into place, so
-/// `out_path` either holds the complete, verified result or is left as it was. `out_path` may
-/// be `old_path` itself, which replaces `old` atomically on success.
+/// `out_path`'s folder, `.NAME.ID.chunkdelta-tmp` where `ID` is the first 16 hex digits of the
+/// patch's [`PatchInfo::table_hash`], with `old`'s permissions. It is synced and renamed into
+/// place, so `out_path` either holds the complete, verified result or is left as it was.
+/// `out_path` may be `old_path` itself, which replaces `old` atomically on success.
+///
+/// Resuming: a failure that this function sees removes the temporary file, but a process that
+/// is killed leaves it. Running the same apply again reuses it: every chunk already there is
+/// checked against its hash and kept if intact, and only the others are decoded. The file is
+/// locked while an apply uses it; a second apply to the same destination fails with
+/// [`crate::ErrorKind::Io`] meanwhile.
 pub fn apply_file(
     old_path: impl AsRef<Path>,
     patch: impl Read,
     out_path: impl AsRef<Path>,
     options: &ApplyOptions,
-) -> Result<PatchInfo> {
+) -> Result<ApplyReport> {
     let old_path = old_path.as_ref();
     let old = map_file(old_path)?;
     let permissions = fs::metadata(old_path).map(|m| m.permissions()).ok();
-    let mut output = FileOutput { file: None, dest: out_path.as_ref(), permissions };
-    let info = run(&old, patch, &mut output, options)?;
+    let mut output = FileOutput { file: None, resumable_len: 0, dest: out_path.as_ref(), permissions };
+    let report = run(&old, patch, &mut output, options)?;
     output.file.take().expect("run prepares the output").commit()?;
-    Ok(info)
+    Ok(report)
 }
 
 /// Does everything [`apply`] does, including every hash check, without keeping the output.
 pub fn verify(old: &[u8], patch: impl Read, options: &ApplyOptions) -> Result<PatchInfo> {
-    run(old, patch, &mut DiscardOutput, options)
+    Ok(run(old, patch, &mut DiscardOutput, options)?.info)
 }
 
 /// [`verify`] with `old` memory-mapped from `old_path`.
@@ -64,10 +83,14 @@ pub fn verify_file(
 
 /// Where decoded chunks go. `prepare` runs once `old` is verified, before any chunk.
 trait Output: Sync {
-    fn prepare(&mut self) -> Result<()> {
+    fn prepare(&mut self, _info: &PatchInfo) -> Result<()> {
         Ok(())
     }
     fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<()>;
+    /// The chunk's bytes if the output already holds them intact, checked by the chunk's hash.
+    fn existing(&self, _chunk: &ChunkInfo) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
 }
 
 struct MemoryOutput(Mutex<Vec<u8>>);
@@ -94,21 +117,45 @@ impl Output for MemoryOutput {
 
 struct FileOutput<'a> {
     file: Option<OutputFile>,
+    /// How many bytes the temporary file held before this apply: an interrupted run's output.
+    resumable_len: u64,
     dest: &'a Path,
     permissions: Option<fs::Permissions>,
 }
 
+impl FileOutput<'_> {
+    fn file(&self) -> &OutputFile {
+        self.file.as_ref().expect("prepared before any chunk")
+    }
+}
+
 impl Output for FileOutput<'_> {
-    fn prepare(&mut self) -> Result<()> {
-        self.file = Some(OutputFile::create(self.dest, self.permissions.clone())?);
+    fn prepare(&mut self, info: &PatchInfo) -> Result<()> {
+        let patch_id: String = info.table_hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let (file, resumable_len) = OutputFile::resumable(self.dest, &patch_id, info.new_size)?;
+        if let Some(permissions) = self.permissions.clone() {
+            file.set_permissions(permissions)?;
+        }
+        (self.file, self.resumable_len) = (Some(file), resumable_len);
         Ok(())
     }
 
     fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<()> {
-        let file = self.file.as_ref().expect("prepared before any write");
-        file.file()
+        self.file()
+            .file()
             .write_all_at(bytes, offset)
             .map_err(|e| Error::io(format!("writing {}", self.dest.display()), e))
+    }
+
+    fn existing(&self, chunk: &ChunkInfo) -> Result<Option<Vec<u8>>> {
+        if chunk.new_offset + chunk.new_len > self.resumable_len {
+            return Ok(None);
+        }
+        let mut bytes = vec![0u8; chunk.new_len as usize];
+        self.file().file().read_exact_at(&mut bytes, chunk.new_offset).map_err(|e| {
+            Error::io(format!("reading back the partial output of {}", self.dest.display()), e)
+        })?;
+        Ok((hash(&bytes) == chunk.hash).then_some(bytes))
     }
 }
 
@@ -120,14 +167,20 @@ impl Output for DiscardOutput {
     }
 }
 
-fn run(old: &[u8], patch: impl Read, output: &mut impl Output, options: &ApplyOptions) -> Result<PatchInfo> {
+fn run(
+    old: &[u8],
+    patch: impl Read,
+    output: &mut impl Output,
+    options: &ApplyOptions,
+) -> Result<ApplyReport> {
     let workers = Workers::new(options.threads)?;
     let mut reader = PatchReader::new(patch);
     let info = read_head(&mut reader, options.max_chunk_len)?;
     workers.run(|| check_source(old, &info))?;
-    output.prepare()?;
+    output.prepare(&info)?;
 
     let progress = Progress::new(options.progress.get(), info.new_size);
+    let resumed = AtomicU64::new(0);
     let mut hasher = blake3::Hasher::new();
     // Memory in use: one batch of payloads plus, per chunk, output and stream buffers.
     let batch_len = 2 * workers.run(rayon::current_num_threads).max(1);
@@ -139,21 +192,30 @@ fn run(old: &[u8], patch: impl Read, output: &mut impl Output, options: &ApplyOp
             .map(|chunk| reader.read_vec(chunk.payload_len(), "chunk payloads"))
             .collect::<Result<Vec<_>>>()?;
         let first = batch_index * batch_len;
-        let decoded: Vec<Vec<u8>> = workers.run(|| {
+        let produced: Vec<Vec<u8>> = workers.run(|| {
             batch
                 .par_iter()
                 .zip(payloads)
                 .enumerate()
                 .map(|(i, (chunk, payload))| {
                     progress.check()?;
-                    let bytes = decode_chunk(old, chunk, &payload, first + i)?;
-                    output.write_at(chunk.new_offset, &bytes)?;
+                    let bytes = match output.existing(chunk)? {
+                        Some(bytes) => {
+                            resumed.fetch_add(1, Ordering::Relaxed);
+                            bytes
+                        }
+                        None => {
+                            let bytes = decode_chunk(old, chunk, &payload, first + i)?;
+                            output.write_at(chunk.new_offset, &bytes)?;
+                            bytes
+                        }
+                    };
                     progress.advance(chunk.new_len)?;
                     Ok(bytes)
                 })
                 .collect::<Result<_>>()
         })?;
-        for bytes in &decoded {
+        for bytes in &produced {
             hasher.update(bytes);
         }
     }
@@ -161,7 +223,7 @@ fn run(old: &[u8], patch: impl Read, output: &mut impl Output, options: &ApplyOp
     if *hasher.finalize().as_bytes() != info.new_hash {
         return Err(Error::corrupt("the output does not match the new file's hash"));
     }
-    Ok(info)
+    Ok(ApplyReport { info, chunks_resumed: resumed.into_inner() })
 }
 
 /// Fails with `SourceMismatch` unless `old` has the size and blake3 the patch records.

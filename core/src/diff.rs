@@ -53,7 +53,7 @@ pub fn diff_file(
     let old = map_file(old_path.as_ref())?;
     let new = map_file(new_path.as_ref())?;
     let patch = diff(&old, &new, options)?;
-    let output = OutputFile::create(patch_path.as_ref(), None)?;
+    let output = OutputFile::create(patch_path.as_ref())?;
     std::io::Write::write_all(&mut output.file(), &patch)
         .map_err(|e| Error::io(format!("writing {}", patch_path.as_ref().display()), e))?;
     output.commit()?;

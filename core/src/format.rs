@@ -47,6 +47,9 @@ pub struct PatchInfo {
     pub new_hash: [u8; 32],
     /// Total size of the patch in bytes.
     pub patch_size: u64,
+    /// blake3 of the header and chunk table, as stored after the table: it identifies the
+    /// patch, and names the temporary output that a resumed apply picks up.
+    pub table_hash: [u8; 32],
     /// One entry per chunk, in output order.
     pub chunks: Vec<ChunkInfo>,
 }
@@ -389,6 +392,7 @@ pub(crate) fn read_head<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64
         new_size: header.new_size,
         new_hash: header.new_hash,
         patch_size: head_len + payload_total,
+        table_hash,
         chunks,
     })
 }

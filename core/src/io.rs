@@ -1,8 +1,9 @@
 //! File plumbing: read-only maps of inputs, and outputs that appear at their destination only
 //! once complete (temporary file in the same folder, fsync, rename).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::ops::Deref;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -42,7 +43,6 @@ pub(crate) fn map_file(path: &Path) -> Result<MappedFile> {
 
 /// Whether both paths name one existing file (through links too).
 pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
     match (fs::metadata(a), fs::metadata(b)) {
         (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
         _ => false,
@@ -59,32 +59,63 @@ pub(crate) struct OutputFile {
 }
 
 impl OutputFile {
-    /// Creates the temporary file beside `dest`, with `permissions` when given.
-    pub(crate) fn create(dest: &Path, permissions: Option<fs::Permissions>) -> Result<Self> {
+    /// Creates a new temporary file beside `dest`, under a name no other call uses.
+    pub(crate) fn create(dest: &Path) -> Result<Self> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let name = dest
-            .file_name()
-            .ok_or_else(|| Error::invalid(format!("output path {} has no file name", dest.display())))?;
-        let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let unique = format!(
-            ".{}.{}-{}.chunkdelta-tmp",
-            name.to_string_lossy(),
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let temp_path = dir.join(unique);
+        let tag = format!("{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        let temp_path = temp_path(dest, &tag)?;
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&temp_path)
             .map_err(|e| Error::io(format!("creating {}", temp_path.display()), e))?;
-        let output = OutputFile { file, temp_path, dest: dest.to_path_buf(), committed: false };
-        if let Some(permissions) = permissions {
-            output.file.set_permissions(permissions).map_err(|e| {
-                Error::io(format!("setting permissions of {}", output.temp_path.display()), e)
-            })?;
+        Ok(OutputFile { file, temp_path, dest: dest.to_path_buf(), committed: false })
+    }
+
+    /// Opens the temporary file beside `dest` named after `patch_id`, creating it if absent,
+    /// so that a rerun of a killed apply finds what the killed run wrote. The file is locked
+    /// while this value lives, and sized to `len` bytes. Also returns the size it had before:
+    /// 0 when it was created.
+    ///
+    /// An existing file is used only if it is a regular file (never a symlink), with one link,
+    /// owned by this process's effective user: nobody else can plant content that becomes the
+    /// destination. The caller must still verify every byte it keeps.
+    pub(crate) fn resumable(dest: &Path, patch_id: &str, len: u64) -> Result<(Self, u64)> {
+        let temp_path = temp_path(dest, patch_id)?;
+        let context = |what: &str| format!("{what} {}", temp_path.display());
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&temp_path)
+            .map_err(|e| Error::io(context("opening"), e))?;
+        file.try_lock().map_err(|e| match e {
+            TryLockError::WouldBlock => Error::io(
+                context("another apply to the same destination holds"),
+                std::io::ErrorKind::WouldBlock.into(),
+            ),
+            TryLockError::Error(e) => Error::io(context("locking"), e),
+        })?;
+        let meta = file.metadata().map_err(|e| Error::io(context("reading"), e))?;
+        if !meta.is_file() || meta.nlink() != 1 || meta.uid() != effective_uid() {
+            let refused = std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "not a regular, singly linked file of this user; remove it and retry",
+            );
+            return Err(Error::io(context("refusing to reuse"), refused));
         }
-        Ok(output)
+        let output =
+            OutputFile { file, temp_path: temp_path.clone(), dest: dest.to_path_buf(), committed: false };
+        output.file.set_len(len).map_err(|e| Error::io(context("sizing"), e))?;
+        Ok((output, meta.len()))
+    }
+
+    /// Gives the file `permissions`.
+    pub(crate) fn set_permissions(&self, permissions: fs::Permissions) -> Result<()> {
+        self.file
+            .set_permissions(permissions)
+            .map_err(|e| Error::io(format!("setting permissions of {}", self.temp_path.display()), e))
     }
 
     pub(crate) fn file(&self) -> &File {
@@ -105,6 +136,20 @@ impl OutputFile {
         }
         Ok(())
     }
+}
+
+/// `.NAME.TAG.chunkdelta-tmp` in `dest`'s folder.
+fn temp_path(dest: &Path, tag: &str) -> Result<PathBuf> {
+    let name = dest
+        .file_name()
+        .ok_or_else(|| Error::invalid(format!("output path {} has no file name", dest.display())))?;
+    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Ok(dir.join(format!(".{}.{tag}.chunkdelta-tmp", name.to_string_lossy())))
+}
+
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions, touches no memory of ours and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 impl Drop for OutputFile {

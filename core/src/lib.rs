@@ -45,7 +45,7 @@ mod options;
 mod parallel;
 mod scan;
 
-pub use apply::{apply, apply_file, verify, verify_file};
+pub use apply::{ApplyReport, apply, apply_file, verify, verify_file};
 pub use diff::{diff, diff_file};
 pub use error::{Error, ErrorKind, Result};
 pub use format::{
