@@ -257,6 +257,7 @@ fn info_text(info: &PatchInfo, with_chunks: bool) -> String {
         format_percent(info.patch_size, info.new_size)
     );
     let _ = writeln!(text, "chunks          {}", info.chunks.len());
+    let _ = writeln!(text, "table blake3    {}", hex(&info.table_hash));
     if with_chunks {
         let _ = writeln!(
             text,
@@ -292,6 +293,7 @@ fn info_json(info: &PatchInfo) -> String {
     let _ = writeln!(json, "  \"new_hash\": \"{}\",", hex(&info.new_hash));
     let _ = writeln!(json, "  \"patch_size\": {},", info.patch_size);
     let _ = writeln!(json, "  \"chunk_count\": {},", info.chunks.len());
+    let _ = writeln!(json, "  \"table_hash\": \"{}\",", hex(&info.table_hash));
     json.push_str("  \"chunks\": [");
     for (index, chunk) in info.chunks.iter().enumerate() {
         let separator = if index == 0 { "" } else { "," };

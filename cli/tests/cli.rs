@@ -325,6 +325,7 @@ fn info_prints_sizes_hashes_and_chunk_count() {
         format!("new blake3      {}", blake3_hex(&f.new)),
         format!("patch size      {patch_len} bytes"),
         format!("chunks          {chunks}"),
+        format!("table blake3    {}", blake3::hash(&f.patch_bytes()[..96 + 64 * chunks as usize]).to_hex()),
     ];
     for line in &expected {
         assert!(text.contains(line.as_str()), "{line:?} missing from:\n{text}");
@@ -356,6 +357,9 @@ fn info_json_has_every_field() {
     let chunks = info["chunks"].as_array().unwrap();
     assert_eq!(chunks.len() as u64, new_len.div_ceil(CHUNK_BYTES));
     assert_eq!(info["chunk_count"], chunks.len());
+    let table_end = 96 + 64 * chunks.len();
+    let table_hash = blake3::hash(&f.patch_bytes()[..table_end]).to_hex().to_string();
+    assert_eq!(info["table_hash"], table_hash);
     let new_bytes = fs::read(&f.new).unwrap();
     let mut offset = 0;
     let mut payloads = 0;
