@@ -1,0 +1,44 @@
+//! The C ABI of chunkdelta: `libchunkdelta.so` / `libchunkdelta.a` with the header
+//! `include/chunkdelta.h`, generated from this crate by cbindgen.
+//!
+//! Every export runs inside a panic boundary ([`panic`]): a panic becomes
+//! `CHUNKDELTA_ERR_INTERNAL` and never unwinds into C. Every failure records its message for
+//! [`chunkdelta_last_error`]. Pointers from C are checked for NULL and turned into Rust
+//! references in one place ([`args`]), each with the contract the header states.
+//!
+//! The Rust names follow the C names (`chunkdelta_options`, `CHUNKDELTA_OK`), so that the
+//! header is generated without renaming.
+#![allow(non_camel_case_types)]
+
+mod args;
+mod info;
+mod panic;
+
+// The modules with exports, apart so that rustfmt keeps them in the order cbindgen lists
+// their exports in the header: version and result names, the last error, options, diff and
+// apply in memory with their buffers, then files.
+mod result;
+
+mod error;
+
+mod options;
+
+mod memory;
+
+mod buffer;
+
+mod files;
+
+pub use buffer::chunkdelta_free;
+pub use error::chunkdelta_last_error;
+pub use files::{
+    chunkdelta_apply_file, chunkdelta_diff_file, chunkdelta_patch_info_file, chunkdelta_verify_file,
+};
+pub use info::chunkdelta_info;
+pub use memory::{chunkdelta_apply, chunkdelta_diff, chunkdelta_patch_info};
+pub use options::{
+    chunkdelta_options, chunkdelta_options_free, chunkdelta_options_new, chunkdelta_options_set_chunk_size,
+    chunkdelta_options_set_level, chunkdelta_options_set_max_chunk_len, chunkdelta_options_set_progress,
+    chunkdelta_options_set_threads, chunkdelta_progress_fn,
+};
+pub use result::{chunkdelta_result, chunkdelta_result_name, chunkdelta_version};

@@ -1,0 +1,258 @@
+//! `chunkdelta_options`: one options object for diff and apply, and its progress callback.
+
+use std::ffi::{c_int, c_void};
+use std::ops::ControlFlow;
+
+use chunkdelta::{
+    ApplyOptions, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, DiffOptions, Error, MAX_CHUNK_LEN, MIN_CHUNK_SIZE,
+};
+
+use crate::panic::{catch, guard};
+use crate::result::chunkdelta_result;
+
+/// Reports progress: `done` of `total` bytes. Returning non-zero cancels the operation, which
+/// then fails with `CHUNKDELTA_ERR_CANCELLED` and leaves no output.
+///
+/// It may be called on the calling thread or on any of the library's worker threads, but
+/// never concurrently for one operation, and `done` never decreases. It should return
+/// quickly, must not unwind (no C++ exception may escape it), and must not call chunkdelta
+/// functions other than `chunkdelta_version`, `chunkdelta_result_name` and
+/// `chunkdelta_last_error`.
+pub type chunkdelta_progress_fn =
+    Option<unsafe extern "C" fn(done: u64, total: u64, user_data: *mut c_void) -> c_int>;
+
+/// A C progress callback with its `user_data`.
+#[derive(Clone, Copy)]
+struct Progress {
+    callback: unsafe extern "C" fn(u64, u64, *mut c_void) -> c_int,
+    user_data: *mut c_void,
+}
+
+// SAFETY: `chunkdelta_options_set_progress` documents that the callback is called from
+// worker threads with `user_data`; the C caller guarantees both may be used from any thread.
+unsafe impl Send for Progress {}
+// SAFETY: as for `Send`; the library never calls the callback concurrently for one operation,
+// and concurrent operations sharing one options object are the C caller's to allow.
+unsafe impl Sync for Progress {}
+
+impl Progress {
+    fn report(&self, done: u64, total: u64) -> ControlFlow<()> {
+        // SAFETY: the C caller set a valid function, which accepts its own `user_data`.
+        let verdict = unsafe { (self.callback)(done, total, self.user_data) };
+        if verdict == 0 { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }
+    }
+}
+
+/// Options for diff and apply; an opaque object. Made by `chunkdelta_options_new`, freed by
+/// `chunkdelta_options_free`. Wherever a function takes options, NULL means the defaults.
+///
+/// An options object may be read by many calls at once, on many threads; setting a value
+/// while a call is using the object is not allowed.
+pub struct chunkdelta_options {
+    level: i32,
+    threads: usize,
+    chunk_size: u64,
+    max_chunk_len: u64,
+    progress: Option<Progress>,
+}
+
+impl Default for chunkdelta_options {
+    fn default() -> Self {
+        chunkdelta_options {
+            level: DEFAULT_LEVEL,
+            threads: 0,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            max_chunk_len: MAX_CHUNK_LEN,
+            progress: None,
+        }
+    }
+}
+
+impl chunkdelta_options {
+    fn diff(&self) -> DiffOptions {
+        let options = DiffOptions::new().level(self.level).threads(self.threads).chunk_size(self.chunk_size);
+        match self.progress {
+            Some(progress) => options.progress(move |done, total| progress.report(done, total)),
+            None => options,
+        }
+    }
+
+    fn apply(&self) -> ApplyOptions {
+        let options = ApplyOptions::new().threads(self.threads).max_chunk_len(self.max_chunk_len);
+        match self.progress {
+            Some(progress) => options.progress(move |done, total| progress.report(done, total)),
+            None => options,
+        }
+    }
+}
+
+/// The diff options `opts` holds: the defaults if it is NULL.
+///
+/// # Safety
+/// `opts` is NULL or a live object from `chunkdelta_options_new`.
+pub(crate) unsafe fn diff_options(opts: *const chunkdelta_options) -> DiffOptions {
+    // SAFETY: per the contract, a live object or NULL; it is only read.
+    unsafe { opts.as_ref() }.map_or_else(DiffOptions::new, chunkdelta_options::diff)
+}
+
+/// The apply and verify options `opts` holds: the defaults if it is NULL.
+///
+/// # Safety
+/// `opts` is NULL or a live object from `chunkdelta_options_new`.
+pub(crate) unsafe fn apply_options(opts: *const chunkdelta_options) -> ApplyOptions {
+    // SAFETY: per the contract, a live object or NULL; it is only read.
+    unsafe { opts.as_ref() }.map_or_else(ApplyOptions::new, chunkdelta_options::apply)
+}
+
+/// Runs `set` on the object at `opts`, failing with `INVALID_ARGUMENT` if it is NULL.
+///
+/// # Safety
+/// `opts` is NULL or a live object from `chunkdelta_options_new` that no call is using.
+unsafe fn update(
+    opts: *mut chunkdelta_options,
+    set: impl FnOnce(&mut chunkdelta_options) -> Result<(), Error>,
+) -> chunkdelta_result {
+    guard(|| {
+        // SAFETY: per the contract, a live object or NULL, and nothing else uses it now.
+        let opts = unsafe { opts.as_mut() }.ok_or_else(|| Error::InvalidArgument("opts is NULL".into()))?;
+        set(opts)
+    })
+}
+
+/// A new options object with the defaults: level 19, all cores, 4 MiB chunks, chunks up to
+/// 1 GiB accepted, no progress callback. Free it with `chunkdelta_options_free`. Returns
+/// NULL only on an internal error.
+#[unsafe(no_mangle)]
+pub extern "C" fn chunkdelta_options_new() -> *mut chunkdelta_options {
+    catch(std::ptr::null_mut(), || Box::into_raw(Box::default()))
+}
+
+/// Frees an options object. NULL is a no-op.
+///
+/// # Safety
+/// `opts` is NULL or an object from `chunkdelta_options_new`, not freed before and not in
+/// use by any call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_options_free(opts: *mut chunkdelta_options) {
+    catch((), || {
+        if !opts.is_null() {
+            // SAFETY: per the contract, `opts` came from `Box::into_raw` in
+            // `chunkdelta_options_new` and is freed only here, once.
+            drop(unsafe { Box::from_raw(opts) });
+        }
+    })
+}
+
+/// Sets the zstd compression level for diff: default 19; zstd's range goes from its negative
+/// fast levels up to 22, and 0 means zstd's default (3). A level outside that range is
+/// `CHUNKDELTA_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `opts` is NULL or a live options object that no call is using.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_options_set_level(
+    opts: *mut chunkdelta_options,
+    level: c_int,
+) -> chunkdelta_result {
+    let range = chunkdelta::level_range();
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        update(opts, |o| {
+            if !range.contains(&level) {
+                return Err(Error::InvalidArgument(format!(
+                    "compression level {level} is outside {range:?}"
+                )));
+            }
+            o.level = level;
+            Ok(())
+        })
+    }
+}
+
+/// Sets the number of worker threads for diff and apply; 0 (the default) uses one per core
+/// (`RAYON_NUM_THREADS` is respected).
+///
+/// # Safety
+/// `opts` is NULL or a live options object that no call is using.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_options_set_threads(
+    opts: *mut chunkdelta_options,
+    threads: u32,
+) -> chunkdelta_result {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        update(opts, |o| {
+            o.threads = threads as usize;
+            Ok(())
+        })
+    }
+}
+
+/// Sets how many bytes of the new file each chunk of a diff covers (default 4 MiB), from
+/// 1 KiB to 1 GiB; anything else is `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Apply needs about
+/// threads x 3 x chunk size of memory.
+///
+/// # Safety
+/// `opts` is NULL or a live options object that no call is using.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_options_set_chunk_size(
+    opts: *mut chunkdelta_options,
+    bytes: u64,
+) -> chunkdelta_result {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        update(opts, |o| {
+            if !(MIN_CHUNK_SIZE..=MAX_CHUNK_LEN).contains(&bytes) {
+                return Err(Error::InvalidArgument(format!(
+                    "chunk size {bytes} is outside {MIN_CHUNK_SIZE}..={MAX_CHUNK_LEN}"
+                )));
+            }
+            o.chunk_size = bytes;
+            Ok(())
+        })
+    }
+}
+
+/// Makes apply and verify refuse, with `CHUNKDELTA_ERR_LIMIT_EXCEEDED`, patches with chunks
+/// longer than `bytes` (default and maximum 1 GiB), which caps their memory at about threads
+/// x 3 x `bytes`. 0 is `CHUNKDELTA_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `opts` is NULL or a live options object that no call is using.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_options_set_max_chunk_len(
+    opts: *mut chunkdelta_options,
+    bytes: u64,
+) -> chunkdelta_result {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        update(opts, |o| {
+            if bytes == 0 {
+                return Err(Error::InvalidArgument("a maximum chunk length of 0".into()));
+            }
+            o.max_chunk_len = bytes.min(MAX_CHUNK_LEN);
+            Ok(())
+        })
+    }
+}
+
+/// Sets the progress callback of diff, apply and verify, called with `user_data`; NULL
+/// removes it. See `chunkdelta_progress_fn` for when and on which threads it is called.
+///
+/// # Safety
+/// `opts` is NULL or a live options object that no call is using. `cb`, if not NULL, is safe
+/// to call from any thread with `user_data` for as long as the options object is used.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_options_set_progress(
+    opts: *mut chunkdelta_options,
+    cb: chunkdelta_progress_fn,
+    user_data: *mut c_void,
+) -> chunkdelta_result {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        update(opts, |o| {
+            o.progress = cb.map(|callback| Progress { callback, user_data });
+            Ok(())
+        })
+    }
+}
