@@ -1,0 +1,107 @@
+"""chunkdelta: chunked, parallel, verified binary delta patches.
+
+Bytes in memory::
+
+    patch = chunkdelta.diff(old, new)
+    assert chunkdelta.apply(old, patch) == new
+
+Files (str or os.PathLike; outputs appear only once complete)::
+
+    info = chunkdelta.diff_file("app-1.0", "app-1.1", "app.patch")
+    chunkdelta.apply_file("app-1.0", "app.patch", "app-1.1.new")
+
+``diff``, ``patch``, ``file_diff``, ``file_patch`` and ``file_patch_inplace`` take the
+arguments of their bsdiff4 namesakes, so ``import chunkdelta as bsdiff4`` works for them
+(the patches are chunkdelta patches, not BSDIFF4 ones).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Union
+
+from chunkdelta._chunkdelta import (
+    PatchInfo,
+    __version__,
+    apply,
+    apply_file,
+    diff,
+    diff_file,
+    info,
+    verify_file,
+)
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+__all__ = [
+    "CancelledError",
+    "CorruptPatchError",
+    "Error",
+    "LimitExceededError",
+    "PatchInfo",
+    "SourceMismatchError",
+    "UnsupportedVersionError",
+    "__version__",
+    "apply",
+    "apply_file",
+    "diff",
+    "diff_file",
+    "file_diff",
+    "file_patch",
+    "file_patch_inplace",
+    "info",
+    "patch",
+    "verify_file",
+]
+
+StrPath = Union[str, "os.PathLike[str]"]
+
+
+# The native module raises these by name (python/src/errors.rs). File-system problems raise
+# the standard OSError subclasses, bad argument values ValueError, wrong types TypeError.
+
+
+class Error(Exception):
+    """Base class of chunkdelta's own errors."""
+
+
+class CorruptPatchError(Error, ValueError):
+    """The patch is not a well-formed chunkdelta patch: bad magic, truncated, inconsistent
+    sizes, bad compressed data, or a hash that does not match."""
+
+
+class UnsupportedVersionError(CorruptPatchError):
+    """The patch is written in a format version this library does not read."""
+
+
+class SourceMismatchError(Error):
+    """The old file or data given is not the one the patch was made for."""
+
+
+class LimitExceededError(Error):
+    """A size in the patch or the input exceeds a limit of the format or of this library."""
+
+
+class CancelledError(Error):
+    """The progress callback returned False; nothing was written."""
+
+
+def file_diff(src_path: StrPath, dst_path: StrPath, patch_path: StrPath) -> None:
+    """Writes to ``patch_path`` a patch from ``src_path`` to ``dst_path`` (bsdiff4 order)."""
+    diff_file(src_path, dst_path, patch_path)
+
+
+def file_patch(src_path: StrPath, dst_path: StrPath, patch_path: StrPath) -> None:
+    """Applies ``patch_path`` to ``src_path``, writing ``dst_path`` (bsdiff4 order)."""
+    apply_file(src_path, patch_path, dst_path)
+
+
+def file_patch_inplace(path: StrPath, patch_path: StrPath) -> None:
+    """Applies ``patch_path`` to ``path``, replacing it atomically once the result is verified."""
+    apply_file(path, patch_path, path)
+
+
+def patch(src_bytes: ReadableBuffer, patch_bytes: ReadableBuffer) -> bytes:
+    """Applies ``patch_bytes`` to ``src_bytes`` and returns the new bytes; same as ``apply``."""
+    return apply(src_bytes, patch_bytes)

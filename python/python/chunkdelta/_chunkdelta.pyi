@@ -1,0 +1,66 @@
+"""The native module of chunkdelta; use the names re-exported by ``chunkdelta``."""
+
+import os
+from typing import Callable, Optional, Union, final
+
+from _typeshed import ReadableBuffer
+
+_StrPath = Union[str, os.PathLike[str]]
+_Progress = Callable[[int, int], Optional[bool]]
+
+__version__: str
+
+@final
+class PatchInfo:
+    """What a patch's header and chunk table say. Hashes are blake3, as lower-case hex."""
+
+    @property
+    def format_version(self) -> int: ...
+    @property
+    def old_size(self) -> int: ...
+    @property
+    def new_size(self) -> int: ...
+    @property
+    def chunk_count(self) -> int: ...
+    @property
+    def patch_size(self) -> int: ...
+    @property
+    def old_hash(self) -> str: ...
+    @property
+    def new_hash(self) -> str: ...
+
+def diff(
+    old: ReadableBuffer,
+    new: ReadableBuffer,
+    *,
+    level: Optional[int] = None,
+    threads: Optional[int] = None,
+    chunk_size: Optional[int] = None,
+) -> bytes: ...
+def apply(old: ReadableBuffer, patch: ReadableBuffer, *, threads: Optional[int] = None) -> bytes: ...
+def diff_file(
+    old_path: _StrPath,
+    new_path: _StrPath,
+    patch_path: _StrPath,
+    *,
+    level: Optional[int] = None,
+    threads: Optional[int] = None,
+    chunk_size: Optional[int] = None,
+    progress: Optional[_Progress] = None,
+) -> PatchInfo: ...
+def apply_file(
+    old_path: _StrPath,
+    patch_path: _StrPath,
+    out_path: _StrPath,
+    *,
+    threads: Optional[int] = None,
+    progress: Optional[_Progress] = None,
+) -> None: ...
+def verify_file(
+    old_path: _StrPath,
+    patch_path: _StrPath,
+    *,
+    threads: Optional[int] = None,
+    progress: Optional[_Progress] = None,
+) -> None: ...
+def info(patch: Union[ReadableBuffer, _StrPath]) -> PatchInfo: ...

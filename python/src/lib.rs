@@ -1,0 +1,161 @@
+//! The native module `chunkdelta._chunkdelta`, re-exported by the Python package `chunkdelta`.
+//!
+//! Each function extracts its arguments while attached to the interpreter, then runs the core
+//! with the GIL released (see [`run`]). Bytes-like inputs are borrowed when they are `bytes`
+//! and copied once otherwise ([`args`]). Core errors become the exceptions defined in
+//! `chunkdelta`'s `__init__.py` or standard `OSError`s ([`errors`]).
+
+mod args;
+mod errors;
+mod patch_info;
+mod run;
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::args::{BytesLike, PatchSource};
+use crate::patch_info::PatchInfo;
+use crate::run::Job;
+
+/// Builds a patch that turns ``old`` into ``new`` and returns it.
+///
+/// ``old`` and ``new`` are bytes-like (bytes, bytearray, memoryview, mmap...). ``level`` is the
+/// zstd level (default 19), ``threads`` the number of worker threads (default: one per core,
+/// or ``RAYON_NUM_THREADS``), ``chunk_size`` the bytes of ``new`` per chunk (default 4 MiB).
+#[pyfunction]
+#[pyo3(signature = (old, new, *, level=None, threads=None, chunk_size=None))]
+fn diff<'py>(
+    py: Python<'py>,
+    old: BytesLike<'py>,
+    new: BytesLike<'py>,
+    level: Option<i64>,
+    threads: Option<i64>,
+    chunk_size: Option<i64>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let job = Job::new(None)?;
+    let options = job.diff_options(level, threads, chunk_size)?;
+    let (old, new) = (old.as_bytes(), new.as_bytes());
+    let patch = job.run(py, &[], || chunkdelta::diff(old, new, &options))?;
+    Ok(PyBytes::new(py, &patch))
+}
+
+/// Applies ``patch`` to ``old`` and returns the new bytes; both are bytes-like.
+///
+/// Raises ``SourceMismatchError`` if ``old`` is not the data the patch was made for, and
+/// ``CorruptPatchError`` if the patch or the result fails a check.
+#[pyfunction]
+#[pyo3(signature = (old, patch, *, threads=None))]
+fn apply<'py>(
+    py: Python<'py>,
+    old: BytesLike<'py>,
+    patch: BytesLike<'py>,
+    threads: Option<i64>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let job = Job::new(None)?;
+    let options = job.apply_options(threads)?;
+    let (old, patch) = (old.as_bytes(), patch.as_bytes());
+    let new = job.run(py, &[], || chunkdelta::apply(old, patch, &options))?;
+    Ok(PyBytes::new(py, &new))
+}
+
+/// Diffs the files ``old_path`` and ``new_path`` into ``patch_path`` and describes the patch.
+///
+/// The inputs are memory-mapped; the patch appears at ``patch_path`` only once complete.
+/// ``progress(done, total)`` is called as work advances; returning ``False`` cancels
+/// (``CancelledError``) and an exception it raises cancels and propagates.
+#[pyfunction]
+#[pyo3(signature = (old_path, new_path, patch_path, *, level=None, threads=None, chunk_size=None, progress=None))]
+#[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
+fn diff_file(
+    py: Python<'_>,
+    old_path: PathBuf,
+    new_path: PathBuf,
+    patch_path: PathBuf,
+    level: Option<i64>,
+    threads: Option<i64>,
+    chunk_size: Option<i64>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<PatchInfo> {
+    let job = Job::new(progress)?;
+    let options = job.diff_options(level, threads, chunk_size)?;
+    let paths = [old_path.as_path(), &new_path, &patch_path];
+    let info = job.run(py, &paths, || chunkdelta::diff_file(&old_path, &new_path, &patch_path, &options))?;
+    Ok(PatchInfo::from(&info))
+}
+
+/// Applies the patch file ``patch_path`` to ``old_path`` and writes the result to ``out_path``.
+///
+/// The output appears only once complete and verified; ``out_path`` may be ``old_path`` to
+/// replace it. ``progress`` works as in ``diff_file``.
+#[pyfunction]
+#[pyo3(signature = (old_path, patch_path, out_path, *, threads=None, progress=None))]
+fn apply_file(
+    py: Python<'_>,
+    old_path: PathBuf,
+    patch_path: PathBuf,
+    out_path: PathBuf,
+    threads: Option<i64>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<()> {
+    let job = Job::new(progress)?;
+    let options = job.apply_options(threads)?;
+    let paths = [old_path.as_path(), &patch_path, &out_path];
+    job.run(py, &paths, || {
+        chunkdelta::apply_file(&old_path, open_patch(&patch_path)?, &out_path, &options).map(drop)
+    })
+}
+
+/// Checks everything ``apply_file`` checks without writing anything; raises on any problem.
+#[pyfunction]
+#[pyo3(signature = (old_path, patch_path, *, threads=None, progress=None))]
+fn verify_file(
+    py: Python<'_>,
+    old_path: PathBuf,
+    patch_path: PathBuf,
+    threads: Option<i64>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<()> {
+    let job = Job::new(progress)?;
+    let options = job.apply_options(threads)?;
+    let paths = [old_path.as_path(), &patch_path];
+    job.run(py, &paths, || chunkdelta::verify_file(&old_path, open_patch(&patch_path)?, &options).map(drop))
+}
+
+/// Reads the header and chunk table of ``patch`` (bytes-like, or a path as str or os.PathLike)
+/// and checks that the patch holds exactly the bytes its table accounts for.
+#[pyfunction]
+fn info(py: Python<'_>, patch: PatchSource<'_>) -> PyResult<PatchInfo> {
+    let job = Job::new(None)?;
+    let info = match &patch {
+        PatchSource::Path(path) => job.run(py, &[path], || chunkdelta::read_info(open_patch(path)?))?,
+        PatchSource::Bytes(bytes) => {
+            let bytes = bytes.as_bytes();
+            job.run(py, &[], || chunkdelta::read_info(bytes))?
+        }
+    };
+    Ok(PatchInfo::from(&info))
+}
+
+/// Opens a patch file for one forward pass.
+fn open_patch(path: &Path) -> chunkdelta::Result<BufReader<File>> {
+    File::open(path)
+        .map(|file| BufReader::with_capacity(1 << 20, file))
+        .map_err(|source| chunkdelta::Error::Io { context: format!("opening {}", path.display()), source })
+}
+
+#[pymodule]
+fn _chunkdelta(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<PatchInfo>()?;
+    m.add_function(wrap_pyfunction!(diff, m)?)?;
+    m.add_function(wrap_pyfunction!(apply, m)?)?;
+    m.add_function(wrap_pyfunction!(diff_file, m)?)?;
+    m.add_function(wrap_pyfunction!(apply_file, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_file, m)?)?;
+    m.add_function(wrap_pyfunction!(info, m)?)?;
+    Ok(())
+}
