@@ -1,0 +1,68 @@
+//! Replays the saved fuzz inputs in `tests/regressions/` through the fuzz cases themselves
+//! (`fuzz/src/lib.rs`, included by path), and checks the outcome recorded for each.
+//!
+//! An input is named `TARGET-NAME`. Crashes that `scripts/fuzz.sh` finds are kept here once
+//! fixed, as `TARGET-SHA1` from `fuzz/artifacts/TARGET/crash-SHA1`. The hand-made ones probe
+//! the limits and overflows a hostile patch aims at.
+
+#[path = "../../fuzz/src/lib.rs"]
+pub mod cases;
+
+use std::path::Path;
+
+use cases::{Outcome, TARGETS};
+use chunkdelta::ErrorKind::{CorruptPatch, LimitExceeded, SourceMismatch, UnsupportedVersion};
+
+/// Every saved input, with the outcome its case must return.
+const EXPECTED: &[(&str, Outcome)] = &[
+    // u16 old_len | old | u8 chunks | (u8 op count | ops | u8 tamper)... | fill
+    ("apply_ops-add-u64-max", Err(CorruptPatch)),
+    ("apply_ops-diff-stream-one-byte-long", Err(CorruptPatch)),
+    ("apply_ops-empty-op", Err(CorruptPatch)),
+    ("apply_ops-extra-u64-max", Err(CorruptPatch)),
+    ("apply_ops-malformed-varint", Err(CorruptPatch)),
+    ("apply_ops-seek-i64-max", Err(CorruptPatch)),
+    ("apply_ops-seek-i64-min", Err(CorruptPatch)),
+    ("apply_ops-seek-to-end-and-back", Ok(())),
+    ("apply_ops-two-frames-three-chunks", Ok(())),
+    // u16 old_len | old | patch, whose head the case makes valid for old.
+    ("apply_prefixed-big-claims-tiny-payload", Err(CorruptPatch)),
+    ("apply_prefixed-chunk-offset-u64-max", Err(CorruptPatch)),
+    ("apply_prefixed-chunk-over-limit", Err(LimitExceeded)),
+    ("apply_prefixed-control-over-slack", Err(CorruptPatch)),
+    ("apply_prefixed-first-chunk-offset-u64-max", Err(CorruptPatch)),
+    ("apply_prefixed-new-size-u64-max", Err(LimitExceeded)),
+    ("apply_prefixed-signature-too-long", Err(CorruptPatch)),
+    ("apply_prefixed-zero-length-chunk", Err(CorruptPatch)),
+    // u16 old_len | old | patch: the small-edit golden vector, with its old and a wrong one.
+    ("apply_raw-same-size-wrong-old", Err(SourceMismatch)),
+    ("apply_raw-small-edit-vector", Ok(())),
+    // A bare header: 2^22 + 1 and 2^32 - 1 chunks, version 2, 1000 entries missing.
+    ("info-chunk-count-over-limit", Err(LimitExceeded)),
+    ("info-chunk-count-u32-max", Err(LimitExceeded)),
+    ("info-future-version", Err(UnsupportedVersion)),
+    ("info-truncated-table", Err(CorruptPatch)),
+    // u8 chunk size selector | u16 old_len | old | new
+    ("roundtrip-empty-pair", Ok(())),
+    ("roundtrip-from-empty", Ok(())),
+];
+
+#[test]
+fn saved_fuzz_inputs_give_their_recorded_outcome() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    let mut saved: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    saved.sort();
+    let recorded: Vec<&str> = EXPECTED.iter().map(|(name, _)| *name).collect();
+    assert_eq!(saved, recorded, "every saved input needs exactly one recorded outcome, in name order");
+
+    for (name, expected) in EXPECTED {
+        let target = name.split_once('-').map_or(*name, |(target, _)| target);
+        let (_, case) = TARGETS.iter().find(|(t, _)| *t == target).expect("a known target");
+        eprintln!("replaying {name}");
+        let data = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(case(&data), *expected, "{name}");
+    }
+}

@@ -1,0 +1,428 @@
+//! The fuzz cases of chunkdelta: how each target turns the fuzzer's bytes into calls, and what
+//! it checks. The targets in `fuzz_targets/` are one line each; `core/tests/regressions.rs`
+//! includes this file by path and replays saved inputs through the same functions.
+//!
+//! A case returns `Ok` or the [`ErrorKind`] the library reported: any error is an acceptable
+//! answer to hostile input. It panics when the library breaks a promise (wrong output, entry
+//! points that disagree, a [`PatchInfo`] that contradicts the format), and the fuzzer also
+//! reports a panic inside the library, a timeout, or memory beyond its `-rss_limit_mb`.
+//!
+//! Input layouts (`u16` is little endian; fields past the end of the input read as zeros):
+//! - `apply_raw`, `apply_prefixed`: `u16 old_len | old | patch`. A golden vector's old and patch
+//!   make a seed for both.
+//! - `info`: the patch itself.
+//! - `roundtrip`: `u8 chunk size selector | u16 old_len | old | new`.
+//! - `apply_ops`: `u16 old_len | old | u8 chunks | chunk specs | fill`, described at [`apply_ops`].
+
+use chunkdelta::{ApplyOptions, DiffOptions, ErrorKind, MAX_CHUNK_COUNT, MAX_SIGNATURE_LEN, PatchInfo};
+
+/// What a case returns: `Ok`, or the kind of error the library reported.
+pub type Outcome = Result<(), ErrorKind>;
+
+/// A fuzz case: the fuzzer's bytes in, the library's answer out.
+pub type Case = fn(&[u8]) -> Outcome;
+
+/// Every case by target name. Saved inputs are named `<target>-<anything>`.
+pub const TARGETS: [(&str, Case); 5] = [
+    ("apply_raw", apply_raw),
+    ("apply_prefixed", apply_prefixed),
+    ("apply_ops", apply_ops),
+    ("info", info),
+    ("roundtrip", roundtrip),
+];
+
+/// Longest chunk the cases let apply decode: apply's memory is about three times this per
+/// chunk in flight, so any larger allocation is a finding, not a big chunk.
+const CHUNK_LIMIT: u64 = 1 << 20;
+/// Header, and table hash, as `FORMAT.md` lays them out.
+const HEADER_LEN: usize = 96;
+const ENTRY_LEN: usize = 64;
+const TABLE_HASH_LEN: usize = 32;
+
+/// Arbitrary patch bytes against an arbitrary old, through `apply`, `verify` and `read_info`.
+pub fn apply_raw(data: &[u8]) -> Outcome {
+    let (old, patch) = split_old(data);
+    check_apply(old, patch).map(drop)
+}
+
+/// As [`apply_raw`], with the patch's head made valid for `old`: magic, version 1, no flags,
+/// `old`'s size and blake3, a chunk count no larger than the entries present, and the table hash
+/// recomputed. New size and hash, chunk entries, signature length and payloads stay the
+/// fuzzer's, so it reaches the chunk table's checks and payload decoding.
+pub fn apply_prefixed(data: &[u8]) -> Outcome {
+    let (old, patch) = split_old(data);
+    let mut patch = patch.to_vec();
+    patch.resize(patch.len().max(HEADER_LEN + TABLE_HASH_LEN), 0);
+    patch[0..4].copy_from_slice(&chunkdelta::MAGIC);
+    patch[4..6].copy_from_slice(&chunkdelta::FORMAT_VERSION.to_le_bytes());
+    patch[6..8].fill(0);
+    patch[8..16].copy_from_slice(&(old.len() as u64).to_le_bytes());
+    patch[16..48].copy_from_slice(blake3::hash(old).as_bytes());
+    let present = (patch.len() - HEADER_LEN - TABLE_HASH_LEN) / ENTRY_LEN;
+    let claimed = u32::from_le_bytes(patch[88..92].try_into().unwrap());
+    let count = claimed.min(u32::try_from(present).unwrap_or(u32::MAX));
+    patch[88..92].copy_from_slice(&count.to_le_bytes());
+    let table_end = HEADER_LEN + ENTRY_LEN * count as usize;
+    let table_hash = blake3::hash(&patch[..table_end]);
+    patch[table_end..table_end + TABLE_HASH_LEN].copy_from_slice(table_hash.as_bytes());
+    check_apply(old, &patch).map(drop)
+}
+
+/// Valid zstd streams of fuzzer-chosen control ops, checked against a plain reference decoder
+/// written from `FORMAT.md`, so the in-place op decoder is reached and its output judged.
+///
+/// After `old` and a chunk count (1 to 4), each chunk is `u8 op_count | ops | u8 tamper`, an op
+/// being three LEB128 varints (zigzag seek, add length, extra length). The diff and extra
+/// streams get as many bytes as the ops consume (at most 64 KiB each), cut from the `fill` left
+/// at the end of the input. `tamper` then puts the chunk slightly off: its bits 0-1 and 2-3
+/// lengthen or shorten the diff and extra streams by one byte, bits 4-5 append that many raw
+/// input bytes to the control stream (a malformed or extra op), and bit 6 compresses each
+/// stream as two zstd frames. Chunk and new-file hashes are those of the reference output, so
+/// apply must succeed exactly when the reference decoder does, and return the same bytes.
+pub fn apply_ops(data: &[u8]) -> Outcome {
+    let (old, rest) = split_old(data);
+    let mut input = Input(rest);
+    let chunk_count = 1 + input.u8() % 4;
+    let specs: Vec<ChunkSpec> = (0..chunk_count).map(|_| ChunkSpec::read(&mut input)).collect();
+    let fill = if input.0.is_empty() { &[0][..] } else { input.0 };
+    let mut fill = fill.iter().copied().cycle();
+    let chunks: Vec<ChunkStreams> = specs.into_iter().map(|spec| spec.streams(&mut fill)).collect();
+    let outputs: Vec<Option<Vec<u8>>> = chunks.iter().map(|chunk| reference_decode(old, chunk)).collect();
+    let expected: Option<Vec<u8>> = outputs.iter().try_fold(Vec::new(), |mut new, output| {
+        new.extend_from_slice(output.as_deref()?);
+        Some(new)
+    });
+    let patch = build_patch(old, &chunks, &outputs, expected.as_deref());
+
+    let table_valid = chunks.iter().all(ChunkStreams::table_valid);
+    let info = chunkdelta::read_info(&patch[..]);
+    assert_eq!(info.is_ok(), table_valid, "read_info: {info:?}");
+    let applied = check_apply(old, &patch);
+    match (&applied, expected) {
+        (Ok(new), Some(expected)) => assert!(*new == expected, "apply's output differs from the reference"),
+        (Err(kind), None) => assert_eq!(*kind, ErrorKind::CorruptPatch),
+        (Ok(_), None) => panic!("apply accepted ops that the reference decoder refuses"),
+        (Err(kind), Some(_)) => panic!("apply failed ({kind:?}) on ops that the reference decoder accepts"),
+    }
+    applied.map(drop)
+}
+
+/// `read_info` on arbitrary bytes; whatever it accepts must be a consistent patch of exactly
+/// these bytes.
+pub fn info(data: &[u8]) -> Outcome {
+    let info = chunkdelta::read_info(data).map_err(|e| e.kind())?;
+    check_info(&info, data.len());
+    assert!(chunkdelta::read_info(&data[..data.len() - 1]).is_err(), "read_info accepts a truncated patch");
+    Ok(())
+}
+
+/// An arbitrary (old, new) pair through `diff` (level 1, 1 to 4 KiB chunks) and back through
+/// `apply`, which must give `new` exactly; `read_info` must describe both files.
+pub fn roundtrip(data: &[u8]) -> Outcome {
+    let mut input = Input(data);
+    let chunk_size = 1024 * (1 + u64::from(input.u8() % 4));
+    let (old, new) = split_old(input.0);
+    one_worker();
+    let options = DiffOptions::new().level(1).chunk_size(chunk_size);
+    let patch = chunkdelta::diff(old, new, &options).expect("diff fails on valid input");
+    let info = chunkdelta::read_info(&patch[..]).expect("read_info refuses diff's patch");
+    check_info(&info, patch.len());
+    assert_eq!((info.old_size, info.new_size), (old.len() as u64, new.len() as u64));
+    assert_eq!(
+        (info.old_hash, info.new_hash),
+        (*blake3::hash(old).as_bytes(), *blake3::hash(new).as_bytes())
+    );
+    assert_eq!(info.chunks.len() as u64, (new.len() as u64).div_ceil(chunk_size));
+    let applied = chunkdelta::apply(old, &patch[..], &apply_options()).expect("apply refuses diff's patch");
+    assert!(applied == new, "apply does not rebuild new");
+    Ok(())
+}
+
+/// Apply with chunks up to [`CHUNK_LIMIT`], on rayon's global pool cut to one thread.
+fn apply_options() -> ApplyOptions {
+    one_worker();
+    ApplyOptions::new().max_chunk_len(CHUNK_LIMIT)
+}
+
+/// Limits rayon's global pool, which diff and apply use at `threads(0)`, to one thread, for
+/// results independent of scheduling. Not `threads(1)`: that starts a pool, and so a thread,
+/// per call, which costs more than most inputs and makes every run look like a leak to
+/// LeakSanitizer (76 executions per second instead of thousands). Where the pool already
+/// exists (other tests in the same binary), it is used as it is.
+fn one_worker() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(1).build_global();
+    });
+}
+
+/// Splits `u16 old_len | old | rest`.
+fn split_old(data: &[u8]) -> (&[u8], &[u8]) {
+    let mut input = Input(data);
+    let old_len = u16::from_le_bytes([input.u8(), input.u8()]);
+    let old = input.take(usize::from(old_len));
+    (old, input.0)
+}
+
+/// Applies and verifies `patch`, and reads its info: the three must agree, and a success must
+/// be consistent with the patch's info. Returns apply's output.
+fn check_apply(old: &[u8], patch: &[u8]) -> Result<Vec<u8>, ErrorKind> {
+    let applied = chunkdelta::apply(old, patch, &apply_options());
+    let verified = chunkdelta::verify(old, patch, &apply_options());
+    match (&applied, &verified) {
+        (Ok(new), Ok(verified)) => {
+            let info = chunkdelta::read_info(patch).expect("read_info refuses a patch that apply accepts");
+            assert_eq!(&info, verified, "verify and read_info disagree");
+            check_info(&info, patch.len());
+            assert_eq!((info.old_size, info.new_size), (old.len() as u64, new.len() as u64));
+            assert_eq!(info.new_hash, *blake3::hash(new).as_bytes());
+        }
+        (Err(a), Err(v)) => assert_eq!(a.kind(), v.kind(), "apply and verify disagree: {a} / {v}"),
+        (Ok(_), Err(e)) | (Err(e), Ok(_)) => panic!("only one of apply and verify fails: {e}"),
+    }
+    applied.map_err(|e| e.kind())
+}
+
+/// Checks what `FORMAT.md` promises of a patch that reads successfully.
+fn check_info(info: &PatchInfo, patch_len: usize) {
+    assert_eq!(info.format_version, chunkdelta::FORMAT_VERSION);
+    assert_eq!(info.patch_size, patch_len as u64, "patch_size is not the patch's length");
+    assert!(info.chunks.len() as u64 <= MAX_CHUNK_COUNT.min(info.new_size));
+    assert_eq!(info.chunks.is_empty(), info.new_size == 0);
+    let mut end = 0u64;
+    let mut payloads = 0u64;
+    for (i, chunk) in info.chunks.iter().enumerate() {
+        assert_eq!(chunk.new_offset, end, "chunk {i} does not follow the previous one");
+        assert!(
+            (1..=chunkdelta::MAX_CHUNK_LEN).contains(&chunk.new_len),
+            "chunk {i}: length {}",
+            chunk.new_len
+        );
+        assert!(chunk.extra_raw_len <= chunk.new_len, "chunk {i}: extra stream longer than the chunk");
+        assert!((1..=chunk.new_len + 32).contains(&chunk.control_raw_len), "chunk {i}: control length");
+        let streams = [
+            (chunk.control_raw_len, chunk.control_len),
+            (chunk.diff_raw_len(), chunk.diff_len),
+            (chunk.extra_raw_len, chunk.extra_len),
+        ];
+        for (raw, compressed) in streams {
+            assert_eq!(raw == 0, compressed == 0, "chunk {i}: stream sizes {raw} and {compressed}");
+            assert!(compressed <= compress_bound(raw), "chunk {i}: {compressed} bytes from {raw}");
+        }
+        end += chunk.new_len;
+        payloads += chunk.payload_len();
+    }
+    assert_eq!(end, info.new_size, "the chunks do not cover the new file");
+    let head = (HEADER_LEN + ENTRY_LEN * info.chunks.len() + TABLE_HASH_LEN) as u64;
+    let signature = info.patch_size.checked_sub(payloads + head).expect("patch_size is below its parts");
+    assert!(signature <= MAX_SIGNATURE_LEN, "a signature block of {signature} bytes");
+}
+
+fn compress_bound(raw: u64) -> u64 {
+    zstd::zstd_safe::compress_bound(usize::try_from(raw).unwrap()) as u64
+}
+
+/// Reads fields off the front of the fuzzer's bytes; past the end, it reads zeros.
+struct Input<'a>(&'a [u8]);
+
+impl<'a> Input<'a> {
+    fn take(&mut self, len: usize) -> &'a [u8] {
+        let (taken, rest) = self.0.split_at(len.min(self.0.len()));
+        self.0 = rest;
+        taken
+    }
+
+    fn u8(&mut self) -> u8 {
+        self.take(1).first().copied().unwrap_or(0)
+    }
+
+    /// A LEB128 varint of at most 10 bytes; bits beyond 64 are dropped.
+    fn varint(&mut self) -> u64 {
+        let mut value = 0u64;
+        for shift in (0..70).step_by(7) {
+            let byte = self.u8();
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        value
+    }
+}
+
+/// The largest diff or extra stream [`apply_ops`] builds.
+const STREAM_LIMIT: u64 = 1 << 16;
+
+/// One chunk of [`apply_ops`] as read from the input.
+struct ChunkSpec {
+    /// The raw control stream: the ops, then the tamper bytes.
+    control: Vec<u8>,
+    diff_len: usize,
+    extra_len: usize,
+    two_frames: bool,
+}
+
+impl ChunkSpec {
+    fn read(input: &mut Input) -> Self {
+        let op_count = input.u8() % 32;
+        let (mut control, mut add_total, mut extra_total) = (Vec::new(), 0u64, 0u64);
+        for _ in 0..op_count {
+            let (seek, add_len, extra_len) = (input.varint(), input.varint(), input.varint());
+            for value in [seek, add_len, extra_len] {
+                write_varint(value, &mut control);
+            }
+            add_total = add_total.saturating_add(add_len);
+            extra_total = extra_total.saturating_add(extra_len);
+        }
+        let tamper = input.u8();
+        let nudge = |total: u64, bits: u8| match bits & 3 {
+            2 => total.saturating_sub(1),
+            3 => total + 1,
+            _ => total,
+        };
+        let diff_len = nudge(add_total.min(STREAM_LIMIT), tamper) as usize;
+        let extra_len = nudge(extra_total.min(STREAM_LIMIT), tamper >> 2) as usize;
+        control.extend_from_slice(input.take(usize::from((tamper >> 4) & 3)));
+        ChunkSpec { control, diff_len, extra_len, two_frames: tamper & 0x40 != 0 }
+    }
+
+    /// The chunk's raw and compressed streams, diff and extra bytes taken from `fill`.
+    fn streams(self, fill: &mut impl Iterator<Item = u8>) -> ChunkStreams {
+        let diff: Vec<u8> = fill.by_ref().take(self.diff_len).collect();
+        let extra: Vec<u8> = fill.by_ref().take(self.extra_len).collect();
+        let compress = |raw: &[u8]| compress(raw, self.two_frames);
+        let compressed = [compress(&self.control), compress(&diff), compress(&extra)];
+        ChunkStreams { control: self.control, diff, extra, compressed }
+    }
+}
+
+fn write_varint(mut value: u64, out: &mut Vec<u8>) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// zstd level 1, as one frame or two; an empty stream is absent.
+fn compress(raw: &[u8], two_frames: bool) -> Vec<u8> {
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    let parts = if two_frames { raw.split_at(raw.len() / 2) } else { (raw, &[][..]) };
+    let mut out = zstd::bulk::compress(parts.0, 1).unwrap();
+    if two_frames {
+        out.extend(zstd::bulk::compress(parts.1, 1).unwrap());
+    }
+    out
+}
+
+/// A chunk of [`apply_ops`]: raw streams, and compressed control, diff and extra streams.
+struct ChunkStreams {
+    control: Vec<u8>,
+    diff: Vec<u8>,
+    extra: Vec<u8>,
+    compressed: [Vec<u8>; 3],
+}
+
+impl ChunkStreams {
+    fn new_len(&self) -> usize {
+        self.diff.len() + self.extra.len()
+    }
+
+    /// The chunk-table rules of `FORMAT.md` that these entries can break.
+    fn table_valid(&self) -> bool {
+        let new_len = self.new_len() as u64;
+        let raw = [self.control.len(), self.diff.len(), self.extra.len()];
+        new_len >= 1
+            && (1..=new_len + 32).contains(&(self.control.len() as u64))
+            && raw.iter().zip(&self.compressed).all(|(&raw, z)| z.len() as u64 <= compress_bound(raw as u64))
+    }
+}
+
+/// Decodes a chunk the plain way, following `FORMAT.md`; `None` where a decoder must refuse it.
+fn reference_decode(old: &[u8], chunk: &ChunkStreams) -> Option<Vec<u8>> {
+    if !chunk.table_valid() {
+        return None;
+    }
+    let (mut control, mut diff, mut extra) = (&chunk.control[..], &chunk.diff[..], &chunk.extra[..]);
+    let mut out = Vec::new();
+    let mut cursor = 0u64;
+    while !control.is_empty() {
+        let zigzag = read_varint(&mut control)?;
+        let seek = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
+        let (add_len, extra_len) = (read_varint(&mut control)?, read_varint(&mut control)?);
+        if add_len == 0 && extra_len == 0 {
+            return None;
+        }
+        cursor =
+            u64::try_from(i128::from(cursor) + i128::from(seek)).ok().filter(|&c| c <= old.len() as u64)?;
+        if add_len > old.len() as u64 - cursor
+            || add_len > diff.len() as u64
+            || extra_len > extra.len() as u64
+        {
+            return None;
+        }
+        let (add, copy) = (add_len as usize, extra_len as usize);
+        let base = &old[cursor as usize..][..add];
+        out.extend(base.iter().zip(&diff[..add]).map(|(o, d)| o.wrapping_add(*d)));
+        out.extend_from_slice(&extra[..copy]);
+        (cursor, diff, extra) = (cursor + add_len, &diff[add..], &extra[copy..]);
+    }
+    (diff.is_empty() && extra.is_empty()).then_some(out)
+}
+
+/// A control-stream varint: at most 10 bytes, the 10th at most 1.
+fn read_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for i in 0..10 {
+        let byte = *bytes.get(i)?;
+        if i == 9 && byte > 1 {
+            return None;
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            *bytes = &bytes[i + 1..];
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// A patch of `chunks` for `old`, each chunk hash that of its reference output (zero where the
+/// reference refuses it), and the new hash that of `new` (zero without one).
+fn build_patch(
+    old: &[u8],
+    chunks: &[ChunkStreams],
+    outputs: &[Option<Vec<u8>>],
+    new: Option<&[u8]>,
+) -> Vec<u8> {
+    let new_size: usize = chunks.iter().map(ChunkStreams::new_len).sum();
+    let mut patch = Vec::new();
+    patch.extend_from_slice(&chunkdelta::MAGIC);
+    patch.extend_from_slice(&chunkdelta::FORMAT_VERSION.to_le_bytes());
+    patch.extend_from_slice(&[0, 0]);
+    patch.extend_from_slice(&(old.len() as u64).to_le_bytes());
+    patch.extend_from_slice(blake3::hash(old).as_bytes());
+    patch.extend_from_slice(&(new_size as u64).to_le_bytes());
+    patch.extend_from_slice(&new.map_or([0; 32], |new| *blake3::hash(new).as_bytes()));
+    patch.extend_from_slice(&(chunks.len() as u32).to_le_bytes());
+    patch.extend_from_slice(&0u32.to_le_bytes());
+    let mut offset = 0u64;
+    for (chunk, output) in chunks.iter().zip(outputs) {
+        patch.extend_from_slice(&offset.to_le_bytes());
+        let [control_z, diff_z, extra_z] = &chunk.compressed;
+        let sizes = [chunk.new_len(), chunk.control.len(), chunk.extra.len()];
+        for size in sizes.into_iter().chain([control_z.len(), diff_z.len(), extra_z.len()]) {
+            patch.extend_from_slice(&(size as u32).to_le_bytes());
+        }
+        patch.extend_from_slice(&output.as_deref().map_or([0; 32], |out| *blake3::hash(out).as_bytes()));
+        offset += chunk.new_len() as u64;
+    }
+    let table_hash = blake3::hash(&patch);
+    patch.extend_from_slice(table_hash.as_bytes());
+    for stream in chunks.iter().flat_map(|chunk| &chunk.compressed) {
+        patch.extend_from_slice(stream);
+    }
+    patch
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Fuzzes chunkdelta with cargo-fuzz (targets in fuzz/, cases in fuzz/src/lib.rs).
+#
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+#
+# Builds the targets, seeds their corpora (fuzz/corpus/TARGET/) from the golden vectors in
+# core/tests/vectors/ and the saved inputs in core/tests/regressions/, then runs each target
+# for SECONDS_PER_TARGET (default 10) with a memory cap and a per-input time cap, so that an
+# allocation or a loop driven by numbers in a patch counts as a finding. Exits 1 if any target
+# found a crash, a leak, an out-of-memory or a timeout; the input is then in
+# fuzz/artifacts/TARGET/ and the run's log in fuzz/artifacts/TARGET.log. A crash, once fixed,
+# is kept as core/tests/regressions/TARGET-NAME with its outcome in core/tests/regressions.rs.
+#
+# Environment:
+#   FUZZ_SANITIZER  address (default), or none: builds faster, runs faster, but then only
+#                   panics, the RSS cap and timeouts are caught, not memory errors in C code
+#                   or single allocations over the cap.
+#   FUZZ_ARGS       more libFuzzer flags, for example -fork=2 to use two cores per target.
+#
+# A long campaign: scripts/fuzz.sh 3600, or FUZZ_ARGS=-fork=2 scripts/fuzz.sh 3600 apply_ops.
+# Without a nightly toolchain, RUSTC_BOOTSTRAP=1 lets stable build with cargo-fuzz's flags;
+# stable ships the sanitizer runtimes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-10}
+shift || true
+sanitizer=${FUZZ_SANITIZER:-address}
+export RUSTC_BOOTSTRAP=1
+
+# Largest input per target: room for the golden vectors, small enough to keep runs fast.
+declare -A max_len=([apply_raw]=32768 [apply_prefixed]=32768 [apply_ops]=8192 [info]=16384 [roundtrip]=65536)
+all=(apply_raw apply_prefixed apply_ops info roundtrip)
+targets=("${@:-${all[@]}}")
+read -ra extra <<< "${FUZZ_ARGS:-}"
+
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+cd fuzz
+build=(--sanitizer "$sanitizer" --target-dir "target/$sanitizer")
+cargo fuzz build "${build[@]}"
+
+# Seeds. apply_raw and apply_prefixed read `u16 old_len | old | patch`, roundtrip reads
+# `u8 chunk size selector | u16 old_len | old | new`, info reads the patch alone.
+u16le() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $(($1 >> 8)))"; }
+for target in "${all[@]}"; do mkdir -p "corpus/$target"; done
+shopt -s nullglob
+for patch in ../core/tests/vectors/*.patch; do
+  name=vector-$(basename "$patch" .patch)
+  old=${patch%.patch}.old
+  { u16le "$(stat -c %s "$old")"; cat "$old" "$patch"; } > "corpus/apply_raw/$name"
+  cp "corpus/apply_raw/$name" "corpus/apply_prefixed/$name"
+  cp "$patch" "corpus/info/$name"
+  { printf '\x03'; u16le "$(stat -c %s "$old")"; cat "$old" "${patch%.patch}.new"; } > "corpus/roundtrip/$name"
+done
+for saved in ../core/tests/regressions/*-*; do
+  target=$(basename "$saved")
+  cp "$saved" "corpus/${target%%-*}/"
+done
+
+found=()
+for target in "${targets[@]}"; do
+  mkdir -p "artifacts/$target"
+  log=artifacts/$target.log
+  if cargo fuzz run "${build[@]}" "$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 \
+    -timeout=10 -max_len="${max_len[$target]}" -print_final_stats=1 "${extra[@]}" > "$log" 2>&1; then
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    echo "[fuzz] $target: ${runs:-?} runs in ${seconds}s, no finding"
+  else
+    tail -n 40 "$log"
+    echo "[fuzz] $target: FINDING, see fuzz/$log and fuzz/artifacts/$target/" >&2
+    found+=("$target")
+  fi
+done
+[ ${#found[@]} -eq 0 ] || { echo "[fuzz] findings in: ${found[*]}" >&2; exit 1; }
