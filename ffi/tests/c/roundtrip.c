@@ -1,0 +1,188 @@
+/* Round trips through buffers and files: the golden vectors of core/tests/vectors (described
+ * by vectors.json), then optionally a real release pair.
+ *
+ * usage: roundtrip VECTORS_DIR SCRATCH_DIR [OLD NEW] */
+#define _POSIX_C_SOURCE 200809L
+#include "harness.h"
+
+/* One entry of vectors.json. */
+struct vector {
+    char name[64], old[96], new[96], patch[96], old_blake3[65], new_blake3[65];
+    unsigned long long level, chunk_size, format_version, old_size, new_size, chunk_count, patch_size;
+};
+
+/* The text after `"key":` in the JSON object `obj`, or NULL. */
+static const char *json_value(const char *obj, const char *key) {
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\":", key);
+    const char *at = strstr(obj, quoted);
+    if (at == NULL) return NULL;
+    at += strlen(quoted);
+    while (*at == ' ') at++;
+    return at;
+}
+
+static void json_string(const char *obj, const char *key, char *out, size_t size) {
+    const char *at = json_value(obj, key);
+    if (at == NULL || *at != '"') die("vectors.json: no string for", key);
+    size_t len = strcspn(at + 1, "\"");
+    if (len >= size) die("vectors.json: string too long for", key);
+    memcpy(out, at + 1, len);
+    out[len] = '\0';
+}
+
+static unsigned long long json_number(const char *obj, const char *key) {
+    const char *at = json_value(obj, key);
+    if (at == NULL) die("vectors.json: no number for", key);
+    return strtoull(at, NULL, 10);
+}
+
+/* Parses the flat objects of vectors.json's "vectors" array; returns how many it found. */
+static int parse_vectors(const char *text, struct vector *out, int max) {
+    const char *at = strstr(text, "\"vectors\"");
+    int count = 0;
+    while (at != NULL && count < max && (at = strchr(at, '{')) != NULL) {
+        const char *end = strchr(at, '}');
+        if (end == NULL) die("vectors.json:", "unterminated object");
+        char obj[2048];
+        size_t len = (size_t)(end - at);
+        if (len >= sizeof obj) die("vectors.json:", "object too long");
+        memcpy(obj, at, len);
+        obj[len] = '\0';
+        struct vector *v = &out[count++];
+        json_string(obj, "name", v->name, sizeof v->name);
+        json_string(obj, "old", v->old, sizeof v->old);
+        json_string(obj, "new", v->new, sizeof v->new);
+        json_string(obj, "patch", v->patch, sizeof v->patch);
+        json_string(obj, "old_blake3", v->old_blake3, sizeof v->old_blake3);
+        json_string(obj, "new_blake3", v->new_blake3, sizeof v->new_blake3);
+        v->level = json_number(obj, "level");
+        v->chunk_size = json_number(obj, "chunk_size");
+        v->format_version = json_number(obj, "format_version");
+        v->old_size = json_number(obj, "old_size");
+        v->new_size = json_number(obj, "new_size");
+        v->chunk_count = json_number(obj, "chunk_count");
+        v->patch_size = json_number(obj, "patch_size");
+        at = end;
+    }
+    return count;
+}
+
+static void check_info(const chunkdelta_info *info, const struct vector *v) {
+    char hex[65];
+    CHECK(info->format_version == v->format_version);
+    CHECK(info->old_size == v->old_size);
+    CHECK(info->new_size == v->new_size);
+    CHECK(info->chunk_count == v->chunk_count);
+    CHECK(strcmp(hex32(info->old_hash, hex), v->old_blake3) == 0);
+    CHECK(strcmp(hex32(info->new_hash, hex), v->new_blake3) == 0);
+}
+
+/* The vector's own diff options: the same level and chunk size reproduce its patch. */
+static chunkdelta_options *vector_options(const struct vector *v) {
+    chunkdelta_options *opts = chunkdelta_options_new();
+    CHECK(opts != NULL);
+    CHECK_RESULT(chunkdelta_options_set_level(opts, (int)v->level), CHUNKDELTA_OK);
+    CHECK_RESULT(chunkdelta_options_set_chunk_size(opts, v->chunk_size), CHUNKDELTA_OK);
+    return opts;
+}
+
+static void memory_round_trip(const char *dir, const struct vector *v) {
+    char path[4096];
+    size_t old_len, new_len, patch_len;
+    unsigned char *old = read_file(join(path, sizeof path, dir, v->old), &old_len);
+    unsigned char *new = read_file(join(path, sizeof path, dir, v->new), &new_len);
+    unsigned char *patch = read_file(join(path, sizeof path, dir, v->patch), &patch_len);
+    CHECK(patch_len == v->patch_size);
+
+    chunkdelta_info info;
+    CHECK_RESULT(chunkdelta_patch_info(patch, patch_len, &info), CHUNKDELTA_OK);
+    check_info(&info, v);
+
+    uint8_t *out = NULL;
+    size_t out_len = 1;
+    CHECK_RESULT(chunkdelta_apply(old, old_len, patch, patch_len, NULL, &out, &out_len), CHUNKDELTA_OK);
+    CHECK(out != NULL); /* even for an empty result */
+    CHECK(out_len == new_len && memcmp(out, new, new_len) == 0);
+    chunkdelta_free(out, out_len);
+
+    chunkdelta_options *opts = vector_options(v);
+    uint8_t *made = NULL;
+    size_t made_len = 0;
+    CHECK_RESULT(chunkdelta_diff(old, old_len, new, new_len, opts, &made, &made_len), CHUNKDELTA_OK);
+    CHECK(made_len == patch_len && memcmp(made, patch, patch_len) == 0);
+    chunkdelta_free(made, made_len);
+    chunkdelta_options_free(opts);
+    free(old);
+    free(new);
+    free(patch);
+}
+
+static void file_round_trip(const char *dir, const char *scratch, const struct vector *v) {
+    char old[4096], new[4096], patch[4096], out[4096], made[4096], name[128];
+    join(old, sizeof old, dir, v->old);
+    join(new, sizeof new, dir, v->new);
+    join(patch, sizeof patch, dir, v->patch);
+    snprintf(name, sizeof name, "%s.out", v->name);
+    join(out, sizeof out, scratch, name);
+    snprintf(name, sizeof name, "%s.patch", v->name);
+    join(made, sizeof made, scratch, name);
+
+    chunkdelta_info info;
+    CHECK_RESULT(chunkdelta_patch_info_file(patch, &info), CHUNKDELTA_OK);
+    check_info(&info, v);
+    CHECK_RESULT(chunkdelta_verify_file(old, patch, NULL), CHUNKDELTA_OK);
+    CHECK_RESULT(chunkdelta_apply_file(old, patch, out, NULL), CHUNKDELTA_OK);
+    size_t new_len, patch_len;
+    unsigned char *expected = read_file(new, &new_len);
+    CHECK(file_equals(out, expected, new_len));
+
+    chunkdelta_options *opts = vector_options(v);
+    CHECK_RESULT(chunkdelta_diff_file(old, new, made, opts), CHUNKDELTA_OK);
+    unsigned char *golden = read_file(patch, &patch_len);
+    CHECK(file_equals(made, golden, patch_len));
+    chunkdelta_options_free(opts);
+    free(expected);
+    free(golden);
+}
+
+/* Diff and apply of a real pair of releases, through files, with the default options. */
+static void release_pair(const char *old, const char *new, const char *scratch) {
+    char patch[4096], out[4096];
+    join(patch, sizeof patch, scratch, "release.patch");
+    join(out, sizeof out, scratch, "release.out");
+    CHECK_RESULT(chunkdelta_diff_file(old, new, patch, NULL), CHUNKDELTA_OK);
+    chunkdelta_info info;
+    CHECK_RESULT(chunkdelta_patch_info_file(patch, &info), CHUNKDELTA_OK);
+    size_t new_len, patch_len;
+    unsigned char *expected = read_file(new, &new_len);
+    free(read_file(patch, &patch_len));
+    CHECK(info.new_size == new_len);
+    CHECK(patch_len < new_len / 10);
+    CHECK_RESULT(chunkdelta_apply_file(old, patch, out, NULL), CHUNKDELTA_OK);
+    CHECK(file_equals(out, expected, new_len));
+    printf("release pair: %zu-byte new file, %zu-byte patch, %llu chunks\n", new_len, patch_len,
+           (unsigned long long)info.chunk_count);
+    free(expected);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3 && argc != 5) {
+        fprintf(stderr, "usage: %s VECTORS_DIR SCRATCH_DIR [OLD NEW]\n", argv[0]);
+        return 2;
+    }
+    char path[4096];
+    size_t len;
+    char *json = (char *)read_file(join(path, sizeof path, argv[1], "vectors.json"), &len);
+    json[len] = '\0';
+    struct vector vectors[32];
+    int count = parse_vectors(json, vectors, 32);
+    free(json);
+    CHECK(count >= 5);
+    for (int i = 0; i < count; i++) {
+        memory_round_trip(argv[1], &vectors[i]);
+        file_round_trip(argv[1], argv[2], &vectors[i]);
+    }
+    if (argc == 5) release_pair(argv[3], argv[4], argv[2]);
+    return finish("roundtrip");
+}
