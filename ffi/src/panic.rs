@@ -17,7 +17,7 @@ pub(crate) fn catch<T>(on_panic: T, body: impl FnOnce() -> T) -> T {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => value,
         Err(payload) => {
-            set_last_error(format!("internal error (a bug in chunkdelta): {}", panic_message(&payload)));
+            set_last_error(format!("internal error (a bug in chunkdelta): {}", panic_message(&*payload)));
             drop_payload(payload);
             on_panic
         }

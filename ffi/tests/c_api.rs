@@ -1,0 +1,204 @@
+//! The exports called from Rust as C would call them: NULL and inconsistent arguments, the
+//! out-parameters on failure, buffers and their freeing, progress and cancellation, and the
+//! per-thread last error. (The panic boundary is tested in `src/panic.rs`: no export panics
+//! on any input, so only a direct test can make one.)
+
+use std::ffi::{CStr, CString, c_int, c_void};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::ptr::{null, null_mut};
+
+use chunkdelta_ffi::chunkdelta_result::*;
+use chunkdelta_ffi::*;
+
+fn vector(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/vectors").join(name)).unwrap()
+}
+
+fn c_path(path: &Path) -> CString {
+    CString::new(path.as_os_str().as_bytes()).unwrap()
+}
+
+fn last_error() -> String {
+    // SAFETY: a valid C string until this thread's next chunkdelta call; copied at once.
+    unsafe { CStr::from_ptr(chunkdelta_last_error()) }.to_str().unwrap().to_owned()
+}
+
+/// Applies `patch` to `old` in memory; the result code and the bytes, freed already.
+fn apply(old: &[u8], patch: &[u8], opts: *const chunkdelta_options) -> (chunkdelta_result, Option<Vec<u8>>) {
+    let (mut out, mut out_len) = (null_mut(), usize::MAX);
+    // SAFETY: valid buffers and out-pointers; `opts` is NULL or live.
+    let result = unsafe {
+        chunkdelta_apply(old.as_ptr(), old.len(), patch.as_ptr(), patch.len(), opts, &mut out, &mut out_len)
+    };
+    if result != CHUNKDELTA_OK {
+        assert!(out.is_null() && out_len == 0, "a failure clears the out-parameters");
+        return (result, None);
+    }
+    // SAFETY: on success `out` holds `out_len` bytes from the library, freed right after.
+    let bytes = unsafe { std::slice::from_raw_parts(out, out_len) }.to_vec();
+    // SAFETY: the buffer and length the library returned, freed once.
+    unsafe { chunkdelta_free(out, out_len) };
+    (result, Some(bytes))
+}
+
+#[test]
+fn buffers_round_trip() {
+    let (old, new) = (vector("multi-chunk.old"), vector("multi-chunk.new"));
+    let (mut patch, mut patch_len) = (null_mut(), 0);
+    // SAFETY: valid buffers and out-pointers; NULL options.
+    let result = unsafe {
+        chunkdelta_diff(old.as_ptr(), old.len(), new.as_ptr(), new.len(), null(), &mut patch, &mut patch_len)
+    };
+    assert_eq!(result, CHUNKDELTA_OK);
+    // SAFETY: the patch the library returned.
+    let patch_bytes = unsafe { std::slice::from_raw_parts(patch, patch_len) }.to_vec();
+    // SAFETY: the buffer and length the library returned, freed once.
+    unsafe { chunkdelta_free(patch, patch_len) };
+    assert_eq!(apply(&old, &patch_bytes, null()), (CHUNKDELTA_OK, Some(new)));
+
+    let (result, empty) = apply(&vector("to-empty.old"), &vector("to-empty.patch"), null());
+    assert_eq!((result, empty), (CHUNKDELTA_OK, Some(vec![])));
+}
+
+/// Runs an export call and checks that it fails with `INVALID_ARGUMENT` and `message`.
+macro_rules! assert_invalid {
+    ($call:expr, $message:expr) => {{
+        // SAFETY: every pointer passed is NULL or valid, or comes with a length that the
+        // argument checks reject before any memory is touched.
+        let result = unsafe { $call };
+        assert_eq!(result, CHUNKDELTA_ERR_INVALID_ARGUMENT, "{}", stringify!($call));
+        assert!(last_error().contains($message), "{}: {}", stringify!($call), last_error());
+    }};
+}
+
+#[test]
+fn null_and_inconsistent_buffers_are_invalid() {
+    let (old, patch) = (vector("multi-chunk.old"), vector("multi-chunk.patch"));
+    let (mut out, mut len) = (null_mut(), 0usize);
+    let (p, n) = (patch.as_ptr(), patch.len());
+    assert_invalid!(chunkdelta_apply(null(), 3, p, n, null(), &mut out, &mut len), "old_data is NULL");
+    assert_invalid!(
+        chunkdelta_apply(old.as_ptr(), usize::MAX, p, n, null(), &mut out, &mut len),
+        "address space"
+    );
+    assert_invalid!(
+        chunkdelta_apply(old.as_ptr(), old.len(), p, n, null(), null_mut(), &mut len),
+        "out is NULL"
+    );
+    assert_invalid!(
+        chunkdelta_apply(old.as_ptr(), old.len(), p, n, null(), &mut out, null_mut()),
+        "out_len is NULL"
+    );
+    assert_invalid!(chunkdelta_diff(null(), 1, p, n, null(), &mut out, &mut len), "old_data is NULL");
+    assert_invalid!(chunkdelta_diff(p, n, p, n, null(), &mut out, null_mut()), "patch_len_out is NULL");
+    let mut words = [0usize; 2];
+    let misaligned = words.as_mut_ptr().cast::<u8>().wrapping_add(1).cast::<usize>();
+    assert_invalid!(chunkdelta_diff(p, n, p, n, null(), &mut out, misaligned), "not aligned");
+
+    let mut info = std::mem::MaybeUninit::<chunkdelta_info>::uninit();
+    assert_invalid!(chunkdelta_patch_info(p, n, null_mut()), "info_out is NULL");
+    assert_invalid!(chunkdelta_patch_info(null(), 1, info.as_mut_ptr()), "patch is NULL");
+}
+
+#[test]
+fn null_paths_and_options_are_invalid() {
+    let path = c_path(Path::new("some-file"));
+    let p = path.as_ptr();
+    let mut info = std::mem::MaybeUninit::<chunkdelta_info>::uninit();
+    assert_invalid!(chunkdelta_patch_info_file(null(), info.as_mut_ptr()), "patch_path is NULL");
+    assert_invalid!(chunkdelta_patch_info_file(p, null_mut()), "info_out is NULL");
+    assert_invalid!(chunkdelta_apply_file(null(), p, p, null()), "old_path is NULL");
+    assert_invalid!(chunkdelta_apply_file(p, null(), p, null()), "patch_path is NULL");
+    assert_invalid!(chunkdelta_apply_file(p, p, null(), null()), "out_path is NULL");
+    assert_invalid!(chunkdelta_verify_file(null(), p, null()), "old_path is NULL");
+    assert_invalid!(chunkdelta_verify_file(p, null(), null()), "patch_path is NULL");
+    assert_invalid!(chunkdelta_diff_file(null(), p, p, null()), "old_path is NULL");
+    assert_invalid!(chunkdelta_diff_file(p, null(), p, null()), "new_path is NULL");
+    assert_invalid!(chunkdelta_diff_file(p, p, null(), null()), "patch_path is NULL");
+    assert_invalid!(chunkdelta_options_set_level(null_mut(), 3), "opts is NULL");
+    assert_invalid!(chunkdelta_options_set_threads(null_mut(), 3), "opts is NULL");
+    assert_invalid!(chunkdelta_options_set_chunk_size(null_mut(), 4096), "opts is NULL");
+    assert_invalid!(chunkdelta_options_set_max_chunk_len(null_mut(), 4096), "opts is NULL");
+    assert_invalid!(chunkdelta_options_set_progress(null_mut(), None, null_mut()), "opts is NULL");
+}
+
+#[test]
+fn invalid_option_values_are_refused() {
+    let opts = chunkdelta_options_new();
+    assert_invalid!(chunkdelta_options_set_level(opts, 1000), "compression level 1000");
+    assert_invalid!(chunkdelta_options_set_chunk_size(opts, 1), "chunk size 1");
+    assert_invalid!(chunkdelta_options_set_max_chunk_len(opts, 0), "maximum chunk length of 0");
+    // SAFETY: `opts` came from chunkdelta_options_new and is freed once.
+    unsafe { chunkdelta_options_free(opts) };
+}
+
+#[test]
+fn freeing_null_is_a_no_op() {
+    // SAFETY: NULL is documented as a no-op for both.
+    unsafe {
+        chunkdelta_free(null_mut(), 0);
+        chunkdelta_free(null_mut(), 7);
+        chunkdelta_options_free(null_mut());
+    }
+}
+
+/// Counts calls in the `u64` behind `user_data`; cancels from the third call on.
+extern "C" fn cancel_on_third_call(_done: u64, _total: u64, user_data: *mut c_void) -> c_int {
+    // SAFETY: the tests pass a pointer to an AtomicU64 that outlives the call.
+    let calls = unsafe { &*user_data.cast::<std::sync::atomic::AtomicU64>() };
+    c_int::from(calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2)
+}
+
+#[test]
+fn a_callback_returning_non_zero_cancels() {
+    let (old, patch) = (vector("multi-chunk.old"), vector("multi-chunk.patch"));
+    let calls = std::sync::atomic::AtomicU64::new(0);
+    let opts = chunkdelta_options_new();
+    let user_data = (&raw const calls).cast_mut().cast::<c_void>();
+    // SAFETY: a live options object; the callback is thread-safe and `calls` outlives `opts`.
+    let set = unsafe {
+        chunkdelta_options_set_threads(opts, 1) == CHUNKDELTA_OK
+            && chunkdelta_options_set_progress(opts, Some(cancel_on_third_call), user_data) == CHUNKDELTA_OK
+    };
+    assert!(set);
+    assert_eq!(apply(&old, &patch, opts), (CHUNKDELTA_ERR_CANCELLED, None));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3, "two chunks pass, the third call cancels");
+    assert_eq!(last_error(), "cancelled by the progress callback");
+    // SAFETY: `opts` came from chunkdelta_options_new and is freed once.
+    unsafe { chunkdelta_options_free(opts) };
+}
+
+#[test]
+fn each_thread_has_its_own_last_error() {
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            std::thread::spawn(move || {
+                assert_eq!(last_error(), "", "a new thread has no failure yet");
+                let path = c_path(Path::new(&format!("/nonexistent/patch-{i}")));
+                let mut info = std::mem::MaybeUninit::<chunkdelta_info>::uninit();
+                // SAFETY: a valid path and a place for the info.
+                let result = unsafe { chunkdelta_patch_info_file(path.as_ptr(), info.as_mut_ptr()) };
+                assert_eq!(result, CHUNKDELTA_ERR_IO);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                assert!(last_error().contains(&format!("patch-{i}")), "{}", last_error());
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+}
+
+#[test]
+fn version_and_names_are_static_strings() {
+    // SAFETY: both return static NUL-terminated strings.
+    let (version, name) = unsafe {
+        (
+            CStr::from_ptr(chunkdelta_version()),
+            CStr::from_ptr(chunkdelta_result_name(CHUNKDELTA_ERR_SOURCE_MISMATCH)),
+        )
+    };
+    assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    assert_eq!(name.to_str().unwrap(), "SOURCE_MISMATCH");
+}
