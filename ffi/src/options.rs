@@ -154,19 +154,16 @@ pub unsafe extern "C" fn chunkdelta_options_set_level(
     opts: *mut chunkdelta_options,
     level: c_int,
 ) -> chunkdelta_result {
-    let range = chunkdelta::level_range();
+    let set = |o: &mut chunkdelta_options| {
+        let range = chunkdelta::level_range();
+        if !range.contains(&level) {
+            return Err(Error::InvalidArgument(format!("compression level {level} is outside {range:?}")));
+        }
+        o.level = level;
+        Ok(())
+    };
     // SAFETY: forwarded from this function's contract.
-    unsafe {
-        update(opts, |o| {
-            if !range.contains(&level) {
-                return Err(Error::InvalidArgument(format!(
-                    "compression level {level} is outside {range:?}"
-                )));
-            }
-            o.level = level;
-            Ok(())
-        })
-    }
+    unsafe { update(opts, set) }
 }
 
 /// Sets the number of worker threads for diff and apply; 0 (the default) uses one per core
@@ -179,13 +176,12 @@ pub unsafe extern "C" fn chunkdelta_options_set_threads(
     opts: *mut chunkdelta_options,
     threads: u32,
 ) -> chunkdelta_result {
+    let set = |o: &mut chunkdelta_options| {
+        o.threads = threads as usize;
+        Ok(())
+    };
     // SAFETY: forwarded from this function's contract.
-    unsafe {
-        update(opts, |o| {
-            o.threads = threads as usize;
-            Ok(())
-        })
-    }
+    unsafe { update(opts, set) }
 }
 
 /// Sets how many bytes of the new file each chunk of a diff covers (default 4 MiB), from
@@ -199,18 +195,17 @@ pub unsafe extern "C" fn chunkdelta_options_set_chunk_size(
     opts: *mut chunkdelta_options,
     bytes: u64,
 ) -> chunkdelta_result {
+    let set = |o: &mut chunkdelta_options| {
+        if !(MIN_CHUNK_SIZE..=MAX_CHUNK_LEN).contains(&bytes) {
+            return Err(Error::InvalidArgument(format!(
+                "chunk size {bytes} is outside {MIN_CHUNK_SIZE}..={MAX_CHUNK_LEN}"
+            )));
+        }
+        o.chunk_size = bytes;
+        Ok(())
+    };
     // SAFETY: forwarded from this function's contract.
-    unsafe {
-        update(opts, |o| {
-            if !(MIN_CHUNK_SIZE..=MAX_CHUNK_LEN).contains(&bytes) {
-                return Err(Error::InvalidArgument(format!(
-                    "chunk size {bytes} is outside {MIN_CHUNK_SIZE}..={MAX_CHUNK_LEN}"
-                )));
-            }
-            o.chunk_size = bytes;
-            Ok(())
-        })
-    }
+    unsafe { update(opts, set) }
 }
 
 /// Makes apply and verify refuse, with `CHUNKDELTA_ERR_LIMIT_EXCEEDED`, patches with chunks
@@ -224,16 +219,15 @@ pub unsafe extern "C" fn chunkdelta_options_set_max_chunk_len(
     opts: *mut chunkdelta_options,
     bytes: u64,
 ) -> chunkdelta_result {
+    let set = |o: &mut chunkdelta_options| {
+        if bytes == 0 {
+            return Err(Error::InvalidArgument("a maximum chunk length of 0".into()));
+        }
+        o.max_chunk_len = bytes.min(MAX_CHUNK_LEN);
+        Ok(())
+    };
     // SAFETY: forwarded from this function's contract.
-    unsafe {
-        update(opts, |o| {
-            if bytes == 0 {
-                return Err(Error::InvalidArgument("a maximum chunk length of 0".into()));
-            }
-            o.max_chunk_len = bytes.min(MAX_CHUNK_LEN);
-            Ok(())
-        })
-    }
+    unsafe { update(opts, set) }
 }
 
 /// Sets the progress callback of diff, apply and verify, called with `user_data`; NULL
@@ -248,11 +242,10 @@ pub unsafe extern "C" fn chunkdelta_options_set_progress(
     cb: chunkdelta_progress_fn,
     user_data: *mut c_void,
 ) -> chunkdelta_result {
+    let set = |o: &mut chunkdelta_options| {
+        o.progress = cb.map(|callback| Progress { callback, user_data });
+        Ok(())
+    };
     // SAFETY: forwarded from this function's contract.
-    unsafe {
-        update(opts, |o| {
-            o.progress = cb.map(|callback| Progress { callback, user_data });
-            Ok(())
-        })
-    }
+    unsafe { update(opts, set) }
 }
