@@ -54,8 +54,9 @@ pub unsafe extern "C" fn chunkdelta_diff_file(
 /// `out_path`. The output is written beside `out_path` under a temporary name, synced, and
 /// renamed into place only when complete and verified: on any failure, cancellation
 /// included, `out_path` is left as it was. `out_path` may name `old_path`, which replaces the
-/// old file atomically. The output gets the old file's permissions. (A process killed
-/// meanwhile can leave the temporary `.NAME.*.chunkdelta-tmp` file beside `out_path`.)
+/// old file atomically. The output gets the old file's permissions. A process killed
+/// meanwhile leaves the temporary `.NAME.ID.chunkdelta-tmp` beside `out_path`; calling this
+/// again with the same patch resumes from it, keeping the chunks that match their hashes.
 ///
 /// # Safety
 /// Each path is NULL or a NUL-terminated string, unchanged during the call. `opts` is NULL
