@@ -1,5 +1,6 @@
 #![no_main]
-//! See [`chunkdelta_fuzz::apply_ops`].
+//! Fuzzer-chosen control ops in valid zstd streams, judged by a reference decoder:
+//! [`chunkdelta_fuzz::apply_ops`].
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = chunkdelta_fuzz::apply_ops(data);

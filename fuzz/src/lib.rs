@@ -7,7 +7,8 @@
 //! points that disagree, a [`PatchInfo`] that contradicts the format), and the fuzzer also
 //! reports a panic inside the library, a timeout, or memory beyond its `-rss_limit_mb`.
 //!
-//! Input layouts (`u16` is little endian; fields past the end of the input read as zeros):
+//! Input layouts (`u16` is little endian; past the end of the input, numbers read as zero and
+//! byte strings are cut short):
 //! - `apply_raw`, `apply_prefixed`: `u16 old_len | old | patch`. A golden vector's old and patch
 //!   make a seed for both.
 //! - `info`: the patch itself.
@@ -34,7 +35,7 @@ pub const TARGETS: [(&str, Case); 5] = [
 /// Longest chunk the cases let apply decode: apply's memory is about three times this per
 /// chunk in flight, so any larger allocation is a finding, not a big chunk.
 const CHUNK_LIMIT: u64 = 1 << 20;
-/// Header, and table hash, as `FORMAT.md` lays them out.
+/// Sizes of the header, of a chunk table entry and of the table hash (`FORMAT.md`).
 const HEADER_LEN: usize = 96;
 const ENTRY_LEN: usize = 64;
 const TABLE_HASH_LEN: usize = 32;
@@ -73,8 +74,8 @@ pub fn apply_prefixed(data: &[u8]) -> Outcome {
 ///
 /// After `old` and a chunk count (1 to 4), each chunk is `u8 op_count | ops | u8 tamper`, an op
 /// being three LEB128 varints (zigzag seek, add length, extra length). The diff and extra
-/// streams get as many bytes as the ops consume (at most 64 KiB each), cut from the `fill` left
-/// at the end of the input. `tamper` then puts the chunk slightly off: its bits 0-1 and 2-3
+/// streams get as many bytes as the ops consume (at most 16 KiB each), cut from the `fill` left
+/// at the end of the input, repeated as needed. `tamper` then puts the chunk slightly off: its bits 0-1 and 2-3
 /// lengthen or shorten the diff and extra streams by one byte, bits 4-5 append that many raw
 /// input bytes to the control stream (a malformed or extra op), and bit 6 compresses each
 /// stream as two zstd frames. Chunk and new-file hashes are those of the reference output, so
@@ -84,8 +85,7 @@ pub fn apply_ops(data: &[u8]) -> Outcome {
     let mut input = Input(rest);
     let chunk_count = 1 + input.u8() % 4;
     let specs: Vec<ChunkSpec> = (0..chunk_count).map(|_| ChunkSpec::read(&mut input)).collect();
-    let fill = if input.0.is_empty() { &[0][..] } else { input.0 };
-    let mut fill = fill.iter().copied().cycle();
+    let mut fill = Fill { bytes: if input.0.is_empty() { &[0] } else { input.0 }, at: 0 };
     let chunks: Vec<ChunkStreams> = specs.into_iter().map(|spec| spec.streams(&mut fill)).collect();
     let outputs: Vec<Option<Vec<u8>>> = chunks.iter().map(|chunk| reference_decode(old, chunk)).collect();
     let expected: Option<Vec<u8>> = outputs.iter().try_fold(Vec::new(), |mut new, output| {
@@ -250,8 +250,29 @@ impl<'a> Input<'a> {
     }
 }
 
+/// The bytes that [`apply_ops`] cuts its diff and extra streams from: the end of the input,
+/// repeated. Copied slice by slice, since a loop over bytes is slow under the fuzzer's
+/// instrumentation.
+struct Fill<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Fill<'_> {
+    fn take(&mut self, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            let part = &self.bytes[self.at..];
+            let part = &part[..part.len().min(len - out.len())];
+            out.extend_from_slice(part);
+            self.at = (self.at + part.len()) % self.bytes.len();
+        }
+        out
+    }
+}
+
 /// The largest diff or extra stream [`apply_ops`] builds.
-const STREAM_LIMIT: u64 = 1 << 16;
+const STREAM_LIMIT: u64 = 1 << 14;
 
 /// One chunk of [`apply_ops`] as read from the input.
 struct ChunkSpec {
@@ -287,9 +308,8 @@ impl ChunkSpec {
     }
 
     /// The chunk's raw and compressed streams, diff and extra bytes taken from `fill`.
-    fn streams(self, fill: &mut impl Iterator<Item = u8>) -> ChunkStreams {
-        let diff: Vec<u8> = fill.by_ref().take(self.diff_len).collect();
-        let extra: Vec<u8> = fill.by_ref().take(self.extra_len).collect();
+    fn streams(self, fill: &mut Fill) -> ChunkStreams {
+        let (diff, extra) = (fill.take(self.diff_len), fill.take(self.extra_len));
         let compress = |raw: &[u8]| compress(raw, self.two_frames);
         let compressed = [compress(&self.control), compress(&diff), compress(&extra)];
         ChunkStreams { control: self.control, diff, extra, compressed }
