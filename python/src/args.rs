@@ -91,7 +91,8 @@ pub(crate) fn level(level: Option<i64>) -> PyResult<Option<i32>> {
 pub(crate) fn chunk_size(bytes: Option<i64>) -> PyResult<Option<u64>> {
     bytes
         .map(|b| {
-            u64::try_from(b).map_err(|_| PyValueError::new_err(format!("chunk_size must be positive, not {b}")))
+            u64::try_from(b)
+                .map_err(|_| PyValueError::new_err(format!("chunk_size must be positive, not {b}")))
         })
         .transpose()
 }

@@ -1,9 +1,9 @@
 //! The native module `chunkdelta._chunkdelta`, re-exported by the Python package `chunkdelta`.
 //!
 //! Each function extracts its arguments while attached to the interpreter, then runs the core
-//! with the GIL released (see [`run`]). Bytes-like inputs are borrowed when they are `bytes`
-//! and copied once otherwise ([`args`]). Core errors become the exceptions defined in
-//! `chunkdelta`'s `__init__.py` or standard `OSError`s ([`errors`]).
+//! with the GIL released (module `run`). Bytes-like inputs are borrowed when they are `bytes`
+//! and copied once otherwise (module `args`). Core errors become the exceptions defined in
+//! `chunkdelta`'s `__init__.py` or standard `OSError`s (module `errors`).
 
 mod args;
 mod errors;

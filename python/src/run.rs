@@ -125,7 +125,10 @@ impl Job {
     }
 
     /// Runs `work` on a scoped thread, running signal handlers while waiting for it.
-    fn wait_for<T: Send>(&self, work: impl FnOnce() -> chunkdelta::Result<T> + Send) -> chunkdelta::Result<T> {
+    fn wait_for<T: Send>(
+        &self,
+        work: impl FnOnce() -> chunkdelta::Result<T> + Send,
+    ) -> chunkdelta::Result<T> {
         std::thread::scope(|scope| {
             let (finished, finishing) = mpsc::channel::<()>();
             let worker = scope.spawn(move || {

@@ -5,8 +5,11 @@ from typing import Callable, Optional, Union, final
 
 from _typeshed import ReadableBuffer
 
+__all__ = ["__version__", "PatchInfo", "diff", "apply", "diff_file", "apply_file", "verify_file", "info"]
+
 _StrPath = Union[str, os.PathLike[str]]
-_Progress = Callable[[int, int], Optional[bool]]
+# Any return value continues, except False, which cancels.
+_Progress = Callable[[int, int], object]
 
 __version__: str
 
