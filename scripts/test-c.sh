@@ -4,23 +4,11 @@
 # example with -Wall -Wextra -Werror, and runs each twice:
 #   - linked with the static library, under AddressSanitizer (leaks included) and UBSan;
 #   - linked with the shared library through pkg-config, as ffi/README.md shows.
-# Exits non-zero if anything fails. Installs gcc and pkg-config when missing (Debian, root).
+# Exits non-zero if anything fails. Installs gcc and pkg-config when missing (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_apt=()
-command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
-command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "[test-c] apt-get install ${need_apt[*]}" >&2
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-  else
-    echo "[test-c] please install: ${need_apt[*]}" >&2
-    exit 1
-  fi
-fi
+scripts/setup.sh c
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

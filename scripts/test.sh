@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of every crate: formatting, lints, unit, integration, property, CLI and
-# golden-vector tests. Installs what it needs first. CI runs exactly this.
+# Runs every test of every crate and language: formatting, lints, unit, integration, property,
+# CLI, golden-vector, C and Python tests, and a short fuzz run. Installs what it needs first.
+# CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -19,3 +20,6 @@ fi
 cargo test --workspace
 # Once more on one thread: results must not depend on the thread count.
 RAYON_NUM_THREADS=1 cargo test --workspace --quiet
+
+# Each language boundary, tested from that language.
+scripts/test-c.sh
