@@ -78,7 +78,7 @@ fn diff_file(
     level: Option<i64>,
     threads: Option<i64>,
     chunk_size: Option<i64>,
-    progress: Option<Py<PyAny>>,
+    progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<PatchInfo> {
     let job = Job::new(progress)?;
     let options = job.diff_options(level, threads, chunk_size)?;
@@ -99,7 +99,7 @@ fn apply_file(
     patch_path: PathBuf,
     out_path: PathBuf,
     threads: Option<i64>,
-    progress: Option<Py<PyAny>>,
+    progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<()> {
     let job = Job::new(progress)?;
     let options = job.apply_options(threads)?;
@@ -117,7 +117,7 @@ fn verify_file(
     old_path: PathBuf,
     patch_path: PathBuf,
     threads: Option<i64>,
-    progress: Option<Py<PyAny>>,
+    progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<()> {
     let job = Job::new(progress)?;
     let options = job.apply_options(threads)?;

@@ -53,16 +53,11 @@ pub(crate) struct Job {
 
 impl Job {
     /// A job reporting progress to `callback(done, total)`, if given; it must be callable.
-    pub(crate) fn new(callback: Option<Py<PyAny>>) -> PyResult<Self> {
-        if let Some(callback) = &callback {
-            Python::attach(|py| {
-                if !callback.bind(py).is_callable() {
-                    return Err(PyTypeError::new_err("progress must be callable or None"));
-                }
-                Ok(())
-            })?;
+    pub(crate) fn new(callback: Option<Bound<'_, PyAny>>) -> PyResult<Self> {
+        if callback.as_ref().is_some_and(|callback| !callback.is_callable()) {
+            return Err(PyTypeError::new_err("progress must be callable or None"));
         }
-        Ok(Job { stop: Arc::default(), callback: callback.map(Arc::new) })
+        Ok(Job { stop: Arc::default(), callback: callback.map(|callback| Arc::new(callback.unbind())) })
     }
 
     /// Diff options from the Python arguments, with this job's progress hook.
