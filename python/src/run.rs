@@ -16,6 +16,7 @@ use std::time::Duration;
 use chunkdelta::{ApplyOptions, DiffOptions};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::PyBool;
 
 use crate::{args, errors};
 
@@ -32,12 +33,10 @@ struct Stop {
 
 impl Stop {
     /// Asks the work to stop; keeps `error` to raise unless an earlier one is kept.
-    fn request(&self, error: Option<PyErr>) {
+    fn request(&self, error: PyErr) {
         self.requested.store(true, Ordering::Relaxed);
         let mut kept = self.error.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if kept.is_none() {
-            *kept = error;
-        }
+        kept.get_or_insert(error);
     }
 
     fn take_error(&self) -> Option<PyErr> {
@@ -93,10 +92,10 @@ impl Job {
             }
             let Some(callback) = &callback else { return ControlFlow::Continue(()) };
             Python::attach(|py| match callback.bind(py).call1((done, total)) {
-                Ok(answer) if answer.is(pyo3::types::PyBool::new(py, false)) => ControlFlow::Break(()),
+                Ok(answer) if answer.is(PyBool::new(py, false)) => ControlFlow::Break(()),
                 Ok(_) => ControlFlow::Continue(()),
                 Err(error) => {
-                    stop.request(Some(error));
+                    stop.request(error);
                     ControlFlow::Break(())
                 }
             })
@@ -143,7 +142,7 @@ impl Job {
     /// such as `KeyboardInterrupt`, stops the work.
     fn run_signal_handlers(&self) {
         if let Err(error) = Python::attach(|py| py.check_signals()) {
-            self.stop.request(Some(error));
+            self.stop.request(error);
         }
     }
 }
