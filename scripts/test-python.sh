@@ -6,25 +6,10 @@
 # The first run compiles the release build (a few minutes on 2 cores); later runs reuse it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh python
 
 # Pinned test tools; bsdiff4 is the reference the bsdiff4-compatible names are checked against.
 TEST_DEPS=(maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 bsdiff4==1.3.2)
-
-apt_install() {
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "[test-python] apt-get install $*" >&2
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-  else
-    echo "[test-python] please install: $*" >&2
-    exit 1
-  fi
-}
-
-command -v python3 >/dev/null 2>&1 || apt_install python3 python3-dev python3-venv
-# Debian's python3 ships venv without ensurepip until python3-venv is installed.
-python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 
 if [ ! -x .venv/bin/python ]; then
   echo "[test-python] creating .venv" >&2
@@ -35,7 +20,7 @@ fi
 echo "[test-python] pip install ./python" >&2
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
 
-# The tests import the installed package: neither folder puts the sources on sys.path.
+# From python/, `import chunkdelta` finds the installed package (the sources are in python/python/).
 (cd python && ../.venv/bin/python -m pytest tests)
 
 echo "[test-python] stubtest and mypy --strict" >&2
