@@ -23,3 +23,4 @@ RAYON_NUM_THREADS=1 cargo test --workspace --quiet
 
 # Each language boundary, tested from that language.
 scripts/test-c.sh
+scripts/test-python.sh
