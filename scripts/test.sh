@@ -24,3 +24,6 @@ RAYON_NUM_THREADS=1 cargo test --workspace --quiet
 # Each language boundary, tested from that language.
 scripts/test-c.sh
 scripts/test-python.sh
+
+# Each fuzz target for a few seconds, so the harness cannot rot; scripts/fuzz.sh 3600 for real.
+scripts/fuzz.sh 5
