@@ -18,6 +18,7 @@
 #   FUZZ_ARGS       more libFuzzer flags, for example -fork=2 to use two cores per target.
 #
 # A long campaign: scripts/fuzz.sh 3600, or FUZZ_ARGS=-fork=2 scripts/fuzz.sh 3600 apply_ops.
+# Replaying one input: cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --target-dir target/address TARGET FILE
 # Without a nightly toolchain, RUSTC_BOOTSTRAP=1 lets stable build with cargo-fuzz's flags;
 # stable ships the sanitizer runtimes.
 set -euo pipefail
