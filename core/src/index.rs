@@ -48,14 +48,17 @@ impl<'a> SuffixIndex<'a> {
     }
 
     /// The position in `old` and length of the longest prefix of `needle` found in `old`.
-    pub(crate) fn longest_match(&self, needle: &[u8]) -> (usize, usize) {
+    /// Where several positions share that length, the one nearest `near` among the
+    /// [`NEAR_PROBES`] either side in suffix order is returned: a nearer match costs fewer
+    /// control bytes and tends to extend further.
+    pub(crate) fn longest_match(&self, needle: &[u8], near: usize) -> (usize, usize) {
         if needle.is_empty() {
             return (0, 0);
         }
         let range = self.candidates(needle);
         match &self.suffixes {
-            Suffixes::Narrow(sa) => search(self.old, &sa[range], needle),
-            Suffixes::Wide(sa) => search(self.old, &sa[range], needle),
+            Suffixes::Narrow(sa) => Sorted { old: self.old, sa: &sa[range] }.longest_match(needle, near),
+            Suffixes::Wide(sa) => Sorted { old: self.old, sa: &sa[range] }.longest_match(needle, near),
         }
     }
 }
@@ -113,31 +116,62 @@ fn bucket_starts(old: &[u8]) -> Vec<usize> {
     counts
 }
 
-/// Binary search over sorted suffixes. The common prefix of the needle with both ends of the
-/// range is shared by every suffix between them, so each probe compares only past it.
-fn search<T: Copy + TryInto<usize>>(old: &[u8], sa: &[T], needle: &[u8]) -> (usize, usize) {
-    let at = |i: usize| -> usize { sa[i].try_into().unwrap_or(0) };
-    if sa.is_empty() || needle.is_empty() {
-        return (0, 0);
+/// How many suffixes either side of the one found are compared with `near` (measured on the dev
+/// pairs: 16 gains 1.1% on ruff over 0; more gains nothing measurable).
+const NEAR_PROBES: usize = 16;
+
+/// A run of the suffix array, all of whose suffixes start with the same two bytes.
+struct Sorted<'a, T> {
+    old: &'a [u8],
+    sa: &'a [T],
+}
+
+impl<T: Copy + TryInto<usize>> Sorted<'_, T> {
+    fn at(&self, i: usize) -> usize {
+        self.sa[i].try_into().unwrap_or(0)
     }
-    let (mut lo, mut hi) = (0, sa.len() - 1);
-    let mut lo_len = common_prefix(&old[at(lo)..], needle);
-    let mut hi_len = common_prefix(&old[at(hi)..], needle);
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        let suffix = &old[at(mid)..];
-        let skip = lo_len.min(hi_len);
-        let len = skip + common_prefix(&suffix[skip..], &needle[skip..]);
-        if len == needle.len() {
-            return (at(mid), len);
+
+    /// Binary search. The common prefix of the needle with both ends of the range is shared by
+    /// every suffix between them, so each probe compares only past it.
+    fn longest_match(&self, needle: &[u8], near: usize) -> (usize, usize) {
+        if self.sa.is_empty() {
+            return (0, 0);
         }
-        if len == suffix.len() || suffix[len] < needle[len] {
-            (lo, lo_len) = (mid, len);
+        let (mut lo, mut hi) = (0, self.sa.len() - 1);
+        let mut lo_len = common_prefix(&self.old[self.at(lo)..], needle);
+        let mut hi_len = common_prefix(&self.old[self.at(hi)..], needle);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            let suffix = &self.old[self.at(mid)..];
+            let skip = lo_len.min(hi_len);
+            let len = skip + common_prefix(&suffix[skip..], &needle[skip..]);
+            if len == needle.len() {
+                return self.nearest(mid, &needle[..len], near);
+            }
+            if len == suffix.len() || suffix[len] < needle[len] {
+                (lo, lo_len) = (mid, len);
+            } else {
+                (hi, hi_len) = (mid, len);
+            }
+        }
+        if lo_len >= hi_len {
+            self.nearest(lo, &needle[..lo_len], near)
         } else {
-            (hi, hi_len) = (mid, len);
+            self.nearest(hi, &needle[..hi_len], near)
         }
     }
-    if lo_len >= hi_len { (at(lo), lo_len) } else { (at(hi), hi_len) }
+
+    /// The position nearest `near` among the suffixes around index `found` that start with
+    /// `matched`, with the match length.
+    fn nearest(&self, found: usize, matched: &[u8], near: usize) -> (usize, usize) {
+        let starts_with_match = |i: &usize| self.old[self.at(*i)..].starts_with(matched);
+        let before = (found.saturating_sub(NEAR_PROBES)..found).rev().take_while(starts_with_match);
+        let after = (found + 1..self.sa.len().min(found + 1 + NEAR_PROBES)).take_while(starts_with_match);
+        let best = before.chain(after).map(|i| self.at(i)).fold(self.at(found), |best, pos| {
+            if pos.abs_diff(near) < best.abs_diff(near) { pos } else { best }
+        });
+        (best, matched.len())
+    }
 }
 
 /// Length of the common prefix of `a` and `b`, eight bytes at a time.
@@ -176,7 +210,7 @@ mod tests {
         let old = b"the quick brown fox jumps over the lazy dog; the quick red fox".as_slice();
         for index in indexes(old) {
             for needle in [&b"the quick red"[..], b"fox jumps", b"zzz", b"dog; thx", b"the", b"g", b""] {
-                let (pos, len) = index.longest_match(needle);
+                let (pos, len) = index.longest_match(needle, 0);
                 assert_eq!(len, naive_longest(old, needle), "needle {:?}", String::from_utf8_lossy(needle));
                 assert_eq!(&old[pos..pos + len], &needle[..len]);
             }
@@ -189,7 +223,17 @@ mod tests {
         for index in indexes(&old) {
             for start in [0, 17, 1000, 4990] {
                 let needle = &old[start..];
-                assert_eq!(index.longest_match(needle).1, needle.len());
+                assert_eq!(index.longest_match(needle, 0).1, needle.len());
+            }
+        }
+    }
+
+    #[test]
+    fn prefers_the_match_nearest_the_hint() {
+        let old = b"abcX abcY abcZ abcW".as_slice();
+        for index in indexes(old) {
+            for (near, expected) in [(0, 0), (6, 5), (9, 10), (100, 15)] {
+                assert_eq!(index.longest_match(b"abc", near), (expected, 3), "near {near}");
             }
         }
     }
@@ -197,7 +241,7 @@ mod tests {
     #[test]
     fn empty_old_matches_nothing() {
         let index = SuffixIndex::build(&[]).unwrap();
-        assert_eq!(index.longest_match(b"abc"), (0, 0));
+        assert_eq!(index.longest_match(b"abc", 0), (0, 0));
     }
 
     #[test]
