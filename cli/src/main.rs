@@ -94,6 +94,10 @@ struct ApplyArgs {
     /// Where to write the new file; it appears there only once complete and verified.
     #[arg(short, long, value_name = "OUT", value_parser = parse_output_path)]
     output: PathBuf,
+    /// Skip the fsync of the output and its folder: faster, still atomic and verified, but a
+    /// power cut soon after may leave OUT empty or as it was.
+    #[arg(long)]
+    no_fsync: bool,
     #[command(flatten)]
     threads: Threads,
 }
@@ -195,7 +199,7 @@ fn apply(args: &ApplyArgs, ui: Ui) -> Result<(), Error> {
     let started = Instant::now();
     let patch = open_patch(&args.patch)?;
     let progress = Progress::start(ui, "apply", 0);
-    let options = apply_options(args.threads.threads, &progress);
+    let options = apply_options(args.threads.threads, &progress).durable(!args.no_fsync);
     let report = chunkdelta::apply_file(&args.old, patch, &args.output, &options)?;
     drop(progress);
     let resumed = match report.chunks_resumed {

@@ -207,6 +207,24 @@ fn diff_apply_verify_round_trip_is_byte_exact() {
 }
 
 #[test]
+fn apply_no_fsync_round_trips_and_leaves_no_temporary() {
+    let f = Fixture::new();
+    f.diff();
+    let out_path = f.path("out.bin");
+    let out = run(&[
+        "apply".as_ref(),
+        "--no-fsync".as_ref(),
+        f.old.as_os_str(),
+        f.patch.as_os_str(),
+        "-o".as_ref(),
+        out_path.as_os_str(),
+    ]);
+    assert_success(&out);
+    assert_eq!(fs::read(&out_path).unwrap(), fs::read(&f.new).unwrap());
+    assert!(temporary_files(out_path.parent().unwrap()).is_empty());
+}
+
+#[test]
 fn diff_prints_a_summary_with_patch_size_and_ratio() {
     let f = Fixture::new();
     let out = f.diff();

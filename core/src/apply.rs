@@ -44,7 +44,8 @@ pub struct ApplyReport {
 /// `old` is memory-mapped and never written. The output is written to a temporary file in
 /// `out_path`'s folder, `.NAME.ID.chunkdelta-tmp` where `ID` is the first 16 hex digits of the
 /// patch's [`PatchInfo::table_hash`], with `old`'s permissions. It is synced and renamed into
-/// place, so `out_path` either holds the complete, verified result or is left as it was.
+/// place, so `out_path` either holds the complete, verified result or is left as it was (the
+/// sync can be switched off with [`ApplyOptions::durable`]).
 /// `out_path` may be `old_path` itself, which replaces `old` atomically on success.
 ///
 /// Resuming: a failure that this function sees removes the temporary file, but a process that
@@ -63,7 +64,7 @@ pub fn apply_file(
     let permissions = fs::metadata(old_path).map(|m| m.permissions()).ok();
     let mut output = FileOutput { file: None, resumable_len: 0, dest: out_path.as_ref(), permissions };
     let report = run(&old, patch, &mut output, options)?;
-    output.file.take().expect("run prepares the output").commit()?;
+    output.file.take().expect("run prepares the output").commit_with(options.durability())?;
     Ok(report)
 }
 

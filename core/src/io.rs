@@ -123,11 +123,25 @@ impl OutputFile {
     }
 
     /// Flushes the data to disk, renames the file to its destination and syncs the folder.
-    pub(crate) fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(self) -> Result<()> {
+        self.commit_with(Durability::Synced)
+    }
+
+    /// Renames the file to its destination, flushing it and the folder first when `durability`
+    /// asks for it. Unsynced, the rename is still atomic for other processes, but a power cut
+    /// may leave the destination empty or old.
+    pub(crate) fn commit_with(mut self, durability: Durability) -> Result<()> {
         let dest = self.dest.display().to_string();
-        self.file.sync_all().map_err(|e| Error::io(format!("syncing {}", self.temp_path.display()), e))?;
+        if durability == Durability::Synced {
+            self.file
+                .sync_all()
+                .map_err(|e| Error::io(format!("syncing {}", self.temp_path.display()), e))?;
+        }
         fs::rename(&self.temp_path, &self.dest).map_err(|e| Error::io(format!("renaming into {dest}"), e))?;
         self.committed = true;
+        if durability == Durability::Unsynced {
+            return Ok(());
+        }
         if let Some(dir) = self.dest.parent().filter(|p| !p.as_os_str().is_empty()) {
             // Durability of the rename itself; not every platform can open a folder.
             if let Ok(dir) = File::open(dir) {
@@ -136,6 +150,13 @@ impl OutputFile {
         }
         Ok(())
     }
+}
+
+/// Whether a commit waits for the data to reach the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Durability {
+    Synced,
+    Unsynced,
 }
 
 /// `.NAME.TAG.chunkdelta-tmp` in `dest`'s folder.

@@ -114,6 +114,24 @@ fn failed_apply_leaves_nothing_at_the_destination() {
 }
 
 #[test]
+fn apply_file_without_fsync_still_writes_the_verified_file_atomically() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let (old_path, out) = (dir.path().join("old"), dir.path().join("out"));
+    std::fs::write(&old_path, &f.old).unwrap();
+    let options = ApplyOptions::new().durable(false);
+    apply_file(&old_path, &f.patch[..], &out, &options).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), f.new);
+    assert_eq!(folder_entries(dir.path()), ["old", "out"]);
+
+    let wrong_old = dir.path().join("wrong-old");
+    std::fs::write(&wrong_old, &f.new).unwrap();
+    let err = apply_file(&wrong_old, &f.patch[..], &out, &options).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SourceMismatch);
+    assert_eq!(std::fs::read(&out).unwrap(), f.new, "a failed apply leaves the destination as it was");
+}
+
+#[test]
 fn apply_file_can_replace_old_in_place() {
     let f = fixture();
     let dir = tempfile::tempdir().unwrap();
