@@ -296,18 +296,20 @@ def apply_once(tool, pair, patch, out, poll_anon):
     return measure.run(tool.apply(pair, patch, out), poll_anon=poll_anon)
 
 
+def try_measure(tool, pair, work, repeat):
+    """measure_tool's row, or a row with the error of a tool that failed."""
+    try:
+        row = measure_tool(tool, pair, work, repeat)
+        log(f"{pair.name} {tool.name}: {row['patch_bytes']:,} bytes, exact {row['exact']}")
+    except (RuntimeError, OSError) as e:
+        row = {"pair": pair.name, "tool": tool.name, "error": str(e)}
+        log(f"{pair.name} {tool.name} FAILED: {e}")
+    return row
+
+
 def measure_pair(tools, pair, work, repeat):
-    rows = []
     warm_page_cache(pair)
-    for tool in tools:
-        try:
-            row = measure_tool(tool, pair, work, repeat)
-            log(f"{pair.name} {tool.name}: {row['patch_bytes']:,} bytes, exact {row['exact']}")
-        except (RuntimeError, OSError) as e:
-            row = {"pair": pair.name, "tool": tool.name, "error": str(e)}
-            log(f"{pair.name} {tool.name} FAILED: {e}")
-        rows.append(row)
-    return rows
+    return [try_measure(tool, pair, work, repeat) for tool in tools]
 
 
 def python_startup(tools, repeat):
@@ -332,15 +334,11 @@ def measure_scaling(binary, pairs, rows, work, repeat):
     """chunkdelta diff and apply at each thread count, next to bsdiff in the same run."""
     scaling = []
     for pair in pairs:
-        bsdiff = next(
-            (r for r in rows if r["pair"] == pair.name and r["tool"] == "bsdiff" and "error" not in r), None
-        )
-        if bsdiff is None:
-            bsdiff = measure_tool(bsdiff_tool(), pair, work, repeat)
+        done = [r for r in rows if r["pair"] == pair.name and r["tool"] == "bsdiff" and "error" not in r]
+        bsdiff = done[0] if done else try_measure(bsdiff_tool(), pair, work, repeat)
         scaling.append(dict(bsdiff, threads=1))
         for threads in scaling_threads():
-            row = measure_tool(chunkdelta_tools(binary, threads, False)[0], pair, work, repeat)
-            log(f"scaling {pair.name} chunkdelta --threads {threads}: {row['patch_bytes']:,} bytes")
+            row = try_measure(chunkdelta_tools(binary, threads, False)[0], pair, work, repeat)
             scaling.append(dict(row, threads=threads))
     return scaling
 

@@ -39,7 +39,7 @@ def run(cmd, poll_anon=False):
         proc = subprocess.Popen(
             [GNU_TIME, "-q", "-f", "%M", "-o", rss.name, *cmd], stdout=subprocess.DEVNULL, stderr=stderr
         )
-        anon_kib = _poll_anon_kib(proc) if poll_anon else 0
+        anon_kib = _poll_anon_kib(proc) if poll_anon else None
         code = proc.wait()
         seconds = time.perf_counter() - start
         if code != 0:
@@ -47,16 +47,20 @@ def run(cmd, poll_anon=False):
             message = stderr.read().decode(errors="replace").strip()
             raise RuntimeError(f"{' '.join(map(str, cmd))} exited with {code}: {message}")
         rss_kib = int(rss.read().split()[-1])
-    return Sample(seconds, rss_kib / 1024, anon_kib / 1024 if poll_anon else None)
+    return Sample(seconds, rss_kib / 1024, None if anon_kib is None else anon_kib / 1024)
 
 
 def _poll_anon_kib(proc):
-    """Peak RssAnon in KiB of the tool that proc (GNU time) runs, until proc exits."""
-    peak, tool = 0, None
+    """Peak RssAnon in KiB of the tool that proc (GNU time) runs, until proc exits.
+
+    None when the tool was never seen (it ended within a poll, or the kernel lacks
+    /proc/PID/task/TID/children).
+    """
+    peak, tool = None, None
     while proc.poll() is None:
         tool = tool or _child_pid(proc.pid)
         if tool:
-            peak = max(peak, status_kib(tool, "RssAnon"))
+            peak = max(peak or 0, status_kib(tool, "RssAnon"))
         time.sleep(POLL_SECONDS)
     return peak
 

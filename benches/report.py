@@ -125,7 +125,7 @@ def header(run):
         f"`{run['command']}` at commit {run['commit']}, {run['date']}, on {m['cpu']}, {m['cores']} cores, "
         f"{m['ram_gib']} GiB RAM, Linux {m['kernel']}; load average {run['load_at_start']:.1f} at the start "
         f"and {run['load_at_end']:.1f} at the end. Every tool gets {run['threads']} threads where it takes a "
-        f"thread count. Times are medians of {run['repeat']} runs; RSS is the largest peak of those runs."
+        f"thread count. Times are medians of {run['repeat']} run(s); RSS is the largest peak of those runs."
     )
 
 
@@ -148,10 +148,14 @@ def table_row(row):
         f"{row['apply_s']:.3f}",
         target_cell(row, "apply_x_zstd_19"),
         f"{row['apply_rss_mib']:.0f}",
-        f"{row['apply_anon_mib']:.1f}",
+        mib(row["apply_anon_mib"]),
         "yes" if row["exact"] else "**NO**",
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def mib(value):
+    return "—" if value is None else f"{value:.1f}"
 
 
 def target_cell(row, key):
@@ -183,13 +187,14 @@ def notes(run):
         "smallest patch any peer made of the same pair.",
         "- **diff s / apply s**: wall time of the tool's own process (median). Ratios divide by the named "
         "peer's median on the same pair in the same run.",
-        "- **RSS**: peak resident set of the process (`wait4` ru_maxrss), which counts mapped input files "
-        "and page cache of the output it wrote. **apply heap**: peak `RssAnon` (anonymous memory: heap "
-        "and stacks, not the mapped files), polled every 1 ms from `/proc/PID/status` in one more apply.",
+        "- **RSS**: peak resident set of the process (ru_maxrss, through GNU time), which counts mapped "
+        "input files and page cache of the output it wrote. **apply heap**: peak `RssAnon` (anonymous "
+        "memory: heap and stacks, not the mapped files), polled every 1 ms from `/proc/PID/status` in one "
+        "more apply.",
         "- **exact**: the applied output equals the new file byte for byte.",
         "- chunkdelta's apply checks the old file's hash first, verifies every chunk and the result, "
-        "writes to a temporary file, fsyncs and renames; the peers write their output without syncing "
-        "and (except the HDiffPatch and zstd frame checks) without verifying.",
+        "writes to a temporary file, fsyncs and renames. The peers write their output without syncing; "
+        "of them only zstd (frame checksum) and xdelta3 (window checksums) check what they decode.",
     ]
     if "chunkdelta (no fsync)" not in run["settings"]:
         lines.append("- `chunkdelta apply --no-fsync` is not in this build, so there is no no-fsync row.")
@@ -207,8 +212,11 @@ def notes(run):
     return lines
 
 
-def ratio(numerator, denominator, shown):
-    return f"{numerator / denominator:.2f}×" if shown else "—"
+def ratio(numerator, denominator, field):
+    """numerator[field] / denominator[field] as "0.42×", or "—" when either row is missing."""
+    if numerator is None or denominator is None:
+        return "—"
+    return f"{numerator[field] / denominator[field]:.2f}×"
 
 
 def scaling_table(scaling):
@@ -222,15 +230,18 @@ def scaling_table(scaling):
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in scaling:
-        pair = [r for r in scaling if r["pair"] == row["pair"]]
-        bsdiff = next(r for r in pair if r["tool"] == "bsdiff")
-        single = next(r for r in pair if r["tool"] == "chunkdelta" and r["threads"] == 1)
-        speedup = row["tool"] == "chunkdelta"
+        if "error" in row:
+            lines.append(f"| {row['pair']} | {row['tool']} | {row['threads']} | failed |" + " |" * 6)
+            continue
+        pair = [r for r in scaling if r["pair"] == row["pair"] and "error" not in r]
+        bsdiff = next((r for r in pair if r["tool"] == "bsdiff"), None)
+        single = next((r for r in pair if r["tool"] == "chunkdelta" and r["threads"] == 1), None)
+        speedup = single if row["tool"] == "chunkdelta" else None
         lines.append(
             f"| {row['pair']} | {row['tool']} | {row['threads']} | {row['diff_s']:.2f} "
-            f"| {row['diff_s'] / bsdiff['diff_s']:.2f}× | {ratio(single['diff_s'], row['diff_s'], speedup)} "
-            f"| {row['apply_s']:.3f} | {row['apply_s'] / bsdiff['apply_s']:.2f}× "
-            f"| {ratio(single['apply_s'], row['apply_s'], speedup)} | {row['apply_anon_mib']:.1f} |"
+            f"| {ratio(row, bsdiff, 'diff_s')} | {ratio(speedup, row, 'diff_s')} "
+            f"| {row['apply_s']:.3f} | {ratio(row, bsdiff, 'apply_s')} "
+            f"| {ratio(speedup, row, 'apply_s')} | {mib(row['apply_anon_mib'])} |"
         )
     lines.append("")
     lines.append(
