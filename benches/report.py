@@ -8,16 +8,16 @@ import shlex
 import subprocess
 import sys
 
-# The issue's targets for chunkdelta: (key, column label, measured field, reference, limit).
-# The reference is a tool measured in the same run, or BEST_PEER: the smallest peer patch.
+# The issue's targets for chunkdelta: ratio key -> (measured field, reference, limit). The
+# reference is a tool measured in the same run, or BEST_PEER: the smallest patch of any peer.
 BEST_PEER = "best peer"
-TARGETS = [
-    ("patch_x_best_peer", "× best peer", "patch_bytes", BEST_PEER, 1.0),
-    ("diff_x_bsdiff", "× bsdiff", "diff_s", "bsdiff", 0.2),
-    ("diff_x_hdiffpatch_zstd", "× HDiffPatch (zstd)", "diff_s", "hdiffpatch-zstd", 1.0),
-    ("diff_rss_x_bsdiff", "× bsdiff", "diff_rss_mib", "bsdiff", 0.5),
-    ("apply_x_zstd_19", "× zstd -19", "apply_s", "zstd-19", 1.0),
-]
+TARGETS = {
+    "patch_x_best_peer": ("patch_bytes", BEST_PEER, 1.0),
+    "diff_x_bsdiff": ("diff_s", "bsdiff", 0.2),
+    "diff_x_hdiffpatch_zstd": ("diff_s", "hdiffpatch-zstd", 1.0),
+    "diff_rss_x_bsdiff": ("diff_rss_mib", "bsdiff", 0.5),
+    "apply_x_zstd_19": ("apply_s", "zstd-19", 1.0),
+}
 
 
 def start_run(root, args, versions, settings):
@@ -76,7 +76,7 @@ def add_ratios(rows):
     """Gives each row its ratio to each target's reference on the same pair, where both exist."""
     for row in rows:
         peers = [r for r in rows if r["pair"] == row["pair"] and is_peer(r)]
-        for key, _, field, reference, _ in TARGETS:
+        for key, (field, reference, _) in TARGETS.items():
             if reference == BEST_PEER:
                 base = min((r[field] for r in peers), default=None)
             else:
@@ -164,8 +164,7 @@ def target_cell(row, key):
         return "—"
     text = f"{row[key]:.2f}×"
     if row["tool"].startswith("chunkdelta"):
-        limit = next(t[4] for t in TARGETS if t[0] == key)
-        text += " ✓" if row[key] <= limit else " ✗"
+        text += " ✓" if row[key] <= TARGETS[key][2] else " ✗"
     return text
 
 
@@ -197,7 +196,10 @@ def notes(run):
         "of them only zstd (frame checksum) and xdelta3 (window checksums) check what they decode.",
     ]
     if "chunkdelta (no fsync)" not in run["settings"]:
-        lines.append("- `chunkdelta apply --no-fsync` is not in this build, so there is no no-fsync row.")
+        lines.append(
+            "- No `chunkdelta (no fsync)` row: this build's `chunkdelta apply` has no `--no-fsync`, "
+            "or `--tools` left it out."
+        )
     for module, start in run.get("python_startup", {}).items():
         lines.append(
             f"- {module} runs in a Python process (`benches/py_peer.py`): its times and RSS include the "
