@@ -8,7 +8,7 @@
 (scripts/bench.sh runs it after installing a C compiler and python3-venv.)
 
 Pairs come from ../shared/corpus/fetch.sh dev, run here when a pair is missing. What is missing
-is installed: bsdiff, xdelta3 and zstd with apt; hdiffpatch, bsdiff4 and matplotlib from PyPI
+is installed: bsdiff, xdelta3, zstd and GNU time with apt; hdiffpatch, bsdiff4 and matplotlib from PyPI
 into benches/.venv (benches/requirements.txt), in which the script then re-runs itself; qbsdiff
 and bidiff through the crate benches/peers. chunkdelta is built with cargo --release.
 
@@ -349,7 +349,11 @@ def measure_scaling(binary, pairs, rows, work, repeat):
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", default=",".join(PAIRS), help="comma-separated, from: " + ", ".join(PAIRS))
-    ap.add_argument("--tools", help="comma-separated tool names to measure (default: all)")
+    ap.add_argument(
+        "--tools",
+        help="comma-separated names as in the table (default: all): chunkdelta, 'chunkdelta (no fsync)', "
+        "bsdiff, bsdiff4, qbsdiff, bidiff, hdiffpatch-lzma2, hdiffpatch-zstd, zstd-19, zstd-22, xdelta3",
+    )
     ap.add_argument(
         "--threads", type=int, default=2, help="threads for every tool that takes a count (default 2)"
     )
