@@ -64,6 +64,22 @@ enum Command {
     Info(InfoArgs),
 }
 
+/// `--codec` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CodecArg {
+    Zstd,
+    Xz,
+}
+
+impl From<CodecArg> for chunkdelta::Codec {
+    fn from(codec: CodecArg) -> Self {
+        match codec {
+            CodecArg::Zstd => chunkdelta::Codec::Zstd,
+            CodecArg::Xz => chunkdelta::Codec::Xz,
+        }
+    }
+}
+
 #[derive(Args)]
 struct DiffArgs {
     /// The file the patch starts from.
@@ -73,10 +89,14 @@ struct DiffArgs {
     /// Where to write the patch; it appears there only once complete.
     #[arg(short, long, value_name = "PATCH", value_parser = parse_output_path)]
     output: PathBuf,
-    /// zstd compression level: higher makes smaller patches and slower diffs.
+    /// Compression level (zstd's scale): higher makes smaller patches and slower diffs.
     #[arg(short, long, value_name = "N", default_value_t = chunkdelta::DEFAULT_LEVEL,
           value_parser = parse_level, allow_negative_numbers = true)]
     level: i32,
+    /// Codec of the chunk streams. xz makes patches 7-12% smaller but diffs and applies
+    /// several times slower, and needs chunkdelta 0.1 with format version 2 to apply.
+    #[arg(long, value_enum, default_value_t = CodecArg::Zstd)]
+    codec: CodecArg,
     /// Bytes of NEW per chunk, such as 4MiB, 512KiB or 1048576 (1KiB to 1GiB). Apply needs
     /// memory of about threads x 3 x chunk size.
     #[arg(long, value_name = "SIZE", default_value = DEFAULT_CHUNK_SIZE_TEXT, value_parser = parse_chunk_size)]
@@ -176,6 +196,7 @@ fn diff(args: &DiffArgs, ui: Ui) -> Result<(), Error> {
     let total = file_len(&args.old).unwrap_or(0) + file_len(&args.new).unwrap_or(0);
     let progress = Progress::start(ui, "diff", total);
     let options = DiffOptions::new()
+        .codec(args.codec.into())
         .level(args.level)
         .chunk_size(args.chunk_size)
         .threads(args.threads.threads)
@@ -250,6 +271,7 @@ fn info_text(info: &PatchInfo, with_chunks: bool) -> String {
     let mut text = String::new();
     let size = |bytes| format!("{bytes} bytes ({})", format_size(bytes));
     let _ = writeln!(text, "format version  {}", info.format_version);
+    let _ = writeln!(text, "codec           {}", info.codec);
     let _ = writeln!(text, "old size        {}", size(info.old_size));
     let _ = writeln!(text, "old blake3      {}", hex(&info.old_hash));
     let _ = writeln!(text, "new size        {}", size(info.new_size));
@@ -291,6 +313,7 @@ fn info_text(info: &PatchInfo, with_chunks: bool) -> String {
 fn info_json(info: &PatchInfo) -> String {
     let mut json = String::from("{\n");
     let _ = writeln!(json, "  \"format_version\": {},", info.format_version);
+    let _ = writeln!(json, "  \"codec\": \"{}\",", info.codec);
     let _ = writeln!(json, "  \"old_size\": {},", info.old_size);
     let _ = writeln!(json, "  \"old_hash\": \"{}\",", hex(&info.old_hash));
     let _ = writeln!(json, "  \"new_size\": {},", info.new_size);

@@ -337,6 +337,7 @@ fn info_prints_sizes_hashes_and_chunk_count() {
     let chunks = new_len.div_ceil(CHUNK_BYTES);
     let expected = [
         "format version  1".to_string(),
+        "codec           zstd".to_string(),
         format!("old size        {old_len} bytes"),
         format!("old blake3      {}", blake3_hex(&f.old)),
         format!("new size        {new_len} bytes"),
@@ -360,12 +361,30 @@ fn info_prints_sizes_hashes_and_chunk_count() {
 }
 
 #[test]
+fn codec_xz_round_trips_as_format_version_2() {
+    let f = Fixture::new();
+    let out = f.diff_into(&f.patch, &["--chunk-size", CHUNK, "--level", "6", "--codec", "xz"]);
+    assert_success(&out);
+    let info = info_json(&f.patch);
+    assert_eq!((info["format_version"].as_u64(), info["codec"].as_str()), (Some(2), Some("xz")));
+    let out_path = f.path("out.bin");
+    let out =
+        run(&["apply".as_ref(), f.old.as_os_str(), f.patch.as_os_str(), "-o".as_ref(), out_path.as_os_str()]);
+    assert_success(&out);
+    assert_eq!(fs::read(&out_path).unwrap(), fs::read(&f.new).unwrap());
+
+    let out = f.diff_into(&f.patch, &["--codec", "lz4"]);
+    assert_usage_error(&out);
+}
+
+#[test]
 fn info_json_has_every_field() {
     let f = Fixture::new();
     f.diff();
     let info = info_json(&f.patch);
     let new_len = fs::metadata(&f.new).unwrap().len();
     assert_eq!(info["format_version"], 1);
+    assert_eq!(info["codec"], "zstd");
     assert_eq!(info["old_size"], fs::metadata(&f.old).unwrap().len());
     assert_eq!(info["new_size"], new_len);
     assert_eq!(info["patch_size"], fs::metadata(&f.patch).unwrap().len());

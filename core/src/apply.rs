@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
+use crate::codec::Codec;
 use crate::control::{Op, OpReader};
 use crate::error::{Error, Result};
 use crate::format::{ChunkInfo, PatchInfo, PatchReader, read_head};
@@ -206,7 +207,7 @@ fn run(
                             bytes
                         }
                         None => {
-                            let bytes = decode_chunk(old, chunk, &payload, first + i)?;
+                            let bytes = decode_chunk(old, info.codec, chunk, &payload, first + i)?;
                             output.write_at(chunk.new_offset, &bytes)?;
                             bytes
                         }
@@ -251,18 +252,24 @@ fn check_source(old: &[u8], info: &PatchInfo) -> Result<()> {
 /// the tail of the output buffer, behind `extra_raw_len` free bytes. An add op at output offset
 /// `written = diff_at + extra_at` reads its diff bytes at `extra_raw_len + diff_at >= written`,
 /// so it reads each byte before any write reaches it, and the chunk decodes in place.
-fn decode_chunk(old: &[u8], chunk: &ChunkInfo, payload: &[u8], index: usize) -> Result<Vec<u8>> {
+fn decode_chunk(
+    old: &[u8],
+    codec: Codec,
+    chunk: &ChunkInfo,
+    payload: &[u8],
+    index: usize,
+) -> Result<Vec<u8>> {
     let bad = |what: &str| Error::corrupt(format!("chunk {index}: {what}"));
     let (control_z, rest) = payload.split_at(chunk.control_len as usize);
     let (diff_z, extra_z) = rest.split_at(chunk.diff_len as usize);
     let extra_len = chunk.extra_raw_len as usize;
 
     let mut control = vec![0u8; chunk.control_raw_len as usize];
-    decompress_exact(control_z, &mut control).map_err(|e| bad(&format!("control stream: {e}")))?;
+    codec.decompress_exact(control_z, &mut control).map_err(|e| bad(&format!("control stream: {e}")))?;
     let mut extra = vec![0u8; extra_len];
-    decompress_exact(extra_z, &mut extra).map_err(|e| bad(&format!("extra stream: {e}")))?;
+    codec.decompress_exact(extra_z, &mut extra).map_err(|e| bad(&format!("extra stream: {e}")))?;
     let mut out = vec![0u8; chunk.new_len as usize];
-    decompress_exact(diff_z, &mut out[extra_len..]).map_err(|e| bad(&format!("diff stream: {e}")))?;
+    codec.decompress_exact(diff_z, &mut out[extra_len..]).map_err(|e| bad(&format!("diff stream: {e}")))?;
 
     let mut decoder = InPlace::new(old, &mut out, &extra);
     for op in OpReader::new(&control) {
@@ -335,19 +342,6 @@ impl<'a> InPlace<'a> {
         }
         Ok(())
     }
-}
-
-/// Decompresses `src` into exactly `dst.len()` bytes; an empty `src` must mean an empty `dst`.
-fn decompress_exact(src: &[u8], dst: &mut [u8]) -> std::result::Result<(), String> {
-    if src.is_empty() {
-        return if dst.is_empty() { Ok(()) } else { Err("missing".into()) };
-    }
-    let mut decompressor = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
-    let written = decompressor.decompress_to_buffer(src, dst).map_err(|e| e.to_string())?;
-    if written != dst.len() {
-        return Err(format!("decompressed to {written} bytes, expected {}", dst.len()));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -79,14 +79,15 @@ fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>>
         .enumerate()
         .map(|(i, chunk)| {
             progress.check()?;
-            let encoded = encode_chunk(old, &index, chunk, (i * chunk_size) as u64, options.level)?;
+            let encoded = encode_chunk(old, &index, chunk, (i * chunk_size) as u64, options)?;
             progress.advance(chunk.len() as u64)?;
             Ok(encoded)
         })
         .collect::<Result<_>>()?;
 
     let infos: Vec<ChunkInfo> = chunks.iter().map(|c| c.info.clone()).collect();
-    let mut patch = format::encode_head(old.len() as u64, old_hash, new.len() as u64, new_hash, &infos);
+    let mut patch =
+        format::encode_head(options.codec, old.len() as u64, old_hash, new.len() as u64, new_hash, &infos);
     for chunk in chunks {
         patch.extend_from_slice(&chunk.payload);
     }
@@ -134,16 +135,17 @@ fn encode_chunk(
     index: &SuffixIndex,
     new: &[u8],
     offset: u64,
-    level: i32,
+    options: &DiffOptions,
 ) -> Result<EncodedChunk> {
     let segments = scan(old, index, new);
     let mut streams = Streams::from_segments(old, new, &segments);
     if streams.control.len() as u64 > new.len() as u64 + CONTROL_SLACK {
         streams = Streams::literal(new);
     }
+    let compress = |raw: &[u8]| options.codec.compress(raw, options.level);
     let (control, (diff, extra)) = rayon::join(
-        || compress(&streams.control, level),
-        || rayon::join(|| compress(&streams.diff, level), || compress(&streams.extra, level)),
+        || compress(&streams.control),
+        || rayon::join(|| compress(&streams.diff), || compress(&streams.extra)),
     );
     let (control, diff, extra) = (control?, diff?, extra?);
     let info = ChunkInfo {
@@ -160,16 +162,4 @@ fn encode_chunk(
     payload.extend_from_slice(&diff);
     payload.extend_from_slice(&extra);
     Ok(EncodedChunk { info, payload })
-}
-
-/// One zstd frame without checksum (blake3 covers the output); empty input gives no frame.
-fn compress(raw: &[u8], level: i32) -> Result<Vec<u8>> {
-    if raw.is_empty() {
-        return Ok(Vec::new());
-    }
-    let compress_error = |e| Error::io("zstd compression", e);
-    let mut compressor = zstd::bulk::Compressor::new(level).map_err(compress_error)?;
-    compressor.include_checksum(false).map_err(compress_error)?;
-    compressor.include_dictid(false).map_err(compress_error)?;
-    compressor.compress(raw).map_err(compress_error)
 }

@@ -1,4 +1,4 @@
-//! Format v1: the byte layout of a patch. `FORMAT.md` is the normative description; each
+//! Formats v1 and v2: the byte layout of a patch. `FORMAT.md` is the normative description; each
 //! constant here quotes its row.
 //!
 //! ```text
@@ -10,12 +10,14 @@
 
 use std::io::Read;
 
+use crate::codec::Codec;
 use crate::error::{Error, Result};
 
 /// `magic`, offset 0, 4 bytes: the ASCII bytes `CDLT`.
 pub const MAGIC: [u8; 4] = *b"CDLT";
-/// `format_version`, offset 4, u16: the version this library writes and the highest it reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// `format_version`, offset 4, u16: the highest version this library reads. It writes the
+/// lowest version that can express the patch: 1 for zstd, 2 for another [`Codec`].
+pub const FORMAT_VERSION: u16 = 2;
 /// Size of the fixed header.
 pub(crate) const HEADER_LEN: usize = 96;
 /// Size of one chunk table entry.
@@ -37,6 +39,8 @@ pub(crate) const CONTROL_SLACK: u64 = 32;
 pub struct PatchInfo {
     /// Format version of the patch.
     pub format_version: u16,
+    /// How the chunk streams are compressed (always zstd in version 1).
+    pub codec: Codec,
     /// Size in bytes of the old file the patch applies to.
     pub old_size: u64,
     /// blake3 of the old file.
@@ -156,14 +160,15 @@ impl ChunkInfo {
                 return bad(&format!("{name} stream sizes disagree ({raw} raw, {compressed} compressed)"));
             }
             if compressed > compress_bound(raw) {
-                return bad(&format!("{name} stream is larger than zstd can produce from {raw} bytes"));
+                return bad(&format!("{name} stream is larger than a codec can produce from {raw} bytes"));
             }
         }
         Ok(())
     }
 }
 
-/// The largest zstd frame a compressor may produce from `raw` bytes (`ZSTD_compressBound`).
+/// The largest zstd frame a compressor may produce from `raw` bytes (`ZSTD_compressBound`),
+/// which is also above the largest raw LZMA2 stream (`raw` plus 3 bytes per 64 KiB, plus 1).
 pub(crate) fn compress_bound(raw: u64) -> u64 {
     const SMALL: u64 = 128 << 10;
     let margin = if raw < SMALL { (SMALL - raw) >> 11 } else { 0 };
@@ -172,6 +177,7 @@ pub(crate) fn compress_bound(raw: u64) -> u64 {
 
 /// Header fields, as written at offsets 0..96.
 struct Header {
+    codec: Codec,
     old_size: u64,
     old_hash: [u8; 32],
     new_size: u64,
@@ -184,8 +190,10 @@ impl Header {
     fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
         out[0..4].copy_from_slice(&MAGIC);
-        out[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        // 6..8: flags, all reserved and zero in v1.
+        let version: u16 = if self.codec == Codec::Zstd { 1 } else { 2 };
+        out[4..6].copy_from_slice(&version.to_le_bytes());
+        // 6..8: flags, reserved and zero in v1; the codec in v2.
+        out[6..8].copy_from_slice(&self.codec.id().to_le_bytes());
         out[8..16].copy_from_slice(&self.old_size.to_le_bytes());
         out[16..48].copy_from_slice(&self.old_hash);
         out[48..56].copy_from_slice(&self.new_size.to_le_bytes());
@@ -202,14 +210,17 @@ impl Header {
             return Err(Error::corrupt("not a chunkdelta patch (bad magic)"));
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
-        }
-        let flags = u16::from_le_bytes([bytes[6], bytes[7]]);
-        if flags != 0 {
-            return Err(Error::corrupt(format!("reserved header flags are set ({flags:#06x})")));
-        }
+        let field = u16::from_le_bytes([bytes[6], bytes[7]]);
+        let codec = match version {
+            1 if field != 0 => {
+                return Err(Error::corrupt(format!("reserved header flags are set ({field:#06x})")));
+            }
+            1 => Codec::Zstd,
+            2 => Codec::from_id(field).ok_or_else(|| Error::corrupt(format!("unknown codec {field}")))?,
+            _ => return Err(Error::UnsupportedVersion { found: version, supported: FORMAT_VERSION }),
+        };
         let header = Header {
+            codec,
             old_size: u64::from_le_bytes(bytes[8..16].try_into().unwrap()),
             old_hash: bytes[16..48].try_into().unwrap(),
             new_size: u64::from_le_bytes(bytes[48..56].try_into().unwrap()),
@@ -240,6 +251,7 @@ impl Header {
 
 /// Serialises header, chunk table and table hash: everything before the payloads.
 pub(crate) fn encode_head(
+    codec: Codec,
     old_size: u64,
     old_hash: [u8; 32],
     new_size: u64,
@@ -247,6 +259,7 @@ pub(crate) fn encode_head(
     chunks: &[ChunkInfo],
 ) -> Vec<u8> {
     let header = Header {
+        codec,
         old_size,
         old_hash,
         new_size,
@@ -386,7 +399,8 @@ pub(crate) fn read_head<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64
         + ENTRY_LEN as u64 * u64::from(header.chunk_count)
         + u64::from(header.signature_len);
     Ok(PatchInfo {
-        format_version: FORMAT_VERSION,
+        format_version: if header.codec == Codec::Zstd { 1 } else { 2 },
+        codec: header.codec,
         old_size: header.old_size,
         old_hash: header.old_hash,
         new_size: header.new_size,
@@ -436,7 +450,7 @@ mod tests {
     #[test]
     fn head_round_trips() {
         let chunks = vec![sample_chunk(0), sample_chunk(100)];
-        let mut patch = encode_head(5, [1; 32], 200, [2; 32], &chunks);
+        let mut patch = encode_head(Codec::Zstd, 5, [1; 32], 200, [2; 32], &chunks);
         let head_len = patch.len() as u64;
         patch.resize(patch.len() + 2 * (12 + 109), 0);
         let info = read_info(&patch[..]).unwrap();

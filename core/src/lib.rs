@@ -34,6 +34,7 @@
 //! Linux and other Unix systems: file output uses positional writes (`FileExt::write_all_at`).
 
 mod apply;
+mod codec;
 mod control;
 mod diff;
 mod error;
@@ -46,6 +47,7 @@ mod parallel;
 mod scan;
 
 pub use apply::{ApplyReport, apply, apply_file, verify, verify_file};
+pub use codec::Codec;
 pub use diff::{diff, diff_file};
 pub use error::{Error, ErrorKind, Result};
 pub use format::{

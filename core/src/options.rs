@@ -5,6 +5,7 @@ use std::fmt;
 use std::ops::{ControlFlow, RangeInclusive};
 use std::sync::Arc;
 
+use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::format::{MAX_CHUNK_COUNT, MAX_CHUNK_LEN};
 use crate::io::Durability;
@@ -49,6 +50,7 @@ pub fn level_range() -> RangeInclusive<i32> {
 /// Options of [`crate::diff`] and [`crate::diff_file`].
 #[derive(Clone, Debug)]
 pub struct DiffOptions {
+    pub(crate) codec: Codec,
     pub(crate) level: i32,
     pub(crate) threads: usize,
     pub(crate) chunk_size: u64,
@@ -62,9 +64,11 @@ impl Default for DiffOptions {
 }
 
 impl DiffOptions {
-    /// Defaults: [`DEFAULT_LEVEL`], all cores, [`DEFAULT_CHUNK_SIZE`], no progress callback.
+    /// Defaults: zstd at [`DEFAULT_LEVEL`], all cores, [`DEFAULT_CHUNK_SIZE`], no progress
+    /// callback.
     pub fn new() -> Self {
         DiffOptions {
+            codec: Codec::Zstd,
             level: DEFAULT_LEVEL,
             threads: 0,
             chunk_size: DEFAULT_CHUNK_SIZE,
@@ -72,7 +76,15 @@ impl DiffOptions {
         }
     }
 
-    /// zstd level for the chunk streams, within [`level_range`].
+    /// How the chunk streams are compressed. [`Codec::Xz`] makes smaller patches that diff
+    /// and apply more slowly, and needs a reader of format version 2.
+    pub fn codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// Compression level, within [`level_range`] (zstd's levels). For [`Codec::Xz`] it is
+    /// capped at preset 9, made "extreme" from level 19 up.
     pub fn level(mut self, level: i32) -> Self {
         self.level = level;
         self

@@ -8,7 +8,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chunkdelta::{ApplyOptions, DiffOptions, ErrorKind, apply, apply_file, diff, read_info, verify};
+use chunkdelta::{ApplyOptions, Codec, DiffOptions, ErrorKind, apply, apply_file, diff, read_info, verify};
 use common::{edited, old_file};
 
 const HEADER_LEN: usize = 96;
@@ -128,15 +128,21 @@ struct Base {
     patch: Vec<u8>,
 }
 
-/// A one-chunk patch and a ten-chunk patch of release-like data.
+/// A one-chunk patch and a ten-chunk patch of release-like data, and a one-chunk xz patch.
 fn bases() -> Vec<Base> {
-    let make = |name, seed, len, chunk_size| {
+    let make = |name, seed, len, chunk_size, codec| {
         let old = old_file(seed, len);
         let new = edited(&old, seed + 1, 10);
-        let patch = diff(&old, &new, &DiffOptions::new().chunk_size(chunk_size).level(3)).unwrap();
+        let options = DiffOptions::new().chunk_size(chunk_size).level(3).codec(codec);
+        let patch = diff(&old, &new, &options).unwrap();
         Base { name, old, new, patch }
     };
-    let bases = vec![make("one-chunk", 21, 6_000, 64 << 10), make("ten-chunk", 11, 40_000, 4096)];
+    let bases = vec![
+        make("one-chunk", 21, 6_000, 64 << 10, Codec::Zstd),
+        make("ten-chunk", 11, 40_000, 4096, Codec::Zstd),
+        make("one-chunk-xz", 31, 6_000, 64 << 10, Codec::Xz),
+    ];
+    assert_eq!(read_info(&bases[2].patch[..]).unwrap().codec, Codec::Xz);
     assert_eq!(read_info(&bases[0].patch[..]).unwrap().chunks.len(), 1);
     assert!(read_info(&bases[1].patch[..]).unwrap().chunks.len() >= 10);
     bases
@@ -311,10 +317,10 @@ fn wrong_sources(base: &Base, cases: &mut Vec<Case>) {
     }
 }
 
-/// Format versions this library does not read, and reserved flags.
+/// Format versions this library does not read, reserved flags, and unknown codecs.
 fn versions(base: &Base, cases: &mut Vec<Case>) {
     let parts = Parts::split(&base.patch);
-    for version in [0u16, 2, 3, u16::MAX] {
+    for version in [0u16, 3, u16::MAX] {
         let mut future = parts.clone();
         future.header[4..6].copy_from_slice(&version.to_le_bytes());
         let kind = ErrorKind::UnsupportedVersion;
@@ -322,9 +328,17 @@ fn versions(base: &Base, cases: &mut Vec<Case>) {
     }
     for flags in [1u16, 0x8000] {
         let mut flagged = parts.clone();
+        flagged.header[4..6].copy_from_slice(&1u16.to_le_bytes());
         flagged.header[6..8].copy_from_slice(&flags.to_le_bytes());
         let kind = ErrorKind::CorruptPatch;
         cases.push(Case::new(format!("flags {flags:#x}"), &base.old, flagged.join(), kind, Some(kind)));
+    }
+    for codec in [2u16, u16::MAX] {
+        let mut unknown = parts.clone();
+        unknown.header[4..6].copy_from_slice(&2u16.to_le_bytes());
+        unknown.header[6..8].copy_from_slice(&codec.to_le_bytes());
+        let kind = ErrorKind::CorruptPatch;
+        cases.push(Case::new(format!("codec {codec}"), &base.old, unknown.join(), kind, Some(kind)));
     }
 }
 

@@ -2,7 +2,7 @@
 
 mod common;
 
-use chunkdelta::{ApplyOptions, DiffOptions, apply, diff, read_info, verify};
+use chunkdelta::{ApplyOptions, Codec, DiffOptions, apply, diff, read_info, verify};
 use common::{Rng, edited, old_file};
 use proptest::prelude::*;
 
@@ -97,6 +97,15 @@ proptest! {
         let old = old_file(seed, len);
         let new = edited(&old, seed ^ 1, edits);
         round_trip(&old, &new, &DiffOptions::new().chunk_size(4096).level(1));
+    }
+
+    #[test]
+    fn edited_pairs_round_trip_with_xz(seed in any::<u64>(), len in 0usize..20_000, edits in 0usize..30) {
+        let old = old_file(seed, len);
+        let new = edited(&old, seed ^ 1, edits);
+        let patch = round_trip(&old, &new, &DiffOptions::new().chunk_size(4096).level(6).codec(Codec::Xz));
+        let info = read_info(&patch[..]).unwrap();
+        prop_assert_eq!((info.format_version, info.codec), (2, Codec::Xz));
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use chunkdelta::{ApplyOptions, DiffOptions, apply, diff, read_info};
+use chunkdelta::{ApplyOptions, Codec, DiffOptions, apply, diff, read_info};
 use common::{Rng, edited, old_file, text};
 use serde_json::{Value, json};
 
@@ -16,23 +16,54 @@ struct Case {
     new: Vec<u8>,
     level: i32,
     chunk_size: u64,
+    codec: Codec,
 }
 
 fn cases() -> Vec<Case> {
     let small = text(&mut Rng::new(21), 4000);
     let mixed = old_file(22, 20_000);
     vec![
-        Case { name: "empty", old: vec![], new: vec![], level: 3, chunk_size: 1024 },
+        Case { name: "empty", old: vec![], new: vec![], level: 3, chunk_size: 1024, codec: Codec::Zstd },
         Case {
             name: "from-empty",
             old: vec![],
             new: text(&mut Rng::new(23), 3000),
             level: 3,
             chunk_size: 1024,
+            codec: Codec::Zstd,
         },
-        Case { name: "to-empty", old: small.clone(), new: vec![], level: 3, chunk_size: 1024 },
-        Case { name: "small-edit", new: edited(&small, 24, 5), old: small, level: 19, chunk_size: 1 << 20 },
-        Case { name: "multi-chunk", new: edited(&mixed, 25, 12), old: mixed, level: 19, chunk_size: 4096 },
+        Case {
+            name: "to-empty",
+            old: small.clone(),
+            new: vec![],
+            level: 3,
+            chunk_size: 1024,
+            codec: Codec::Zstd,
+        },
+        Case {
+            name: "small-edit",
+            new: edited(&small, 24, 5),
+            old: small,
+            level: 19,
+            chunk_size: 1 << 20,
+            codec: Codec::Zstd,
+        },
+        Case {
+            name: "multi-chunk",
+            new: edited(&mixed, 25, 12),
+            old: mixed.clone(),
+            level: 19,
+            chunk_size: 4096,
+            codec: Codec::Zstd,
+        },
+        Case {
+            name: "multi-chunk-xz",
+            new: edited(&mixed, 25, 12),
+            old: mixed,
+            level: 19,
+            chunk_size: 4096,
+            codec: Codec::Xz,
+        },
     ]
 }
 
@@ -53,6 +84,7 @@ fn describe(case: &Case, patch: &[u8]) -> Value {
         "patch": format!("{}.patch", case.name),
         "level": case.level,
         "chunk_size": case.chunk_size,
+        "codec": info.codec.to_string(),
         "format_version": info.format_version,
         "old_size": info.old_size,
         "new_size": info.new_size,
@@ -66,14 +98,18 @@ fn describe(case: &Case, patch: &[u8]) -> Value {
 fn regenerate() {
     let mut described = Vec::new();
     for case in cases() {
-        let options = DiffOptions::new().level(case.level).chunk_size(case.chunk_size).threads(1);
+        let options =
+            DiffOptions::new().codec(case.codec).level(case.level).chunk_size(case.chunk_size).threads(1);
         let patch = diff(&case.old, &case.new, &options).unwrap();
         std::fs::write(dir().join(format!("{}.old", case.name)), &case.old).unwrap();
         std::fs::write(dir().join(format!("{}.new", case.name)), &case.new).unwrap();
         std::fs::write(dir().join(format!("{}.patch", case.name)), &patch).unwrap();
         described.push(describe(&case, &patch));
     }
-    let text = serde_json::to_string_pretty(&json!({ "format_version": 1, "vectors": described })).unwrap();
+    let text = serde_json::to_string_pretty(
+        &json!({ "format_version": chunkdelta::FORMAT_VERSION, "vectors": described }),
+    )
+    .unwrap();
     std::fs::write(dir().join("vectors.json"), text + "\n").unwrap();
 }
 
@@ -110,7 +146,7 @@ fn golden_patches_apply_and_describe_themselves() {
 fn the_encoder_still_produces_the_golden_patches() {
     for (case, vector) in cases().iter().zip(vectors()) {
         assert_eq!(load(&vector["old"]), case.old, "generator changed for {}", case.name);
-        let options = DiffOptions::new().level(case.level).chunk_size(case.chunk_size);
+        let options = DiffOptions::new().codec(case.codec).level(case.level).chunk_size(case.chunk_size);
         let patch = diff(&case.old, &case.new, &options).unwrap();
         assert!(
             patch == load(&vector["patch"]),

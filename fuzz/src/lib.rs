@@ -55,8 +55,10 @@ pub fn apply_prefixed(data: &[u8]) -> Outcome {
     let mut patch = patch.to_vec();
     patch.resize(patch.len().max(HEADER_LEN + TABLE_HASH_LEN), 0);
     patch[0..4].copy_from_slice(&chunkdelta::MAGIC);
-    patch[4..6].copy_from_slice(&chunkdelta::FORMAT_VERSION.to_le_bytes());
-    patch[6..8].fill(0);
+    // The low bit of the fuzzer's byte 6 picks the codec: version 1 (zstd) or 2 with xz.
+    let xz = u16::from(patch[6] & 1);
+    patch[4..6].copy_from_slice(&(1 + xz).to_le_bytes());
+    patch[6..8].copy_from_slice(&xz.to_le_bytes());
     patch[8..16].copy_from_slice(&(old.len() as u64).to_le_bytes());
     patch[16..48].copy_from_slice(blake3::hash(old).as_bytes());
     let present = (patch.len() - HEADER_LEN - TABLE_HASH_LEN) / ENTRY_LEN;
@@ -185,7 +187,8 @@ fn check_apply(old: &[u8], patch: &[u8]) -> Result<Vec<u8>, ErrorKind> {
 
 /// Checks what `FORMAT.md` promises of a patch that reads successfully.
 fn check_info(info: &PatchInfo, patch_len: usize) {
-    assert_eq!(info.format_version, chunkdelta::FORMAT_VERSION);
+    let expected_version = if info.codec == chunkdelta::Codec::Zstd { 1 } else { 2 };
+    assert_eq!(info.format_version, expected_version);
     assert_eq!(info.patch_size, patch_len as u64, "patch_size is not the patch's length");
     assert!(info.chunks.len() as u64 <= MAX_CHUNK_COUNT.min(info.new_size));
     assert_eq!(info.chunks.is_empty(), info.new_size == 0);
@@ -420,7 +423,7 @@ fn build_patch(
     let new_size: usize = chunks.iter().map(ChunkStreams::new_len).sum();
     let mut patch = Vec::new();
     patch.extend_from_slice(&chunkdelta::MAGIC);
-    patch.extend_from_slice(&chunkdelta::FORMAT_VERSION.to_le_bytes());
+    patch.extend_from_slice(&1u16.to_le_bytes());
     patch.extend_from_slice(&[0, 0]);
     patch.extend_from_slice(&(old.len() as u64).to_le_bytes());
     patch.extend_from_slice(blake3::hash(old).as_bytes());

@@ -7,7 +7,7 @@
 
 /* One entry of vectors.json. */
 struct vector {
-    char name[64], old[96], new[96], patch[96], old_blake3[65], new_blake3[65];
+    char name[64], old[96], new[96], patch[96], old_blake3[65], new_blake3[65], codec[16];
     unsigned long long level, chunk_size, format_version, old_size, new_size, chunk_count, patch_size;
 };
 
@@ -56,6 +56,7 @@ static int parse_vectors(const char *text, struct vector *out, int max) {
         json_string(obj, "patch", v->patch, sizeof v->patch);
         json_string(obj, "old_blake3", v->old_blake3, sizeof v->old_blake3);
         json_string(obj, "new_blake3", v->new_blake3, sizeof v->new_blake3);
+        json_string(obj, "codec", v->codec, sizeof v->codec);
         v->level = json_number(obj, "level");
         v->chunk_size = json_number(obj, "chunk_size");
         v->format_version = json_number(obj, "format_version");
@@ -106,13 +107,16 @@ static void memory_round_trip(const char *dir, const struct vector *v) {
     CHECK(out_len == new_len && memcmp(out, new, new_len) == 0);
     chunkdelta_free(out, out_len);
 
-    chunkdelta_options *opts = vector_options(v);
-    uint8_t *made = NULL;
-    size_t made_len = 0;
-    CHECK_RESULT(chunkdelta_diff(old, old_len, new, new_len, opts, &made, &made_len), CHUNKDELTA_OK);
-    CHECK(made_len == patch_len && memcmp(made, patch, patch_len) == 0);
-    chunkdelta_free(made, made_len);
-    chunkdelta_options_free(opts);
+    /* The C options choose no codec yet: only zstd vectors can be re-made from C. */
+    if (strcmp(v->codec, "zstd") == 0) {
+        chunkdelta_options *opts = vector_options(v);
+        uint8_t *made = NULL;
+        size_t made_len = 0;
+        CHECK_RESULT(chunkdelta_diff(old, old_len, new, new_len, opts, &made, &made_len), CHUNKDELTA_OK);
+        CHECK(made_len == patch_len && memcmp(made, patch, patch_len) == 0);
+        chunkdelta_free(made, made_len);
+        chunkdelta_options_free(opts);
+    }
     free(old);
     free(new);
     free(patch);
