@@ -73,7 +73,7 @@ class Tool:
 
 
 def chunkdelta_tools(binary, threads, no_fsync):
-    """chunkdelta with its defaults (level 19, 4 MiB chunks), plus a no-fsync apply row."""
+    """chunkdelta with its defaults (zstd level 19, 4 MiB chunks), with --codec xz, and a no-fsync apply row."""
     t = ["--threads", str(threads)]
     tools = [
         Tool(
@@ -83,6 +83,14 @@ def chunkdelta_tools(binary, threads, no_fsync):
             f"defaults (zstd level 19, 4 MiB chunks), --threads {threads}; apply verifies and fsyncs",
         )
     ]
+    tools.append(
+        Tool(
+            "chunkdelta (xz)",
+            lambda p, patch: [binary, "diff", "-q", "--codec", "xz", *t, p.old, p.new, "-o", patch],
+            lambda p, patch, out: [binary, "apply", "-q", *t, p.old, patch, "-o", out],
+            f"--codec xz (raw LZMA2, preset 9 extreme at level 19, format v2), --threads {threads}",
+        )
+    )
     if no_fsync:
         tools.append(
             Tool(

@@ -279,7 +279,7 @@ def plot(rows, path):
         for i, tool in enumerate(tools):
             row = next((r for r in rows if r["pair"] == pair and r["tool"] == tool), None)
             if row:
-                chunkdelta = tool == "chunkdelta"
+                chunkdelta = tool.startswith("chunkdelta")
                 legend[tool] = ax.scatter(
                     row["diff_s"],
                     100 * row["patch_bytes"] / row["new_bytes"],
