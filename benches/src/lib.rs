@@ -128,7 +128,7 @@ fn push_code(
             }
             // function padding to 16 bytes
             40..=42 => {
-                while out.len() % 16 != 0 {
+                while !out.len().is_multiple_of(16) {
                     out.push(0xcc);
                 }
             }
@@ -338,9 +338,9 @@ fn corpus_dir() -> Option<PathBuf> {
 
 /// `4MiB`, `512KiB` or `100B`, for benchmark ids.
 pub fn size_name(len: usize) -> String {
-    if len >= MIB && len % MIB == 0 {
+    if len >= MIB && len.is_multiple_of(MIB) {
         format!("{}MiB", len / MIB)
-    } else if len >= KIB && len % KIB == 0 {
+    } else if len >= KIB && len.is_multiple_of(KIB) {
         format!("{}KiB", len / KIB)
     } else {
         format!("{len}B")
