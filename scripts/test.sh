@@ -20,6 +20,9 @@ fi
 cargo test --workspace
 # Once more on one thread: results must not depend on the thread count.
 RAYON_NUM_THREADS=1 cargo test --workspace --quiet
+# Every criterion micro-benchmark once, on small inputs, so they cannot rot (benches/MICRO.md);
+# a plain `cargo bench -p chunkdelta-benches` measures.
+cargo bench -p chunkdelta-benches --quiet -- --test
 
 # Each language boundary, tested from that language.
 scripts/test-c.sh

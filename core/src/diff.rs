@@ -61,9 +61,9 @@ pub fn diff_file(
 }
 
 /// A chunk's table entry and its three compressed streams, back to back.
-struct EncodedChunk {
+pub(crate) struct EncodedChunk {
     info: ChunkInfo,
-    payload: Vec<u8>,
+    pub(crate) payload: Vec<u8>,
 }
 
 fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
@@ -95,14 +95,14 @@ fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>>
 }
 
 /// The three raw streams of a chunk.
-struct Streams {
-    control: Vec<u8>,
-    diff: Vec<u8>,
-    extra: Vec<u8>,
+pub(crate) struct Streams {
+    pub(crate) control: Vec<u8>,
+    pub(crate) diff: Vec<u8>,
+    pub(crate) extra: Vec<u8>,
 }
 
 impl Streams {
-    fn from_segments(old: &[u8], new: &[u8], segments: &[Segment]) -> Self {
+    pub(crate) fn from_segments(old: &[u8], new: &[u8], segments: &[Segment]) -> Self {
         let mut streams = Streams { control: Vec::new(), diff: Vec::new(), extra: Vec::new() };
         let (mut cursor, mut at) = (0usize, 0usize);
         for segment in segments {
@@ -130,7 +130,7 @@ impl Streams {
     }
 }
 
-fn encode_chunk(
+pub(crate) fn encode_chunk(
     old: &[u8],
     index: &SuffixIndex,
     new: &[u8],

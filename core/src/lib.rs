@@ -41,6 +41,8 @@ mod error;
 mod format;
 mod hash;
 mod index;
+#[cfg(feature = "bench-internals")]
+pub mod internals;
 mod io;
 mod options;
 mod parallel;
