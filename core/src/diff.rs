@@ -16,8 +16,9 @@ use crate::scan::{Segment, scan};
 
 /// Builds a patch that turns `old` into `new`.
 ///
-/// Memory: the suffix array of `old` (4 bytes per byte below 2 GiB, 8 above) plus the finished
-/// patch, plus a few times the chunk size per thread.
+/// Memory: the index of `old`, within the budget of [`DiffOptions::memory`] (a full suffix
+/// array, 4 bytes per byte below 2 GiB, 8 above, when it fits), plus the finished patch, plus
+/// a few times the chunk size per thread.
 ///
 /// ```
 /// let old = b"hello, old world".repeat(100);
@@ -68,8 +69,9 @@ struct EncodedChunk {
 
 fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
     let progress = Progress::new(options.progress.get(), (old.len() + new.len()) as u64);
+    let step = options.index_plan(old.len() as u64)?.step as usize;
     let (index, (old_hash, new_hash)) =
-        rayon::join(|| SuffixIndex::build(old), || rayon::join(|| hash(old), || hash(new)));
+        rayon::join(|| SuffixIndex::build(old, step), || rayon::join(|| hash(old), || hash(new)));
     let index = index?;
     progress.advance(old.len() as u64)?;
 
