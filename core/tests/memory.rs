@@ -98,7 +98,10 @@ fn diff_memory_follows_the_budget() {
         let (heap, resident) = measure(|| patch = diff(&old, &new, &options).unwrap());
         assert!(heap <= plan.peak_bytes + CHUNK_WORK, "step {step}: heap {heap}, plan {plan:?}");
         if let Some(resident) = resident {
-            assert!(resident <= plan.peak_bytes + CHUNK_WORK, "step {step}: resident {resident}, plan {plan:?}");
+            assert!(
+                resident <= plan.peak_bytes + CHUNK_WORK,
+                "step {step}: resident {resident}, plan {plan:?}"
+            );
         }
         assert_eq!(apply(&old, &patch[..], &ApplyOptions::new().threads(1)).unwrap(), new);
         assert!(patch.len() < OLD_LEN / 100, "step {step}: patch {}", patch.len());

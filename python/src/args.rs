@@ -91,6 +91,8 @@ pub(crate) fn level(level: Option<i64>) -> PyResult<Option<i32>> {
 /// its range.
 pub(crate) fn byte_count(name: &str, bytes: Option<i64>) -> PyResult<Option<u64>> {
     bytes
-        .map(|b| u64::try_from(b).map_err(|_| PyValueError::new_err(format!("{name} must be positive, not {b}"))))
+        .map(|b| {
+            u64::try_from(b).map_err(|_| PyValueError::new_err(format!("{name} must be positive, not {b}")))
+        })
         .transpose()
 }
