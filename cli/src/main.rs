@@ -33,7 +33,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 /// `chunkdelta::DEFAULT_CHUNK_SIZE` as the help shows it; a unit test keeps them equal.
 const DEFAULT_CHUNK_SIZE_TEXT: &str = "4MiB";
 /// `chunkdelta::DEFAULT_MEMORY` as the help shows it; a unit test keeps them equal.
-const DEFAULT_MEMORY_TEXT: &str = "4GiB";
+const DEFAULT_MEMORY_TEXT: &str = "2GiB";
 /// `chunkdelta::MIN_MEMORY` as messages show it; a unit test keeps them equal.
 const MIN_MEMORY_TEXT: &str = "16MiB";
 /// How a patch path names standard input.

@@ -682,7 +682,7 @@ fn memory_budget_below_the_minimum_is_a_usage_error() {
     assert!(stderr(&out).contains("below the minimum of 16MiB"), "{}", stderr(&out));
     assert_nothing_written(&f.patch);
     let help = stdout(&run(&["diff", "--help"]));
-    assert!(help.contains("--memory <SIZE>") && help.contains("[default: 4GiB]"), "{help}");
+    assert!(help.contains("--memory <SIZE>") && help.contains("[default: 2GiB]"), "{help}");
 }
 
 #[test]

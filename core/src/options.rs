@@ -20,8 +20,14 @@ pub const DEFAULT_LEVEL: i32 = 19;
 pub const DEFAULT_CHUNK_SIZE: u64 = 4 << 20;
 /// Smallest chunk size accepted.
 pub const MIN_CHUNK_SIZE: u64 = 1 << 10;
-/// Memory budget for the index of old used when none is given: TODO measured.
-pub const DEFAULT_MEMORY: u64 = 4 << 30;
+/// Memory budget for the index of old used when none is given: 2 GiB.
+///
+/// Old files up to 512 MiB get the full index, so their patches are those of a full index (all
+/// the dev corpus); larger ones get a sampled index of at most 2 GiB, up to about 42 GiB of old
+/// (step 256). At 1 GiB of old that is step 8, which keeps diff's peak RSS (index, both mapped
+/// files, zstd) under half of bsdiff's 8.8 bytes per byte of old, for 1-4% of patch size on
+/// the dev corpus (README, "Bounded-memory diff").
+pub const DEFAULT_MEMORY: u64 = 2 << 30;
 /// Smallest memory budget accepted by [`DiffOptions::memory`].
 pub const MIN_MEMORY: u64 = 16 << 20;
 
@@ -110,8 +116,11 @@ impl DiffOptions {
     /// [`crate::ErrorKind::InvalidArgument`]. Memory beyond the index: the mapped inputs and
     /// the patch, as [`crate::diff`] says.
     ///
-    /// A sampled index finds every match at least about `step + 8` bytes long, so patches grow
-    /// where old and new share only short runs: TODO measured.
+    /// A sampled index still finds every match at least about `step + 8` bytes long, so patches
+    /// grow only where old and new share short runs. Measured on the dev corpus (README,
+    /// "Bounded-memory diff"), patch size against the full index: step 4 +0.5 to +1.7%, step 8
+    /// +0.9 to +3.8%, step 16 +0.5 to +6.9%, step 64 0 to +17% (executables cost most, a tar
+    /// least). Diff time does not grow: fewer suffixes are sorted and searched.
     pub fn memory(mut self, bytes: u64) -> Self {
         self.memory = bytes;
         self

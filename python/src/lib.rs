@@ -26,7 +26,7 @@ use crate::run::Job;
 /// ``old`` and ``new`` are bytes-like (bytes, bytearray, memoryview, mmap...). ``level`` is the
 /// zstd level (default 19), ``threads`` the number of worker threads (default: one per core,
 /// or ``RAYON_NUM_THREADS``), ``chunk_size`` the bytes of ``new`` per chunk (default 4 MiB),
-/// ``memory`` the budget in bytes for the index of ``old`` (default 4 GiB, at least 16 MiB):
+/// ``memory`` the budget in bytes for the index of ``old`` (default 2 GiB, at least 16 MiB):
 /// when a full index (4 bytes per byte of ``old``) does not fit, only every 4th, 8th, ... 256th
 /// position of ``old`` is indexed, for somewhat larger patches.
 #[pyfunction]
