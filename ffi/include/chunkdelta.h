@@ -141,7 +141,7 @@ const char *chunkdelta_result_name(enum chunkdelta_result r);
 const char *chunkdelta_last_error(void);
 
 /**
- * A new options object with the defaults: level 19, all cores, 4 MiB chunks, a 4 GiB index
+ * A new options object with the defaults: level 19, all cores, 4 MiB chunks, a 2 GiB index
  * memory budget, chunks up to 1 GiB accepted, no progress callback. Free it with `chunkdelta_options_free`. Returns
  * NULL only on an internal error.
  */
@@ -190,7 +190,7 @@ enum chunkdelta_result chunkdelta_options_set_chunk_size(struct chunkdelta_optio
 
 /**
  * Sets the memory budget, in bytes, of diff's index of the old file, its construction
- * included: default 4 GiB, at least 16 MiB (less is `CHUNKDELTA_ERR_INVALID_ARGUMENT`).
+ * included: default 2 GiB, at least 16 MiB (less is `CHUNKDELTA_ERR_INVALID_ARGUMENT`).
  * Diff indexes every byte of old when that fits (4 bytes per byte of old, 8 from 2 GiB on);
  * otherwise only the positions at multiples of the smallest power-of-two step up to 256 that
  * fits, which makes patches somewhat larger. A diff whose old file does not fit even at step
