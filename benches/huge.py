@@ -214,9 +214,10 @@ def huge(args):
     with open(new + ".sha1") as f:
         new_sha1 = f.read().strip()
     modes = []
-    if full_index_bytes(size) < 0.8 * available_memory():
+    fits = full_index_bytes(size) < 0.8 * available_memory()
+    if fits and not args.skip_full:
         modes.append(("full", str(1 << 40)))
-    else:
+    elif not fits:
         print(f"full mode skipped: its index needs {full_index_bytes(size) / GIB:.0f} GiB", file=sys.stderr)
     modes += [(f"bounded-{memory}", memory) for memory in args.memory]
     results = run_pair(args, old, new, new_sha1, modes)
@@ -259,6 +260,7 @@ def main():
     parser.add_argument("--threads", type=int, default=0, help="worker threads (default: all cores)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bin", default=default_binary(), help="the chunkdelta binary")
+    parser.add_argument("--skip-full", action="store_true", help="run the bounded mode only")
     parser.add_argument("--sparse-check", action="store_true", help="check 64-bit offsets on a sparse pair")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
