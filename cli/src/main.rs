@@ -32,6 +32,10 @@ const EXIT_SOURCE_MISMATCH: u8 = 3;
 const EXIT_INTERRUPTED: u8 = 130;
 /// `chunkdelta::DEFAULT_CHUNK_SIZE` as the help shows it; a unit test keeps them equal.
 const DEFAULT_CHUNK_SIZE_TEXT: &str = "4MiB";
+/// `chunkdelta::DEFAULT_MEMORY` as the help shows it; a unit test keeps them equal.
+const DEFAULT_MEMORY_TEXT: &str = "2GiB";
+/// `chunkdelta::MIN_MEMORY` as messages show it; a unit test keeps them equal.
+const MIN_MEMORY_TEXT: &str = "16MiB";
 /// How a patch path names standard input.
 const STDIN: &str = "-";
 
@@ -101,6 +105,11 @@ struct DiffArgs {
     /// memory of about threads x 3 x chunk size.
     #[arg(long, value_name = "SIZE", default_value = DEFAULT_CHUNK_SIZE_TEXT, value_parser = parse_chunk_size)]
     chunk_size: u64,
+    /// Memory budget for the index of OLD, such as 2GiB (16MiB at least). When indexing every
+    /// byte of OLD (4 bytes per byte, 8 from 2GiB on) does not fit, only every 4th, 8th, ...
+    /// 256th position is indexed: less memory, somewhat larger patches.
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_MEMORY_TEXT, value_parser = parse_memory)]
+    memory: u64,
     #[command(flatten)]
     threads: Threads,
 }
@@ -199,12 +208,15 @@ fn diff(args: &DiffArgs, ui: Ui) -> Result<(), Error> {
         .codec(args.codec.into())
         .level(args.level)
         .chunk_size(args.chunk_size)
+        .memory(args.memory)
         .threads(args.threads.threads)
         .progress(progress.callback());
     let info = chunkdelta::diff_file(&args.old, &args.new, &args.output, &options)?;
     drop(progress);
+    let step = options.index_plan(info.old_size)?.step;
+    let sampled = if step == 1 { String::new() } else { format!(", indexing 1 byte of old in {step}") };
     ui.say(format_args!(
-        "wrote {}: old {}, new {}, patch {} ({} bytes, {} of new) in {}",
+        "wrote {}: old {}, new {}, patch {} ({} bytes, {} of new) in {}{sampled}",
         args.output.display(),
         format_size(info.old_size),
         format_size(info.new_size),
@@ -495,6 +507,18 @@ fn parse_chunk_size(text: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
+fn parse_memory(text: &str) -> Result<u64, String> {
+    let bytes = parse_size(text)?;
+    // The `memory_bounds` test keeps MIN_MEMORY_TEXT in step with the library.
+    if bytes < chunkdelta::MIN_MEMORY {
+        return Err(format!(
+            "a memory budget of {bytes} bytes is below the minimum of {MIN_MEMORY_TEXT} ({})",
+            chunkdelta::MIN_MEMORY
+        ));
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,6 +540,17 @@ mod tests {
         assert_eq!(parse_chunk_size("1GiB"), Ok(chunkdelta::MAX_CHUNK_LEN));
         assert!(parse_chunk_size("1023").is_err());
         assert!(parse_chunk_size("1073741825").is_err());
+    }
+
+    #[test]
+    fn default_memory_text_matches_the_library() {
+        assert_eq!(parse_memory(DEFAULT_MEMORY_TEXT), Ok(chunkdelta::DEFAULT_MEMORY));
+    }
+
+    #[test]
+    fn memory_bounds() {
+        assert_eq!(parse_memory(MIN_MEMORY_TEXT), Ok(chunkdelta::MIN_MEMORY));
+        assert!(parse_memory(&(chunkdelta::MIN_MEMORY - 1).to_string()).is_err());
     }
 
     #[test]

@@ -694,6 +694,35 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn memory_budget_samples_the_index_and_round_trips() {
+    // A full index of 8 MiB takes 32 MiB: a 16 MiB budget indexes every 8th byte of old.
+    let f = Fixture::sized(8 << 20);
+    let out = f.diff_into(&f.patch, &["--memory", "16MiB", "--level", "3", "--threads", "1"]);
+    assert_success(&out);
+    assert!(stdout(&out).contains("indexing 1 byte of old in 8"), "{}", stdout(&out));
+    let out_path = f.path("out.bin");
+    let out =
+        run(&["apply".as_ref(), f.old.as_os_str(), f.patch.as_os_str(), "-o".as_ref(), out_path.as_os_str()]);
+    assert_success(&out);
+    assert_eq!(fs::read(&out_path).unwrap(), fs::read(&f.new).unwrap());
+
+    let out = f.diff_into(&f.path("full.cdp"), &["--memory", "1GiB", "--level", "3", "--threads", "1"]);
+    assert_success(&out);
+    assert!(!stdout(&out).contains("indexing"), "{}", stdout(&out));
+}
+
+#[test]
+fn memory_budget_below_the_minimum_is_a_usage_error() {
+    let f = Fixture::new();
+    let out = f.diff_into(&f.patch, &["--memory", "1MiB"]);
+    assert_usage_error(&out);
+    assert!(stderr(&out).contains("below the minimum of 16MiB"), "{}", stderr(&out));
+    assert_nothing_written(&f.patch);
+    let help = stdout(&run(&["diff", "--help"]));
+    assert!(help.contains("--memory <SIZE>") && help.contains("[default: 2GiB]"), "{help}");
+}
+
+#[test]
 fn help_and_version_exit_0() {
     for args in [&["--help"][..], &["--version"], &["diff", "--help"], &["help", "apply"]] {
         let out = run(args);

@@ -16,8 +16,9 @@ use crate::scan::{Segment, scan};
 
 /// Builds a patch that turns `old` into `new`.
 ///
-/// Memory: the suffix array of `old` (4 bytes per byte below 2 GiB, 8 above) plus the finished
-/// patch, plus a few times the chunk size per thread.
+/// Memory: the index of `old`, within the budget of [`DiffOptions::memory`] (a full suffix
+/// array, 4 bytes per byte below 2 GiB, 8 above, when it fits), plus the finished patch, plus
+/// a few times the chunk size per thread.
 ///
 /// ```
 /// let old = b"hello, old world".repeat(100);
@@ -67,9 +68,15 @@ pub(crate) struct EncodedChunk {
 }
 
 fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
+    let step = options.index_plan(old.len() as u64)?.step as usize;
+    build_patch_with_step(old, new, options, step)
+}
+
+/// [`build_patch`] with the index of `old` sampled every `step` bytes.
+fn build_patch_with_step(old: &[u8], new: &[u8], options: &DiffOptions, step: usize) -> Result<Vec<u8>> {
     let progress = Progress::new(options.progress.get(), (old.len() + new.len()) as u64);
     let (index, (old_hash, new_hash)) =
-        rayon::join(|| SuffixIndex::build(old), || rayon::join(|| hash(old), || hash(new)));
+        rayon::join(|| SuffixIndex::build(old, step), || rayon::join(|| hash(old), || hash(new)));
     let index = index?;
     progress.advance(old.len() as u64)?;
 
@@ -162,4 +169,65 @@ pub(crate) fn encode_chunk(
     payload.extend_from_slice(&diff);
     payload.extend_from_slice(&extra);
     Ok(EncodedChunk { info, payload })
+}
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{ApplyOptions, apply};
+
+    /// Pseudo-random bytes (xorshift64): matches exist only where a test copies old into new.
+    fn noise(seed: u64, len: usize) -> Vec<u8> {
+        let mut state = seed | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect()
+    }
+
+    fn patch(old: &[u8], new: &[u8], step: usize) -> Vec<u8> {
+        let options = DiffOptions::new().level(3).chunk_size(64 << 10);
+        let patch = build_patch_with_step(old, new, &options, step).unwrap();
+        assert_eq!(apply(old, &patch[..], &ApplyOptions::new()).unwrap(), new, "step {step}");
+        patch
+    }
+
+    #[test]
+    fn sampled_index_finds_long_matches_at_unaligned_offsets() {
+        let old = noise(1, 1 << 20);
+        let mut new = Vec::new();
+        for (start, len) in [(1, 5000), (70_001, 300_003), (12_345, 999), (500_007, 200_000), (3, 100)] {
+            new.extend_from_slice(&old[start..start + len]);
+            new.extend_from_slice(&noise(start as u64, 7));
+        }
+        let copied: usize = new.len();
+        for step in [1, 2, 4, 8, 16, 64, 256] {
+            let size = patch(&old, &new, step).len();
+            assert!(size < copied / 50, "step {step}: {size} bytes for {copied}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn sampled_index_round_trips(
+            old in prop::collection::vec(prop::sample::select(b"ab\0\x01xyz".to_vec()), 0..3000),
+            cuts in prop::collection::vec((any::<prop::sample::Index>(), 0usize..600, any::<u8>()), 0..8),
+            step in prop::sample::select(vec![2usize, 4, 8, 64]),
+        ) {
+            let mut new = Vec::new();
+            for (start, len, filler) in cuts {
+                let start = if old.is_empty() { 0 } else { start.index(old.len()) };
+                new.extend_from_slice(&old[start..old.len().min(start + len)]);
+                new.push(filler);
+            }
+            patch(&old, &new, step);
+        }
+    }
 }

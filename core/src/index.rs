@@ -1,16 +1,37 @@
-//! The suffix array of `old`, built once per diff and shared read-only by every chunk scan.
+//! The suffix array of `old`, or of every `step`-th position of it, built once per diff and
+//! shared read-only by every chunk scan.
 //!
 //! Construction uses libsais (OpenMP-parallel), chosen by measurement over divsufsort,
 //! cdivsufsort and suffix_array: on the dev corpus with 2 threads it built the same array about
 //! twice as fast as divsufsort, at the same memory (README, "Suffix-array builder").
+//!
+//! A sampled index (step `k` > 1) sorts only the suffixes starting at multiples of `k`. Its
+//! construction groups the samples by their first two bytes, sorts each group by the sample's
+//! `k`-byte gram, replaces every gram by its rank, and lets libsais sort the suffixes of that
+//! integer string, which are in the same order as the sampled suffixes of `old`. A match of
+//! `new` against any position of `old` is still found by the scan at the new position where the
+//! old position is a multiple of `k`; the scan's backward extension recovers the bytes before.
+
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
-/// Suffix array of `old` with the longest-match search the scan needs.
+/// The sparsest index diff builds: one suffix per this many bytes of `old`.
+pub(crate) const MAX_STEP: usize = 256;
+
+/// Bytes of the two-byte bucket table (and of its copy while the samples are grouped).
+const BUCKET_TABLE_BYTES: u64 = ((1 << 16) + 1) * size_of::<usize>() as u64;
+
+/// Suffix array of `old`, or of its positions that are multiples of `step`, with the
+/// longest-match search the scan needs.
 ///
-/// Memory: 4 bytes per byte of `old` below 2 GiB, 8 bytes per byte above.
+/// Memory: [`peak_memory`] while it is built; afterwards 4 bytes per indexed position (8 from
+/// 2^31 positions on), plus the 512 KiB bucket table.
 pub(crate) struct SuffixIndex<'a> {
     old: &'a [u8],
+    /// Distance between indexed positions: entry `s` of `suffixes` is the suffix of `old` at
+    /// `s * step`.
+    step: usize,
     suffixes: Suffixes,
     /// `buckets[p]..buckets[p + 1]` is the range of suffixes whose first two bytes, read as a
     /// big-endian u16, are `p`; the one-byte suffix `b` sorts first in bucket `b << 8`.
@@ -22,15 +43,64 @@ enum Suffixes {
     Wide(Vec<i64>),
 }
 
+/// Number of indexed positions of an `old_len`-byte file at `step`.
+fn sample_count(old_len: u64, step: u64) -> u64 {
+    old_len.div_ceil(step)
+}
+
+/// True when the index needs `i64` offsets: `i32` holds at most `i32::MAX - 1` positions.
+fn needs_wide_offsets(samples: u64) -> bool {
+    samples >= i32::MAX as u64
+}
+
+/// The most memory building the index of an `old_len`-byte file at `step` takes, in bytes.
+///
+/// Per indexed position, with `w` the offset width (4 bytes, 8 from 2^31 positions on): the
+/// full index (step 1) needs `w`, its suffix array (libsais sorts bytes within it); a sampled
+/// one needs `3 w`: the suffix array, the gram ranks, and libsais's buckets for the rank
+/// alphabet, which it allocates when there are as many distinct grams as samples (the worst
+/// case, reached by incompressible data). Both add the bucket table and its copy (1 MiB).
+pub(crate) fn peak_memory(old_len: u64, step: u64) -> u64 {
+    let samples = sample_count(old_len, step);
+    let width = if needs_wide_offsets(samples) { 8 } else { 4 };
+    let per_sample = if step == 1 { width } else { 3 * width };
+    samples.saturating_mul(per_sample).saturating_add(2 * BUCKET_TABLE_BYTES)
+}
+
+/// The smallest power-of-two step up to [`MAX_STEP`] whose index of an `old_len`-byte file
+/// is built within `budget` bytes ([`peak_memory`]).
+pub(crate) fn choose_step(old_len: u64, budget: u64) -> Result<usize> {
+    let mut step = 1;
+    while peak_memory(old_len, step as u64) > budget {
+        if step == MAX_STEP {
+            return Err(Error::invalid(format!(
+                "a memory budget of {budget} bytes is too small for a {old_len}-byte old file: its \
+                 sparsest index (one position in {MAX_STEP}) needs {} bytes",
+                peak_memory(old_len, MAX_STEP as u64)
+            )));
+        }
+        step *= 2;
+    }
+    Ok(step)
+}
+
 impl<'a> SuffixIndex<'a> {
-    /// Sorts the suffixes of `old`, with `i64` offsets only where `i32` cannot hold them.
-    pub(crate) fn build(old: &'a [u8]) -> Result<Self> {
-        Self::build_with_offsets(old, old.len() >= i32::MAX as usize)
+    /// Sorts the suffixes of `old` at multiples of `step` (a power of two), with `i64` offsets
+    /// only where `i32` cannot hold them.
+    pub(crate) fn build(old: &'a [u8], step: usize) -> Result<Self> {
+        let wide = needs_wide_offsets(sample_count(old.len() as u64, step as u64));
+        Self::build_with_offsets(old, step, wide)
     }
 
-    fn build_with_offsets(old: &'a [u8], wide: bool) -> Result<Self> {
-        let suffixes = if wide { Suffixes::Wide(sort(old)?) } else { Suffixes::Narrow(sort(old)?) };
-        Ok(SuffixIndex { old, suffixes, buckets: bucket_starts(old) })
+    fn build_with_offsets(old: &'a [u8], step: usize, wide: bool) -> Result<Self> {
+        let buckets = bucket_starts(old, step);
+        let suffixes = match (step, wide) {
+            (1, false) => Suffixes::Narrow(sort(old)?),
+            (1, true) => Suffixes::Wide(sort(old)?),
+            (_, false) => Suffixes::Narrow(sort_sampled(old, step, &buckets)?),
+            (_, true) => Suffixes::Wide(sort_sampled(old, step, &buckets)?),
+        };
+        Ok(SuffixIndex { old, step, suffixes, buckets })
     }
 
     /// The range of suffixes that can share a prefix of more than one byte with `needle`
@@ -47,21 +117,57 @@ impl<'a> SuffixIndex<'a> {
         self.buckets[first]..self.buckets[first + 256]
     }
 
-    /// The position in `old` and length of the longest prefix of `needle` found in `old`.
-    /// Where several positions share that length, the one nearest `near` among the
-    /// [`NEAR_PROBES`] either side in suffix order is returned: a nearer match costs fewer
-    /// control bytes and tends to extend further.
+    /// The position in `old` and length of the longest prefix of `needle` found at an indexed
+    /// position of `old` (a multiple of the step). Where several positions share that length,
+    /// the one nearest `near` among the [`NEAR_PROBES`] either side in suffix order is returned:
+    /// a nearer match costs fewer control bytes and tends to extend further.
     pub(crate) fn longest_match(&self, needle: &[u8], near: usize) -> (usize, usize) {
         if needle.is_empty() {
             return (0, 0);
         }
         let range = self.candidates(needle);
+        let (old, step) = (self.old, self.step);
         match &self.suffixes {
-            Suffixes::Narrow(sa) => Sorted { old: self.old, sa: &sa[range] }.longest_match(needle, near),
-            Suffixes::Wide(sa) => Sorted { old: self.old, sa: &sa[range] }.longest_match(needle, near),
+            Suffixes::Narrow(sa) => Sorted { old, step, sa: &sa[range] }.longest_match(needle, near),
+            Suffixes::Wide(sa) => Sorted { old, step, sa: &sa[range] }.longest_match(needle, near),
         }
     }
 }
+
+/// An offset in a suffix array: `i32`, or `i64` for 2^31 positions and more.
+trait Offset: Copy + Default + Send + Sync {
+    /// `value` as an offset; the caller has checked that it fits.
+    fn from_usize(value: usize) -> Self;
+    fn to_usize(self) -> usize;
+    /// Replaces `suffixes` with the suffix array of the integer string `ranks` (restored after).
+    fn sort_rank_suffixes(ranks: &mut [Self], suffixes: &mut [Self]) -> Result<()>;
+}
+
+macro_rules! impl_offset {
+    ($type:ty) => {
+        impl Offset for $type {
+            fn from_usize(value: usize) -> Self {
+                value as $type
+            }
+
+            fn to_usize(self) -> usize {
+                self as usize
+            }
+
+            fn sort_rank_suffixes(ranks: &mut [Self], suffixes: &mut [Self]) -> Result<()> {
+                libsais::SuffixArrayConstruction::for_text_mut(ranks)
+                    .in_borrowed_buffer(suffixes)
+                    .multi_threaded(threads())
+                    .run()
+                    .map(drop)
+                    .map_err(sais_error)
+            }
+        }
+    };
+}
+
+impl_offset!(i32);
+impl_offset!(i64);
 
 fn threads() -> libsais::ThreadCount {
     let threads = u16::try_from(rayon::current_num_threads()).unwrap_or(u16::MAX);
@@ -98,14 +204,76 @@ fn sort<O: libsais::IsValidOutputFor<u8> + Default>(old: &[u8]) -> Result<Vec<O>
     Ok(sa)
 }
 
-/// Start of each two-byte bucket in the suffix array, plus a final end marker.
-fn bucket_starts(old: &[u8]) -> Vec<usize> {
-    let mut counts = vec![0usize; (1 << 16) + 1];
-    for window in old.windows(2) {
-        counts[usize::from(u16::from_be_bytes([window[0], window[1]]))] += 1;
+/// The sorted suffixes of `old` at multiples of `step`, as sample numbers (position / step).
+/// `buckets` must be [`bucket_starts`] of the same `old` and `step`.
+fn sort_sampled<O: Offset>(old: &[u8], step: usize, buckets: &[usize]) -> Result<Vec<O>> {
+    let mut suffixes = zeroed(sample_count(old.len() as u64, step as u64) as usize)?;
+    group_by_bucket(old, step, buckets, &mut suffixes);
+    sort_buckets_by_gram(old, step, buckets, &mut suffixes);
+    let mut ranks = zeroed(suffixes.len())?;
+    rank_grams(old, step, &suffixes, &mut ranks);
+    O::sort_rank_suffixes(&mut ranks, &mut suffixes)?;
+    Ok(suffixes)
+}
+
+/// The `step` bytes of `old` from sample `sample`'s position (fewer at the end of `old`).
+fn gram(old: &[u8], step: usize, sample: usize) -> &[u8] {
+    let start = sample * step;
+    &old[start..old.len().min(start + step)]
+}
+
+/// The two-byte bucket of the suffix at `position`: its first two bytes as a big-endian u16,
+/// or `b << 8` for the one-byte suffix `b`.
+fn bucket_of(old: &[u8], position: usize) -> usize {
+    let second = old.get(position + 1).copied().unwrap_or(0);
+    usize::from(u16::from_be_bytes([old[position], second]))
+}
+
+/// Writes every sample number into its two-byte bucket, in increasing order within each.
+fn group_by_bucket<O: Offset>(old: &[u8], step: usize, buckets: &[usize], suffixes: &mut [O]) {
+    let mut next = buckets.to_vec();
+    for (sample, position) in (0..old.len()).step_by(step).enumerate() {
+        let bucket = &mut next[bucket_of(old, position)];
+        suffixes[*bucket] = O::from_usize(sample);
+        *bucket += 1;
     }
-    if let Some(&last) = old.last() {
-        counts[usize::from(last) << 8] += 1;
+}
+
+/// Sorts each bucket's samples by their gram; a gram that is a prefix of another sorts first.
+fn sort_buckets_by_gram<O: Offset>(old: &[u8], step: usize, buckets: &[usize], suffixes: &mut [O]) {
+    let mut rest = suffixes;
+    let mut groups = Vec::with_capacity(buckets.len() - 1);
+    for bounds in buckets.windows(2) {
+        let (group, tail) = rest.split_at_mut(bounds[1] - bounds[0]);
+        groups.push(group);
+        rest = tail;
+    }
+    groups.into_par_iter().for_each(|group| {
+        group.par_sort_unstable_by(|a, b| gram(old, step, a.to_usize()).cmp(gram(old, step, b.to_usize())));
+    });
+}
+
+/// `ranks[sample]` = the rank of the sample's gram among the distinct grams, from 0; `sorted`
+/// holds the samples ordered by gram.
+fn rank_grams<O: Offset>(old: &[u8], step: usize, sorted: &[O], ranks: &mut [O]) {
+    let mut rank = 0;
+    let mut previous: Option<&[u8]> = None;
+    for sample in sorted.iter().map(|s| s.to_usize()) {
+        let current = gram(old, step, sample);
+        if previous.is_some_and(|p| p != current) {
+            rank += 1;
+        }
+        ranks[sample] = O::from_usize(rank);
+        previous = Some(current);
+    }
+}
+
+/// Start of each two-byte bucket among the suffixes at multiples of `step`, plus a final end
+/// marker.
+fn bucket_starts(old: &[u8], step: usize) -> Vec<usize> {
+    let mut counts = vec![0usize; (1 << 16) + 1];
+    for position in (0..old.len()).step_by(step) {
+        counts[bucket_of(old, position)] += 1;
     }
     let mut start = 0;
     for count in counts.iter_mut() {
@@ -120,15 +288,17 @@ fn bucket_starts(old: &[u8]) -> Vec<usize> {
 /// pairs: 16 gains 1.1% on ruff over 0; more gains nothing measurable).
 const NEAR_PROBES: usize = 16;
 
-/// A run of the suffix array, all of whose suffixes start with the same two bytes.
-struct Sorted<'a, T> {
+/// A run of the suffix array whose suffixes all start with the same two bytes. Entries are
+/// sample numbers: the suffix of entry `s` starts at `s * step`.
+struct Sorted<'a, O> {
     old: &'a [u8],
-    sa: &'a [T],
+    step: usize,
+    sa: &'a [O],
 }
 
-impl<T: Copy + TryInto<usize>> Sorted<'_, T> {
+impl<O: Offset> Sorted<'_, O> {
     fn at(&self, i: usize) -> usize {
-        self.sa[i].try_into().unwrap_or(0)
+        self.sa[i].to_usize() * self.step
     }
 
     /// Binary search. The common prefix of the needle with both ends of the range is shared by
@@ -194,25 +364,47 @@ pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
-    fn naive_longest(old: &[u8], needle: &[u8]) -> usize {
-        (0..old.len()).map(|p| common_prefix(&old[p..], needle)).max().unwrap_or(0)
+    const STEPS: [usize; 6] = [1, 2, 3, 4, 8, 64];
+
+    fn naive_longest(old: &[u8], step: usize, needle: &[u8]) -> usize {
+        (0..old.len()).step_by(step).map(|p| common_prefix(&old[p..], needle)).max().unwrap_or(0)
     }
 
-    /// Both offset widths: the `i64` one is otherwise reached only by inputs of 2 GiB or more.
-    fn indexes(old: &[u8]) -> [SuffixIndex<'_>; 2] {
-        [false, true].map(|wide| SuffixIndex::build_with_offsets(old, wide).unwrap())
+    /// Both offset widths: the `i64` one is otherwise reached only by inputs of 2^31 positions.
+    fn indexes(old: &[u8], step: usize) -> [SuffixIndex<'_>; 2] {
+        [false, true].map(|wide| SuffixIndex::build_with_offsets(old, step, wide).unwrap())
+    }
+
+    /// The index's suffix positions, in its order.
+    fn positions(index: &SuffixIndex) -> Vec<usize> {
+        match &index.suffixes {
+            Suffixes::Narrow(sa) => sa.iter().map(|s| s.to_usize() * index.step).collect(),
+            Suffixes::Wide(sa) => sa.iter().map(|s| s.to_usize() * index.step).collect(),
+        }
+    }
+
+    fn naive_positions(old: &[u8], step: usize) -> Vec<usize> {
+        let mut positions: Vec<usize> = (0..old.len()).step_by(step).collect();
+        positions.sort_by_key(|&p| &old[p..]);
+        positions
     }
 
     #[test]
     fn finds_the_longest_match() {
         let old = b"the quick brown fox jumps over the lazy dog; the quick red fox".as_slice();
-        for index in indexes(old) {
-            for needle in [&b"the quick red"[..], b"fox jumps", b"zzz", b"dog; thx", b"the", b"g", b""] {
-                let (pos, len) = index.longest_match(needle, 0);
-                assert_eq!(len, naive_longest(old, needle), "needle {:?}", String::from_utf8_lossy(needle));
-                assert_eq!(&old[pos..pos + len], &needle[..len]);
+        for step in STEPS {
+            for index in indexes(old, step) {
+                for needle in [&b"the quick red"[..], b"fox jumps", b"zzz", b"dog; thx", b"the", b"g", b""] {
+                    let (pos, len) = index.longest_match(needle, 0);
+                    let text = String::from_utf8_lossy(needle);
+                    assert_eq!(len, naive_longest(old, step, needle), "step {step}, needle {text:?}");
+                    assert_eq!(&old[pos..pos + len], &needle[..len]);
+                    assert_eq!(pos % step, 0);
+                }
             }
         }
     }
@@ -220,10 +412,25 @@ mod tests {
     #[test]
     fn sorts_repetitive_input() {
         let old: Vec<u8> = (0..5000u32).map(|i| (i % 7) as u8 * (i % 3) as u8).collect();
-        for index in indexes(&old) {
-            for start in [0, 17, 1000, 4990] {
-                let needle = &old[start..];
-                assert_eq!(index.longest_match(needle, 0).1, needle.len());
+        for step in STEPS {
+            for index in indexes(&old, step) {
+                assert_eq!(positions(&index), naive_positions(&old, step), "step {step}");
+                for start in [0, 17, 1000, 4990].map(|s| s / step * step) {
+                    let needle = &old[start..];
+                    assert_eq!(index.longest_match(needle, 0).1, needle.len());
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn sampled_suffixes_are_sorted(
+            old in prop::collection::vec(prop::sample::select(b"ab\0\xff".to_vec()), 0..400),
+            step in prop::sample::select(STEPS.to_vec()),
+        ) {
+            for index in indexes(&old, step) {
+                prop_assert_eq!(positions(&index), naive_positions(&old, step));
             }
         }
     }
@@ -231,7 +438,7 @@ mod tests {
     #[test]
     fn prefers_the_match_nearest_the_hint() {
         let old = b"abcX abcY abcZ abcW".as_slice();
-        for index in indexes(old) {
+        for index in indexes(old, 1) {
             for (near, expected) in [(0, 0), (6, 5), (9, 10), (100, 15)] {
                 assert_eq!(index.longest_match(b"abc", near), (expected, 3), "near {near}");
             }
@@ -240,8 +447,37 @@ mod tests {
 
     #[test]
     fn empty_old_matches_nothing() {
-        let index = SuffixIndex::build(&[]).unwrap();
-        assert_eq!(index.longest_match(b"abc", 0), (0, 0));
+        for step in STEPS {
+            let index = SuffixIndex::build(&[], step).unwrap();
+            assert_eq!(index.longest_match(b"abc", 0), (0, 0));
+        }
+    }
+
+    #[test]
+    fn step_is_the_smallest_that_fits_the_budget() {
+        let old_len = 1u64 << 30;
+        assert_eq!(choose_step(old_len, u64::MAX).unwrap(), 1);
+        assert_eq!(choose_step(old_len, peak_memory(old_len, 1)).unwrap(), 1);
+        assert_eq!(choose_step(old_len, peak_memory(old_len, 1) - 1).unwrap(), 4);
+        assert_eq!(choose_step(old_len, peak_memory(old_len, 16)).unwrap(), 16);
+        assert_eq!(choose_step(old_len, peak_memory(old_len, 16) - 1).unwrap(), 32);
+        assert_eq!(choose_step(old_len, peak_memory(old_len, 256)).unwrap(), 256);
+        let error = choose_step(old_len, peak_memory(old_len, 256) - 1).unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn peak_memory_counts_offset_widths() {
+        let mib = 1u64 << 20;
+        let table = 2 * BUCKET_TABLE_BYTES;
+        assert_eq!(peak_memory(1 << 30, 1), (4 << 30) + table);
+        assert_eq!(peak_memory(1 << 30, 8), 12 * (1 << 27) + table);
+        assert_eq!(peak_memory(4 << 30, 1), (32 << 30) + table);
+        assert_eq!(peak_memory(16 << 30, 4), 24 * (4 << 30) + table);
+        assert_eq!(peak_memory(16 << 30, 8), 24 * (2 << 30) + table);
+        assert_eq!(peak_memory(16 << 30, 16), 12 * (1 << 30) + table);
+        assert_eq!(peak_memory(0, 1), table);
+        assert_eq!(peak_memory(64 * mib, 64), 12 * mib + table);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct ChunkStreams {
 
 /// Builds the suffix index of `old` (libsais, on as many threads as the current rayon pool).
 pub fn build_index(old: &[u8]) -> Result<Index<'_>> {
-    Ok(Index { old, inner: SuffixIndex::build(old)? })
+    Ok(Index { old, inner: SuffixIndex::build(old, 1)? })
 }
 
 /// Scans one chunk of `new` against the indexed old file; returns the number of segments.

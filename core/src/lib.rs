@@ -56,5 +56,6 @@ pub use format::{
     ChunkInfo, FORMAT_VERSION, MAGIC, MAX_CHUNK_COUNT, MAX_CHUNK_LEN, MAX_SIGNATURE_LEN, PatchInfo, read_info,
 };
 pub use options::{
-    ApplyOptions, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, DiffOptions, MIN_CHUNK_SIZE, ProgressFn, level_range,
+    ApplyOptions, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, DEFAULT_MEMORY, DiffOptions, IndexPlan, MIN_CHUNK_SIZE,
+    MIN_MEMORY, ProgressFn, level_range,
 };

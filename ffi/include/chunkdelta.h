@@ -141,8 +141,8 @@ const char *chunkdelta_result_name(enum chunkdelta_result r);
 const char *chunkdelta_last_error(void);
 
 /**
- * A new options object with the defaults: level 19, all cores, 4 MiB chunks, chunks up to
- * 1 GiB accepted, no progress callback. Free it with `chunkdelta_options_free`. Returns
+ * A new options object with the defaults: level 19, all cores, 4 MiB chunks, a 2 GiB index
+ * memory budget, chunks up to 1 GiB accepted, no progress callback. Free it with `chunkdelta_options_free`. Returns
  * NULL only on an internal error.
  */
 struct chunkdelta_options *chunkdelta_options_new(void);
@@ -187,6 +187,20 @@ enum chunkdelta_result chunkdelta_options_set_threads(struct chunkdelta_options 
  */
 enum chunkdelta_result chunkdelta_options_set_chunk_size(struct chunkdelta_options *opts,
                                                          uint64_t bytes);
+
+/**
+ * Sets the memory budget, in bytes, of diff's index of the old file, its construction
+ * included: default 2 GiB, at least 16 MiB (less is `CHUNKDELTA_ERR_INVALID_ARGUMENT`).
+ * Diff indexes every byte of old when that fits (4 bytes per byte of old, 8 from 2 GiB on);
+ * otherwise only the positions at multiples of the smallest power-of-two step up to 256 that
+ * fits, which makes patches somewhat larger. A diff whose old file does not fit even at step
+ * 256 fails with `CHUNKDELTA_ERR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object that no call is using.
+ */
+enum chunkdelta_result chunkdelta_options_set_memory_limit(struct chunkdelta_options *opts,
+                                                           uint64_t bytes);
 
 /**
  * Makes apply and verify refuse, with `CHUNKDELTA_ERR_LIMIT_EXCEEDED`, patches with chunks

@@ -4,7 +4,8 @@ use std::ffi::{c_int, c_void};
 use std::ops::ControlFlow;
 
 use chunkdelta::{
-    ApplyOptions, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, DiffOptions, Error, MAX_CHUNK_LEN, MIN_CHUNK_SIZE,
+    ApplyOptions, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, DEFAULT_MEMORY, DiffOptions, Error, MAX_CHUNK_LEN,
+    MIN_CHUNK_SIZE, MIN_MEMORY,
 };
 
 use crate::panic::{catch, guard};
@@ -52,6 +53,7 @@ pub struct chunkdelta_options {
     level: i32,
     threads: usize,
     chunk_size: u64,
+    memory_limit: u64,
     max_chunk_len: u64,
     progress: Option<Progress>,
 }
@@ -62,6 +64,7 @@ impl Default for chunkdelta_options {
             level: DEFAULT_LEVEL,
             threads: 0,
             chunk_size: DEFAULT_CHUNK_SIZE,
+            memory_limit: DEFAULT_MEMORY,
             max_chunk_len: MAX_CHUNK_LEN,
             progress: None,
         }
@@ -70,7 +73,11 @@ impl Default for chunkdelta_options {
 
 impl chunkdelta_options {
     fn diff(&self) -> DiffOptions {
-        let options = DiffOptions::new().level(self.level).threads(self.threads).chunk_size(self.chunk_size);
+        let options = DiffOptions::new()
+            .level(self.level)
+            .threads(self.threads)
+            .chunk_size(self.chunk_size)
+            .memory(self.memory_limit);
         match self.progress {
             Some(progress) => options.progress(move |done, total| progress.report(done, total)),
             None => options,
@@ -119,8 +126,8 @@ unsafe fn update(
     })
 }
 
-/// A new options object with the defaults: level 19, all cores, 4 MiB chunks, chunks up to
-/// 1 GiB accepted, no progress callback. Free it with `chunkdelta_options_free`. Returns
+/// A new options object with the defaults: level 19, all cores, 4 MiB chunks, a 2 GiB index
+/// memory budget, chunks up to 1 GiB accepted, no progress callback. Free it with `chunkdelta_options_free`. Returns
 /// NULL only on an internal error.
 #[unsafe(no_mangle)]
 pub extern "C" fn chunkdelta_options_new() -> *mut chunkdelta_options {
@@ -202,6 +209,33 @@ pub unsafe extern "C" fn chunkdelta_options_set_chunk_size(
             )));
         }
         o.chunk_size = bytes;
+        Ok(())
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { update(opts, set) }
+}
+
+/// Sets the memory budget, in bytes, of diff's index of the old file, its construction
+/// included: default 2 GiB, at least 16 MiB (less is `CHUNKDELTA_ERR_INVALID_ARGUMENT`).
+/// Diff indexes every byte of old when that fits (4 bytes per byte of old, 8 from 2 GiB on);
+/// otherwise only the positions at multiples of the smallest power-of-two step up to 256 that
+/// fits, which makes patches somewhat larger. A diff whose old file does not fit even at step
+/// 256 fails with `CHUNKDELTA_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `opts` is NULL or a live options object that no call is using.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_options_set_memory_limit(
+    opts: *mut chunkdelta_options,
+    bytes: u64,
+) -> chunkdelta_result {
+    let set = |o: &mut chunkdelta_options| {
+        if bytes < MIN_MEMORY {
+            return Err(Error::InvalidArgument(format!(
+                "a memory budget of {bytes} bytes is below the minimum of {MIN_MEMORY}"
+            )));
+        }
+        o.memory_limit = bytes;
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.

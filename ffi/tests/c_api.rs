@@ -120,6 +120,7 @@ fn null_paths_and_options_are_invalid() {
     assert_invalid!(chunkdelta_options_set_threads(null_mut(), 3), "opts is NULL");
     assert_invalid!(chunkdelta_options_set_chunk_size(null_mut(), 4096), "opts is NULL");
     assert_invalid!(chunkdelta_options_set_max_chunk_len(null_mut(), 4096), "opts is NULL");
+    assert_invalid!(chunkdelta_options_set_memory_limit(null_mut(), 1 << 30), "opts is NULL");
     assert_invalid!(chunkdelta_options_set_progress(null_mut(), None, null_mut()), "opts is NULL");
 }
 
@@ -129,6 +130,7 @@ fn invalid_option_values_are_refused() {
     assert_invalid!(chunkdelta_options_set_level(opts, 1000), "compression level 1000");
     assert_invalid!(chunkdelta_options_set_chunk_size(opts, 1), "chunk size 1");
     assert_invalid!(chunkdelta_options_set_max_chunk_len(opts, 0), "maximum chunk length of 0");
+    assert_invalid!(chunkdelta_options_set_memory_limit(opts, 1 << 20), "memory budget of 1048576 bytes");
     // SAFETY: `opts` came from chunkdelta_options_new and is freed once.
     unsafe { chunkdelta_options_free(opts) };
 }

@@ -87,12 +87,12 @@ pub(crate) fn level(level: Option<i64>) -> PyResult<Option<i32>> {
         .transpose()
 }
 
-/// The chunk size for `chunk_size=`, if given; the core checks its range.
-pub(crate) fn chunk_size(bytes: Option<i64>) -> PyResult<Option<u64>> {
+/// A byte count for the keyword `name=` (`chunk_size`, `memory`), if given; the core checks
+/// its range.
+pub(crate) fn byte_count(name: &str, bytes: Option<i64>) -> PyResult<Option<u64>> {
     bytes
         .map(|b| {
-            u64::try_from(b)
-                .map_err(|_| PyValueError::new_err(format!("chunk_size must be positive, not {b}")))
+            u64::try_from(b).map_err(|_| PyValueError::new_err(format!("{name} must be positive, not {b}")))
         })
         .transpose()
 }

@@ -25,9 +25,12 @@ use crate::run::Job;
 ///
 /// ``old`` and ``new`` are bytes-like (bytes, bytearray, memoryview, mmap...). ``level`` is the
 /// zstd level (default 19), ``threads`` the number of worker threads (default: one per core,
-/// or ``RAYON_NUM_THREADS``), ``chunk_size`` the bytes of ``new`` per chunk (default 4 MiB).
+/// or ``RAYON_NUM_THREADS``), ``chunk_size`` the bytes of ``new`` per chunk (default 4 MiB),
+/// ``memory`` the budget in bytes for the index of ``old`` (default 2 GiB, at least 16 MiB):
+/// when a full index (4 bytes per byte of ``old``) does not fit, only every 4th, 8th, ... 256th
+/// position of ``old`` is indexed, for somewhat larger patches.
 #[pyfunction]
-#[pyo3(signature = (old, new, *, level=None, threads=None, chunk_size=None))]
+#[pyo3(signature = (old, new, *, level=None, threads=None, chunk_size=None, memory=None))]
 fn diff<'py>(
     py: Python<'py>,
     old: BytesLike<'py>,
@@ -35,9 +38,10 @@ fn diff<'py>(
     level: Option<i64>,
     threads: Option<i64>,
     chunk_size: Option<i64>,
+    memory: Option<i64>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let job = Job::new(None)?;
-    let options = job.diff_options(level, threads, chunk_size)?;
+    let options = job.diff_options(level, threads, chunk_size, memory)?;
     let (old, new) = (old.as_bytes(), new.as_bytes());
     let patch = job.run(py, &[], || chunkdelta::diff(old, new, &options))?;
     Ok(PyBytes::new(py, &patch))
@@ -66,9 +70,10 @@ fn apply<'py>(
 ///
 /// The inputs are memory-mapped; the patch appears at ``patch_path`` only once complete.
 /// ``progress(done, total)`` is called as work advances; returning ``False`` cancels
-/// (``CancelledError``) and an exception it raises cancels and propagates.
+/// (``CancelledError``) and an exception it raises cancels and propagates. The other options
+/// are those of ``diff``.
 #[pyfunction]
-#[pyo3(signature = (old_path, new_path, patch_path, *, level=None, threads=None, chunk_size=None, progress=None))]
+#[pyo3(signature = (old_path, new_path, patch_path, *, level=None, threads=None, chunk_size=None, memory=None, progress=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn diff_file(
     py: Python<'_>,
@@ -78,10 +83,11 @@ fn diff_file(
     level: Option<i64>,
     threads: Option<i64>,
     chunk_size: Option<i64>,
+    memory: Option<i64>,
     progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<PatchInfo> {
     let job = Job::new(progress)?;
-    let options = job.diff_options(level, threads, chunk_size)?;
+    let options = job.diff_options(level, threads, chunk_size, memory)?;
     let paths = [old_path.as_path(), &new_path, &patch_path];
     let info = job.run(py, &paths, || chunkdelta::diff_file(&old_path, &new_path, &patch_path, &options))?;
     Ok(PatchInfo::from(&info))

@@ -65,13 +65,17 @@ impl Job {
         level: Option<i64>,
         threads: Option<i64>,
         chunk_size: Option<i64>,
+        memory: Option<i64>,
     ) -> PyResult<DiffOptions> {
         let mut options = DiffOptions::new().threads(args::threads(threads)?).progress(self.progress_hook());
         if let Some(level) = args::level(level)? {
             options = options.level(level);
         }
-        if let Some(bytes) = args::chunk_size(chunk_size)? {
+        if let Some(bytes) = args::byte_count("chunk_size", chunk_size)? {
             options = options.chunk_size(bytes);
+        }
+        if let Some(bytes) = args::byte_count("memory", memory)? {
+            options = options.memory(bytes);
         }
         Ok(options)
     }

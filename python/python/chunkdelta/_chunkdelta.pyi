@@ -39,6 +39,7 @@ def diff(
     level: Optional[int] = None,
     threads: Optional[int] = None,
     chunk_size: Optional[int] = None,
+    memory: Optional[int] = None,
 ) -> bytes: ...
 def apply(old: ReadableBuffer, patch: ReadableBuffer, *, threads: Optional[int] = None) -> bytes: ...
 def diff_file(
@@ -49,6 +50,7 @@ def diff_file(
     level: Optional[int] = None,
     threads: Optional[int] = None,
     chunk_size: Optional[int] = None,
+    memory: Optional[int] = None,
     progress: Optional[_Progress] = None,
 ) -> PatchInfo: ...
 def apply_file(
