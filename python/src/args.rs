@@ -87,6 +87,15 @@ pub(crate) fn level(level: Option<i64>) -> PyResult<Option<i32>> {
         .transpose()
 }
 
+/// The codec named by `codec=`: "zstd" (the default) or "xz".
+pub(crate) fn codec(codec: Option<&str>) -> PyResult<chunkdelta::Codec> {
+    match codec {
+        None | Some("zstd") => Ok(chunkdelta::Codec::Zstd),
+        Some("xz") => Ok(chunkdelta::Codec::Xz),
+        Some(other) => Err(PyValueError::new_err(format!("codec must be 'zstd' or 'xz', not {other:?}"))),
+    }
+}
+
 /// A byte count for the keyword `name=` (`chunk_size`, `memory`), if given; the core checks
 /// its range.
 pub(crate) fn byte_count(name: &str, bytes: Option<i64>) -> PyResult<Option<u64>> {

@@ -8,6 +8,8 @@ use pyo3::prelude::*;
 pub(crate) struct PatchInfo {
     /// The patch format version.
     format_version: u16,
+    /// How the chunk streams are compressed: "zstd" or "xz".
+    codec: String,
     /// Size of the old file in bytes.
     old_size: u64,
     /// Size of the new file in bytes.
@@ -26,9 +28,10 @@ pub(crate) struct PatchInfo {
 impl PatchInfo {
     fn __repr__(&self) -> String {
         format!(
-            "PatchInfo(format_version={}, old_size={}, new_size={}, chunk_count={}, patch_size={}, \
-             old_hash='{}', new_hash='{}')",
+            "PatchInfo(format_version={}, codec='{}', old_size={}, new_size={}, chunk_count={}, \
+             patch_size={}, old_hash='{}', new_hash='{}')",
             self.format_version,
+            self.codec,
             self.old_size,
             self.new_size,
             self.chunk_count,
@@ -43,6 +46,7 @@ impl From<&chunkdelta::PatchInfo> for PatchInfo {
     fn from(info: &chunkdelta::PatchInfo) -> Self {
         PatchInfo {
             format_version: info.format_version,
+            codec: info.codec.to_string(),
             old_size: info.old_size,
             new_size: info.new_size,
             chunk_count: info.chunks.len() as u64,

@@ -44,6 +44,16 @@ impl Stop {
     }
 }
 
+/// The keyword options of `diff` and `diff_file`, as Python passed them.
+#[derive(Clone, Copy)]
+pub(crate) struct DiffArgs<'a> {
+    pub(crate) codec: Option<&'a str>,
+    pub(crate) level: Option<i64>,
+    pub(crate) threads: Option<i64>,
+    pub(crate) chunk_size: Option<i64>,
+    pub(crate) memory: Option<i64>,
+}
+
 /// One call into the core: its options' progress hook, and the detached run.
 pub(crate) struct Job {
     stop: Arc<Stop>,
@@ -60,14 +70,12 @@ impl Job {
     }
 
     /// Diff options from the Python arguments, with this job's progress hook.
-    pub(crate) fn diff_options(
-        &self,
-        level: Option<i64>,
-        threads: Option<i64>,
-        chunk_size: Option<i64>,
-        memory: Option<i64>,
-    ) -> PyResult<DiffOptions> {
-        let mut options = DiffOptions::new().threads(args::threads(threads)?).progress(self.progress_hook());
+    pub(crate) fn diff_options(&self, given: &DiffArgs<'_>) -> PyResult<DiffOptions> {
+        let DiffArgs { codec, level, threads, chunk_size, memory } = *given;
+        let mut options = DiffOptions::new()
+            .codec(args::codec(codec)?)
+            .threads(args::threads(threads)?)
+            .progress(self.progress_hook());
         if let Some(level) = args::level(level)? {
             options = options.level(level);
         }
@@ -81,8 +89,11 @@ impl Job {
     }
 
     /// Apply options from the Python arguments, with this job's progress hook.
-    pub(crate) fn apply_options(&self, threads: Option<i64>) -> PyResult<ApplyOptions> {
-        Ok(ApplyOptions::new().threads(args::threads(threads)?).progress(self.progress_hook()))
+    pub(crate) fn apply_options(&self, threads: Option<i64>, durable: bool) -> PyResult<ApplyOptions> {
+        Ok(ApplyOptions::new()
+            .threads(args::threads(threads)?)
+            .durable(durable)
+            .progress(self.progress_hook()))
     }
 
     /// The core's progress callback: stops once a stop is requested, and otherwise calls the

@@ -46,8 +46,8 @@ def test_corrupt_patch(damage, small_pair_data: tuple[bytes, bytes, bytes]) -> N
 
 def test_unsupported_version(small_pair_data: tuple[bytes, bytes, bytes]) -> None:
     old, _, patch = small_pair_data
-    newer = patch[:VERSION_AT] + struct.pack("<H", 2) + patch[VERSION_AT + 2 :]
-    with pytest.raises(chunkdelta.UnsupportedVersionError, match="version 2"):
+    newer = patch[:VERSION_AT] + struct.pack("<H", 3) + patch[VERSION_AT + 2 :]
+    with pytest.raises(chunkdelta.UnsupportedVersionError, match="version 3"):
         chunkdelta.apply(old, newer)
     with pytest.raises(chunkdelta.UnsupportedVersionError):
         chunkdelta.info(newer)
@@ -145,6 +145,7 @@ def test_invalid_values_are_value_errors(small_pair_data: tuple[bytes, bytes, by
         lambda: chunkdelta.diff(old, new, chunk_size=10),
         lambda: chunkdelta.diff(old, new, chunk_size=-1),
         lambda: chunkdelta.diff(old, new, threads=-1),
+        lambda: chunkdelta.diff(old, new, codec="lz4"),
         lambda: chunkdelta.apply(old, patch, threads=-2),
         lambda: chunkdelta.diff_file(pair.old_path, pair.new_path, pair.old_path),
     ]

@@ -85,6 +85,8 @@ static chunkdelta_options *vector_options(const struct vector *v) {
     CHECK(opts != NULL);
     CHECK_RESULT(chunkdelta_options_set_level(opts, (int)v->level), CHUNKDELTA_OK);
     CHECK_RESULT(chunkdelta_options_set_chunk_size(opts, v->chunk_size), CHUNKDELTA_OK);
+    uint32_t codec = strcmp(v->codec, "xz") == 0 ? CHUNKDELTA_CODEC_XZ : CHUNKDELTA_CODEC_ZSTD;
+    CHECK_RESULT(chunkdelta_options_set_codec(opts, codec), CHUNKDELTA_OK);
     return opts;
 }
 
@@ -107,16 +109,13 @@ static void memory_round_trip(const char *dir, const struct vector *v) {
     CHECK(out_len == new_len && memcmp(out, new, new_len) == 0);
     chunkdelta_free(out, out_len);
 
-    /* The C options choose no codec yet: only zstd vectors can be re-made from C. */
-    if (strcmp(v->codec, "zstd") == 0) {
-        chunkdelta_options *opts = vector_options(v);
-        uint8_t *made = NULL;
-        size_t made_len = 0;
-        CHECK_RESULT(chunkdelta_diff(old, old_len, new, new_len, opts, &made, &made_len), CHUNKDELTA_OK);
-        CHECK(made_len == patch_len && memcmp(made, patch, patch_len) == 0);
-        chunkdelta_free(made, made_len);
-        chunkdelta_options_free(opts);
-    }
+    chunkdelta_options *opts = vector_options(v);
+    uint8_t *made = NULL;
+    size_t made_len = 0;
+    CHECK_RESULT(chunkdelta_diff(old, old_len, new, new_len, opts, &made, &made_len), CHUNKDELTA_OK);
+    CHECK(made_len == patch_len && memcmp(made, patch, patch_len) == 0);
+    chunkdelta_free(made, made_len);
+    chunkdelta_options_free(opts);
     free(old);
     free(new);
     free(patch);
@@ -142,6 +141,10 @@ static void file_round_trip(const char *dir, const char *scratch, const struct v
     CHECK(file_equals(out, expected, new_len));
 
     chunkdelta_options *opts = vector_options(v);
+    CHECK_RESULT(chunkdelta_options_set_durable(opts, 0), CHUNKDELTA_OK);
+    remove(out);
+    CHECK_RESULT(chunkdelta_apply_file(old, patch, out, opts), CHUNKDELTA_OK);
+    CHECK(file_equals(out, expected, new_len));
     CHECK_RESULT(chunkdelta_diff_file(old, new, made, opts), CHUNKDELTA_OK);
     unsigned char *golden = read_file(patch, &patch_len);
     CHECK(file_equals(made, golden, patch_len));

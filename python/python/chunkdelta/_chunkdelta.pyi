@@ -20,6 +20,8 @@ class PatchInfo:
     @property
     def format_version(self) -> int: ...
     @property
+    def codec(self) -> str: ...
+    @property
     def old_size(self) -> int: ...
     @property
     def new_size(self) -> int: ...
@@ -40,6 +42,7 @@ def diff(
     threads: Optional[int] = None,
     chunk_size: Optional[int] = None,
     memory: Optional[int] = None,
+    codec: Optional[str] = None,
 ) -> bytes: ...
 def apply(old: ReadableBuffer, patch: ReadableBuffer, *, threads: Optional[int] = None) -> bytes: ...
 def diff_file(
@@ -51,6 +54,7 @@ def diff_file(
     threads: Optional[int] = None,
     chunk_size: Optional[int] = None,
     memory: Optional[int] = None,
+    codec: Optional[str] = None,
     progress: Optional[_Progress] = None,
 ) -> PatchInfo: ...
 def apply_file(
@@ -59,6 +63,7 @@ def apply_file(
     out_path: _StrPath,
     *,
     threads: Optional[int] = None,
+    durable: bool = True,
     progress: Optional[_Progress] = None,
 ) -> None: ...
 def verify_file(
