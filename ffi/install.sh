@@ -30,13 +30,13 @@ ln -sfn "libchunkdelta.so.$major" "$lib/libchunkdelta.so"
 install -m 0644 "$built/libchunkdelta_ffi.a" "$lib/libchunkdelta.a"
 
 # static_libs: what the static library needs besides itself, as printed by
-# `cargo rustc -p chunkdelta-ffi --lib -- --print native-static-libs` (libgomp: libsais
-# uses OpenMP). scripts/test-c.sh links the static library with it, so a change shows there.
+# `cargo rustc -p chunkdelta-ffi --lib -- --print native-static-libs`. scripts/test-c.sh
+# links the static library with it, so a change shows there.
 cat >"$lib/pkgconfig/chunkdelta.pc" <<PC
 prefix=$prefix
 libdir=\${prefix}/lib
 includedir=\${prefix}/include
-static_libs=-lgomp -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+static_libs=-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 Name: chunkdelta
 Description: Chunked, parallel, verified binary delta patches (C API)

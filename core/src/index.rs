@@ -1,9 +1,11 @@
 //! The suffix array of `old`, or of every `step`-th position of it, built once per diff and
 //! shared read-only by every chunk scan.
 //!
-//! Construction uses libsais (OpenMP-parallel), chosen by measurement over divsufsort,
-//! cdivsufsort and suffix_array: on the dev corpus with 2 threads it built the same array about
-//! twice as fast as divsufsort, at the same memory (README, "Suffix-array builder").
+//! Construction uses libsais, chosen by measurement over divsufsort, cdivsufsort and
+//! suffix_array: it built the same array 1.3-1.9 times faster, at the same memory (README,
+//! "Suffix-array builder"). It runs on one thread, beside the hashing of both files: libsais's
+//! OpenMP threads spin while they wait, and with another process on the machine a 2-thread
+//! build ran 8-37 times slower than a 1-thread one (benches/MICRO.md).
 //!
 //! A sampled index (step `k` > 1) sorts only the suffixes starting at multiples of `k`. Its
 //! construction groups the samples by their first two bytes, sorts each group by the sample's
@@ -157,7 +159,7 @@ macro_rules! impl_offset {
             fn sort_rank_suffixes(ranks: &mut [Self], suffixes: &mut [Self]) -> Result<()> {
                 libsais::SuffixArrayConstruction::for_text_mut(ranks)
                     .in_borrowed_buffer(suffixes)
-                    .multi_threaded(threads())
+                    .single_threaded()
                     .run()
                     .map(drop)
                     .map_err(sais_error)
@@ -168,11 +170,6 @@ macro_rules! impl_offset {
 
 impl_offset!(i32);
 impl_offset!(i64);
-
-fn threads() -> libsais::ThreadCount {
-    let threads = u16::try_from(rayon::current_num_threads()).unwrap_or(u16::MAX);
-    libsais::ThreadCount::fixed(threads.max(1))
-}
 
 /// A zeroed vector, or an out-of-memory error instead of an abort.
 fn zeroed<T: Copy + Default>(len: usize) -> Result<Vec<T>> {
@@ -197,7 +194,7 @@ fn sort<O: libsais::IsValidOutputFor<u8> + Default>(old: &[u8]) -> Result<Vec<O>
     if !old.is_empty() {
         libsais::SuffixArrayConstruction::for_text(old)
             .in_borrowed_buffer(&mut sa)
-            .multi_threaded(threads())
+            .single_threaded()
             .run()
             .map_err(sais_error)?;
     }

@@ -28,7 +28,7 @@
 //! # Threads
 //! Diff and apply run on rayon's global pool (one thread per core, `RAYON_NUM_THREADS`
 //! respected) unless the options give a thread count. Suffix-array construction uses
-//! libsais with OpenMP, with as many threads as the rayon pool.
+//! libsais on one thread, while other threads hash both files.
 //!
 //! # Platform
 //! Linux and other Unix systems: file output uses positional writes (`FileExt::write_all_at`).
