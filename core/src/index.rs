@@ -31,8 +31,8 @@ const BUCKET_TABLE_BYTES: u64 = ((1 << 16) + 1) * size_of::<usize>() as u64;
 /// 2^31 positions on), plus the 512 KiB bucket table.
 pub(crate) struct SuffixIndex<'a> {
     old: &'a [u8],
-    /// Distance between indexed positions: entry `s` of `suffixes` is the suffix of `old` at
-    /// `s * step`.
+    /// Distance between indexed positions: an entry `s` of `suffixes` stands for the suffix
+    /// of `old` at `s * step`.
     step: usize,
     suffixes: Suffixes,
     /// `buckets[p]..buckets[p + 1]` is the range of suffixes whose first two bytes, read as a
