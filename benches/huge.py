@@ -20,9 +20,7 @@ peak RSS (wait4's ru_maxrss, which counts the mapped inputs) and peak RssAnon (p
 new back byte for byte.
 
 Uses the release binary in $CARGO_TARGET_DIR or target/ (`cargo build --release -p
-chunkdelta-cli`), or --bin. Runs it with OMP_WAIT_POLICY=passive unless the environment sets
-it: on a shared machine libgomp's spin-waiting otherwise dominates suffix sorting (86% of a
-1 GiB full-index diff's CPU time in one profile, most of its 20 minutes).
+chunkdelta-cli`), or --bin.
 """
 
 import argparse
@@ -264,7 +262,6 @@ def main():
     parser.add_argument("--sparse-check", action="store_true", help="check 64-bit offsets on a sparse pair")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     sparse_check(args) if args.sparse_check else huge(args)
 
 
