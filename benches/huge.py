@@ -32,6 +32,8 @@ import subprocess
 import sys
 import time
 
+from measure import status_kib
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GIB = 1 << 30
 MIB = 1 << 20
@@ -122,17 +124,6 @@ def sha1_file(path):
         while chunk := f.read(16 * MIB):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def status_kib(pid, field):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0
 
 
 def measure(command):

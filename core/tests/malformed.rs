@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chunkdelta::{ApplyOptions, Codec, DiffOptions, ErrorKind, apply, apply_file, diff, read_info, verify};
+use common::counting::{CountingAllocator, peak_heap_during};
 use common::{edited, old_file};
 
 const HEADER_LEN: usize = 96;
@@ -17,32 +16,6 @@ const HASH_LEN: usize = 32;
 
 /// Heap any one case may use on top of what was live before it.
 const MEMORY_LIMIT: usize = 64 << 20;
-
-/// Counts live heap bytes and their peak, so a case that allocates from a claimed size shows.
-struct CountingAllocator;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call forwards to the system allocator with the caller's arguments unchanged;
-// the counters are only bookkeeping.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `alloc`'s contract, which we pass on as is.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` above with this `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -344,10 +317,7 @@ fn versions(base: &Base, cases: &mut Vec<Case>) {
 
 /// Runs `work`, failing if it allocated more than [`MEMORY_LIMIT`] beyond what was live.
 fn within_memory_limit<T>(name: &str, work: impl FnOnce() -> T) -> T {
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
-    let result = work();
-    let used = PEAK.load(Ordering::Relaxed).saturating_sub(before);
+    let (result, used) = peak_heap_during(work);
     assert!(used <= MEMORY_LIMIT, "{name}: {used} bytes allocated");
     result
 }

@@ -5,37 +5,9 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use chunkdelta::{ApplyOptions, DiffOptions, apply, diff};
 use common::Rng;
-
-/// Counts live Rust heap bytes and their peak.
-struct CountingAllocator;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call forwards to the system allocator with the caller's arguments unchanged;
-// the counters are only bookkeeping.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `alloc`'s contract, which we pass on as is.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` above with this `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use common::counting::{CountingAllocator, peak_heap_during};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -71,10 +43,8 @@ fn current_resident() -> u64 {
 fn measure(work: impl FnOnce()) -> (u64, Option<u64>) {
     let resident_before = current_resident();
     let tracked = reset_peak_resident();
-    let live_before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(live_before, Ordering::Relaxed);
-    work();
-    let heap = (PEAK.load(Ordering::Relaxed) - live_before) as u64;
+    let ((), heap) = peak_heap_during(work);
+    let heap = heap as u64;
     let resident = tracked.then(peak_resident).flatten().map(|peak| peak.saturating_sub(resident_before));
     (heap, resident)
 }

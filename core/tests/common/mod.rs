@@ -1,6 +1,8 @@
 //! Deterministic test data: pseudo-random bytes and release-like old/new pairs.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub(crate) mod counting;
+
 /// xorshift64*: deterministic bytes without a dependency.
 pub(crate) struct Rng(u64);
 
