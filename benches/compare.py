@@ -39,7 +39,7 @@ import report
 from install import PEERS_BINARY, PEERS_CRATE, VENV_PYTHON, log
 
 PY_PEER = os.path.join(install.BENCHES, "py_peer.py")
-PAIRS = ["pydantic-core", "ruff", "cmake-tar", "synth"]
+PAIRS = ["pydantic-core", "ruff", "ruff-jump", "cmake-tar", "synth"]
 PYTHON_PEERS = ["hdiffpatch", "bsdiff4"]
 XDELTA3_MAX_SOURCE_WINDOW = 1 << 31  # xdelta3 rejects a larger -B
 XDELTA3_MIN_SOURCE_WINDOW = 1 << 19

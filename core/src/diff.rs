@@ -86,7 +86,9 @@ fn build_patch_with_step(old: &[u8], new: &[u8], options: &DiffOptions, step: us
         .enumerate()
         .map(|(i, chunk)| {
             progress.check()?;
-            let encoded = encode_chunk(old, &index, chunk, (i * chunk_size) as u64, options)?;
+            let offset = i * chunk_size;
+            let encoded =
+                encode_chunk(old, &index, chunk, offset as u64, proportional(offset, old, new), options)?;
             progress.advance(chunk.len() as u64)?;
             Ok(encoded)
         })
@@ -99,6 +101,12 @@ fn build_patch_with_step(old: &[u8], new: &[u8], options: &DiffOptions, step: us
         patch.extend_from_slice(&chunk.payload);
     }
     Ok(patch)
+}
+
+/// Where in `old` the byte at `offset` of `new` lies if both files are laid out alike: the
+/// scan's first guess of a chunk's alignment.
+pub(crate) fn proportional(offset: usize, old: &[u8], new: &[u8]) -> usize {
+    (offset as u128 * old.len() as u128 / new.len().max(1) as u128) as usize
 }
 
 /// The three raw streams of a chunk.
@@ -142,9 +150,10 @@ pub(crate) fn encode_chunk(
     index: &SuffixIndex,
     new: &[u8],
     offset: u64,
+    hint: usize,
     options: &DiffOptions,
 ) -> Result<EncodedChunk> {
-    let segments = scan(old, index, new);
+    let segments = scan(old, index, new, hint);
     let mut streams = Streams::from_segments(old, new, &segments);
     if streams.control.len() as u64 > new.len() as u64 + CONTROL_SLACK {
         streams = Streams::literal(new);

@@ -38,6 +38,8 @@ pub(crate) struct SuffixIndex<'a> {
     /// `buckets[p]..buckets[p + 1]` is the range of suffixes whose first two bytes, read as a
     /// big-endian u16, are `p`; the one-byte suffix `b` sorts first in bucket `b << 8`.
     buckets: Vec<usize>,
+    /// The [`GRAM`]-byte grams at the indexed positions, for [`SuffixIndex::may_match`].
+    grams: GramFilter,
 }
 
 enum Suffixes {
@@ -61,12 +63,16 @@ fn needs_wide_offsets(samples: u64) -> bool {
 /// full index (step 1) needs `w`, its suffix array (libsais sorts bytes within it); a sampled
 /// one needs `3 w`: the suffix array, the gram ranks, and libsais's buckets for the rank
 /// alphabet, which it allocates when there are as many distinct grams as samples (the worst
-/// case, reached by incompressible data). Both add the bucket table and its copy (1 MiB).
+/// case, reached by incompressible data). Both add the bucket table and its copy (1 MiB), and
+/// the gram filter (at most 1 byte per indexed position).
 pub(crate) fn peak_memory(old_len: u64, step: u64) -> u64 {
     let samples = sample_count(old_len, step);
     let width = if needs_wide_offsets(samples) { 8 } else { 4 };
     let per_sample = if step == 1 { width } else { 3 * width };
-    samples.saturating_mul(per_sample).saturating_add(2 * BUCKET_TABLE_BYTES)
+    samples
+        .saturating_mul(per_sample)
+        .saturating_add(2 * BUCKET_TABLE_BYTES)
+        .saturating_add(GramFilter::bytes(samples))
 }
 
 /// The smallest power-of-two step up to [`MAX_STEP`] whose index of an `old_len`-byte file
@@ -96,13 +102,25 @@ impl<'a> SuffixIndex<'a> {
 
     fn build_with_offsets(old: &'a [u8], step: usize, wide: bool) -> Result<Self> {
         let buckets = bucket_starts(old, step);
-        let suffixes = match (step, wide) {
-            (1, false) => Suffixes::Narrow(sort(old)?),
-            (1, true) => Suffixes::Wide(sort(old)?),
-            (_, false) => Suffixes::Narrow(sort_sampled(old, step, &buckets)?),
-            (_, true) => Suffixes::Wide(sort_sampled(old, step, &buckets)?),
-        };
-        Ok(SuffixIndex { old, step, suffixes, buckets })
+        let (suffixes, grams) = rayon::join(
+            || {
+                Ok(match (step, wide) {
+                    (1, false) => Suffixes::Narrow(sort(old)?),
+                    (1, true) => Suffixes::Wide(sort(old)?),
+                    (_, false) => Suffixes::Narrow(sort_sampled(old, step, &buckets)?),
+                    (_, true) => Suffixes::Wide(sort_sampled(old, step, &buckets)?),
+                })
+            },
+            || GramFilter::build(old, step),
+        );
+        Ok(SuffixIndex { old, step, suffixes: suffixes?, buckets, grams: grams? })
+    }
+
+    /// False when no indexed position of `old` starts with the first [`GRAM`] bytes of
+    /// `needle`, so that [`SuffixIndex::longest_match`] would find fewer than [`GRAM`] bytes;
+    /// true when one may (about 1 in 5 false positives at its size), or `needle` is shorter.
+    pub(crate) fn may_match(&self, needle: &[u8]) -> bool {
+        needle.first_chunk::<GRAM>().is_none_or(|gram| self.grams.may_contain(gram))
     }
 
     /// The range of suffixes that can share a prefix of more than one byte with `needle`
@@ -133,6 +151,56 @@ impl<'a> SuffixIndex<'a> {
             Suffixes::Narrow(sa) => Sorted { old, step, sa: &sa[range] }.longest_match(needle, near),
             Suffixes::Wide(sa) => Sorted { old, step, sa: &sa[range] }.longest_match(needle, near),
         }
+    }
+}
+
+/// Length of the grams in the [`GramFilter`].
+pub(crate) const GRAM: usize = 8;
+
+/// A one-hash Bloom filter of the [`GRAM`]-byte grams at the indexed positions of `old`:
+/// 4 bits per position, rounded up to a power of two. It lets the scan skip the suffix-array
+/// search at positions of `new` whose gram `old` does not hold, which are most positions of
+/// new code.
+struct GramFilter {
+    words: Vec<u64>,
+    /// 64 minus the number of bits of a slot: slots are the product's high bits.
+    shift: u32,
+}
+
+impl GramFilter {
+    const MIN_BITS: u64 = 1 << 12;
+    const MAX_BITS: u64 = 1 << 36;
+
+    fn bits(samples: u64) -> u64 {
+        samples.saturating_mul(4).next_power_of_two().clamp(Self::MIN_BITS, Self::MAX_BITS)
+    }
+
+    /// Memory of the filter of `samples` indexed positions.
+    fn bytes(samples: u64) -> u64 {
+        Self::bits(samples) / 8
+    }
+
+    /// The gram's bit: Fibonacci hashing, whose high bits mix every byte of the gram.
+    fn slot(&self, gram: &[u8; GRAM]) -> usize {
+        (u64::from_le_bytes(*gram).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// Sets the bit of the gram at every indexed position (sequentially: it runs beside the
+    /// one-thread suffix sort, and takes a small fraction of its time).
+    fn build(old: &[u8], step: usize) -> Result<Self> {
+        let bits = Self::bits(sample_count(old.len() as u64, step as u64));
+        let mut filter =
+            GramFilter { words: zeroed((bits / 64) as usize)?, shift: 64 - bits.trailing_zeros() };
+        for gram in old.windows(GRAM).step_by(step) {
+            let slot = filter.slot(gram.try_into().unwrap());
+            filter.words[slot / 64] |= 1 << (slot % 64);
+        }
+        Ok(filter)
+    }
+
+    fn may_contain(&self, gram: &[u8; GRAM]) -> bool {
+        let slot = self.slot(gram);
+        self.words[slot / 64] & (1 << (slot % 64)) != 0
     }
 }
 
@@ -467,14 +535,44 @@ mod tests {
     fn peak_memory_counts_offset_widths() {
         let mib = 1u64 << 20;
         let table = 2 * BUCKET_TABLE_BYTES;
-        assert_eq!(peak_memory(1 << 30, 1), (4 << 30) + table);
-        assert_eq!(peak_memory(1 << 30, 8), 12 * (1 << 27) + table);
-        assert_eq!(peak_memory(4 << 30, 1), (32 << 30) + table);
-        assert_eq!(peak_memory(16 << 30, 4), 24 * (4 << 30) + table);
-        assert_eq!(peak_memory(16 << 30, 8), 24 * (2 << 30) + table);
-        assert_eq!(peak_memory(16 << 30, 16), 12 * (1 << 30) + table);
-        assert_eq!(peak_memory(0, 1), table);
-        assert_eq!(peak_memory(64 * mib, 64), 12 * mib + table);
+        let filter = |samples: u64| GramFilter::bytes(samples);
+        assert_eq!(peak_memory(1 << 30, 1), (4 << 30) + table + filter(1 << 30));
+        assert_eq!(peak_memory(1 << 30, 8), 12 * (1 << 27) + table + filter(1 << 27));
+        assert_eq!(peak_memory(4 << 30, 1), (32 << 30) + table + filter(4 << 30));
+        assert_eq!(peak_memory(16 << 30, 4), 24 * (4 << 30) + table + filter(4 << 30));
+        assert_eq!(peak_memory(16 << 30, 8), 24 * (2 << 30) + table + filter(2 << 30));
+        assert_eq!(peak_memory(16 << 30, 16), 12 * (1 << 30) + table + filter(1 << 30));
+        assert_eq!(peak_memory(0, 1), table + filter(0));
+        assert_eq!(peak_memory(64 * mib, 64), 12 * mib + table + filter(mib));
+    }
+
+    #[test]
+    fn gram_filter_is_half_a_byte_per_position_rounded_up() {
+        assert_eq!(GramFilter::bytes(0), 512);
+        assert_eq!(GramFilter::bytes(1 << 20), 512 << 10);
+        assert_eq!(GramFilter::bytes((1 << 20) + 1), 1 << 20);
+    }
+
+    proptest! {
+        #[test]
+        fn gram_filter_never_rejects_an_indexed_gram(
+            old in prop::collection::vec(any::<u8>(), 0..3000),
+            step in prop::sample::select(STEPS.to_vec()),
+        ) {
+            let index = SuffixIndex::build(&old, step).unwrap();
+            for position in (0..old.len()).step_by(step) {
+                prop_assert!(index.may_match(&old[position..]), "position {}", position);
+            }
+        }
+    }
+
+    #[test]
+    fn gram_filter_rejects_most_absent_grams() {
+        let old: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let index = SuffixIndex::build(&old, 1).unwrap();
+        let absent = (0..10_000u64).map(|i| (i | 1 << 40).wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+        let passed = absent.filter(|gram| index.may_match(gram)).count();
+        assert!(passed < 3_000, "{passed} of 10000 absent grams passed");
     }
 
     #[test]

@@ -35,19 +35,19 @@ pub fn build_index(old: &[u8]) -> Result<Index<'_>> {
 
 /// Scans one chunk of `new` against the indexed old file; returns the number of segments.
 pub fn scan_chunk(index: &Index<'_>, chunk: &[u8]) -> usize {
-    scan(index.old, &index.inner, chunk).len()
+    scan(index.old, &index.inner, chunk, 0).len()
 }
 
 /// Scans one chunk and returns its raw streams, before the literal fallback and compression.
 pub fn chunk_streams(index: &Index<'_>, chunk: &[u8]) -> ChunkStreams {
-    let streams = Streams::from_segments(index.old, chunk, &scan(index.old, &index.inner, chunk));
+    let streams = Streams::from_segments(index.old, chunk, &scan(index.old, &index.inner, chunk, 0));
     ChunkStreams { control: streams.control, diff: streams.diff, extra: streams.extra }
 }
 
 /// Encodes one chunk as diff does (scan, streams, three zstd frames, blake3); returns the
 /// length of its compressed payload.
 pub fn encode_chunk(index: &Index<'_>, chunk: &[u8], level: i32) -> Result<usize> {
-    Ok(encode(index.old, &index.inner, chunk, 0, &DiffOptions::new().level(level))?.payload.len())
+    Ok(encode(index.old, &index.inner, chunk, 0, 0, &DiffOptions::new().level(level))?.payload.len())
 }
 
 /// One zstd frame of `raw` at `level`, as diff writes each stream.

@@ -1,13 +1,23 @@
-//! bsdiff-style approximate matching of one chunk of `new` against all of `old`.
+//! Approximate matching of one chunk of `new` against all of `old`: a greedy search for exact
+//! matches that jumps over what it has covered, then bsdiff-style extension of each match.
 //!
-//! The scan walks the chunk, looks up the longest exact match of the remaining bytes in the
-//! suffix array, and accepts it once it beats the current alignment by more than 8 bytes, plus
-//! 3 bytes for each 7 bits of distance from that alignment.
-//! Each accepted match is then extended forwards and backwards while at least half the bytes
-//! agree, so the diff stream (new minus old, bytewise) is mostly zeros even where code moved
-//! and its embedded addresses shifted.
+//! The search keeps a current alignment (the diagonal `old - new` of the last accepted match).
+//! At each position it first measures how far the alignment matches exactly and jumps past
+//! that without any search; only where the alignment breaks does it ask the suffix array for
+//! the longest match, after a gram filter has ruled out positions whose next 8 bytes occur
+//! nowhere in `old`. A match replaces the alignment only when it beats it by more than 8 bytes,
+//! plus 3 bytes for each 7 bits of distance from it (a varint byte of seek). Accepted matches
+//! are then extended forwards and backwards while at least half the bytes agree, so the diff
+//! stream (new minus old, bytewise) is mostly zeros even where code moved and its embedded
+//! addresses shifted.
+//!
+//! Cost: one search per position where the alignment breaks and the gram filter passes, each
+//! capped at [`MAX_SEARCH`] bytes of comparison, and a jump of at least one byte after it; the
+//! exact and approximate extensions are linear in the chunk. On `ruff` (24.5 MB) this does
+//! about a tenth of the searches of bsdiff's loop, which searched at every byte the alignment
+//! did not cover exactly.
 
-use crate::index::SuffixIndex;
+use crate::index::{GRAM, SuffixIndex, common_prefix};
 
 /// A region of the chunk: `add_len` bytes diffed against `old[old_pos..]`, then `extra_len`
 /// literal bytes.
@@ -19,22 +29,46 @@ pub(crate) struct Segment {
 }
 
 /// A better match must beat the current alignment by more than this many bytes...
-const MIN_GAIN: isize = 8;
+const MIN_GAIN: usize = 8;
 /// ...plus this many for each 7 bits of its distance from the current alignment, which is a
 /// varint byte of seek in the control stream. Short far matches cost more control bytes than
 /// their literals would. Measured (with the nearest-match choice) against a flat gain of 8 on
 /// the dev pairs: ruff -5.5%, cmake-tar -1.5%, pydantic-core -0.8%, but synth +7% (its text
 /// segments share short words that pay as matches); 2 and 4 did worse on ruff.
-const GAIN_PER_SEEK_BYTE: isize = 3;
+const GAIN_PER_SEEK_BYTE: usize = 3;
+
+/// The longest prefix a suffix-array search compares. A longer match is found in pieces: the
+/// next search starts on its diagonal, where the exact-alignment jump takes the rest. This
+/// bounds a search on highly repetitive input, where every comparison would run long.
+const MAX_SEARCH: usize = 1 << 16;
+
+/// Far from the last match, the search tries every `1 + distance / 2^SKIP_LOG`-th position, at
+/// most every [`MAX_SKIP`]-th (LZ4's and zstd's acceleration): long stretches of new code cost
+/// fewer searches, and a match that starts at a skipped position is still found inside it and
+/// extended backwards. Measured on `ruff-jump`: 25% fewer searches, 29% less search time,
+/// +0.07% patch size at level 1.
+const SKIP_LOG: usize = 8;
+const MAX_SKIP: usize = 8;
 
 /// The gain a match `distance` bytes away from the current alignment must exceed.
-fn required_gain(distance: usize) -> isize {
-    MIN_GAIN + GAIN_PER_SEEK_BYTE * ((usize::BITS - distance.leading_zeros()) / 7) as isize
+fn required_gain(distance: usize) -> usize {
+    MIN_GAIN + GAIN_PER_SEEK_BYTE * ((usize::BITS - distance.leading_zeros()) / 7) as usize
 }
 
-/// Covers `new` (one chunk) with segments, in order. Empty segments are never returned.
-pub(crate) fn scan(old: &[u8], index: &SuffixIndex, new: &[u8]) -> Vec<Segment> {
-    Scanner { old, new, segments: Vec::new() }.run(index)
+/// Covers `new` (one chunk) with segments, in order. `hint` is the position of `old` the chunk
+/// most likely starts at (its proportional place), where the alignment starts. Empty segments
+/// are never returned.
+pub(crate) fn scan(old: &[u8], index: &SuffixIndex, new: &[u8], hint: usize) -> Vec<Segment> {
+    let scanner = Scanner { old, new, segments: Vec::new() };
+    let anchors = scanner.anchors(index, hint.min(old.len()));
+    scanner.extend(hint.min(old.len()), &anchors)
+}
+
+/// The start of an accepted exact match: `new[new_at..]` against `old[old_at..]`.
+#[derive(Clone, Copy, Debug)]
+struct Anchor {
+    new_at: usize,
+    old_at: usize,
 }
 
 struct Scanner<'a> {
@@ -52,36 +86,66 @@ impl Scanner<'_> {
             .is_some_and(|&b| b == self.new[new_at as usize])
     }
 
-    fn run(mut self, index: &SuffixIndex) -> Vec<Segment> {
-        let new_len = self.new.len() as isize;
-        let (mut scan, mut len, mut pos) = (0isize, 0isize, 0isize);
-        let (mut last_scan, mut last_pos, mut last_offset) = (0isize, 0isize, 0isize);
-        while scan < new_len {
-            let mut old_score = 0isize;
-            scan += len;
-            let mut scored_to = scan;
-            while scan < new_len {
-                let aligned = (scan + last_offset).max(0) as usize;
-                let (found_pos, found_len) = index.longest_match(&self.new[scan as usize..], aligned);
-                (pos, len) = (found_pos as isize, found_len as isize);
-                while scored_to < scan + len {
-                    old_score += isize::from(self.agrees(scored_to + last_offset, scored_to));
-                    scored_to += 1;
-                }
-                let gain = required_gain(found_pos.abs_diff(aligned));
-                if (len == old_score && len != 0) || len > old_score + gain {
-                    break;
-                }
-                old_score -= isize::from(self.agrees(scan + last_offset, scan));
-                scan += 1;
+    /// Bytes from `new_at` on that the alignment `offset` (old position minus new position)
+    /// matches exactly.
+    fn aligned_run(&self, new_at: usize, offset: isize) -> usize {
+        match usize::try_from(new_at as isize + offset) {
+            Ok(old_at) if old_at < self.old.len() => common_prefix(&self.old[old_at..], &self.new[new_at..]),
+            _ => 0,
+        }
+    }
+
+    /// Bytes of `new[new_at..new_at + len]` that the alignment `offset` matches.
+    fn aligned_score(&self, new_at: usize, len: usize, offset: isize) -> usize {
+        (new_at..new_at + len).filter(|&at| self.agrees(at as isize + offset, at as isize)).count()
+    }
+
+    /// The greedy search: the starts of the matches that replace the current alignment, in
+    /// order of `new`.
+    fn anchors(&self, index: &SuffixIndex, hint: usize) -> Vec<Anchor> {
+        let mut anchors = Vec::new();
+        let mut offset = hint as isize;
+        let (mut at, mut last_hit) = (0, 0);
+        while at < self.new.len() {
+            let run = self.aligned_run(at, offset);
+            if run >= GRAM {
+                at += run;
+                last_hit = at;
+                continue;
             }
-            if len != old_score || scan == new_len {
-                let (lenf, lenb) = self.extensions(last_scan, last_pos, scan, pos);
-                self.push(last_pos, lenf, (scan - lenb) - (last_scan + lenf));
-                last_scan = scan - lenb;
-                last_pos = pos - lenb;
-                last_offset = pos - scan;
+            let step = run.max(1 + ((at - last_hit) >> SKIP_LOG).min(MAX_SKIP - 1));
+            let needle = &self.new[at..self.new.len().min(at + MAX_SEARCH)];
+            if !index.may_match(needle) {
+                at += step;
+                continue;
             }
+            let aligned = (at as isize + offset).max(0) as usize;
+            let (pos, len) = index.longest_match(needle, aligned);
+            let score = self.aligned_score(at, len, offset);
+            if len > score + required_gain(pos.abs_diff(aligned)) {
+                anchors.push(Anchor { new_at: at, old_at: pos });
+                offset = pos as isize - at as isize;
+                at += len;
+                last_hit = at;
+            } else {
+                at += step;
+            }
+        }
+        anchors
+    }
+
+    /// Turns anchors into segments: each match is extended backwards towards the previous one
+    /// and the previous one forwards towards it, bsdiff's way, and what neither covers is
+    /// literal.
+    fn extend(mut self, hint: usize, anchors: &[Anchor]) -> Vec<Segment> {
+        let (mut last_scan, mut last_pos) = (0isize, hint as isize);
+        let end = Anchor { new_at: self.new.len(), old_at: 0 };
+        for anchor in anchors.iter().chain([&end]) {
+            let (scan, pos) = (anchor.new_at as isize, anchor.old_at as isize);
+            let (lenf, lenb) = self.extensions(last_scan, last_pos, scan, pos);
+            self.push(last_pos, lenf, (scan - lenb) - (last_scan + lenf));
+            last_scan = scan - lenb;
+            last_pos = pos - lenb;
         }
         self.segments
     }
