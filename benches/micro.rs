@@ -12,7 +12,8 @@ use std::time::Duration;
 use chunkdelta::internals;
 use chunkdelta::{ApplyOptions, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, DiffOptions};
 use chunkdelta_benches::{
-    KIB, MIB, Pair, corpus_pair, executable_like, random, random_bytes, size_name, text_like,
+    KIB, MIB, Pair, corpus_pair, executable_like, random, random_bytes, scan_worst_cases, size_name,
+    text_like,
 };
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
@@ -136,6 +137,19 @@ fn chunk(c: &mut Criterion) {
     group.finish();
 }
 
+/// The scan of one 4 MiB chunk on its worst cases ([`scan_worst_cases`]): its time should stay
+/// within a small factor of the executable-like chunk's, never grow with the square of the size.
+fn scan_worst(c: &mut Criterion) {
+    let mut group = group(c, "scan-worst", 10, 3);
+    for pair in scan_worst_cases(SEED, SIZES.pair) {
+        let index = internals::build_index(&pair.old).unwrap();
+        let chunk = scanned_chunk(&pair.new);
+        group.throughput(Throughput::Bytes(chunk.len() as u64));
+        group.bench_function(pair.name, |b| b.iter(|| internals::scan_chunk(&index, black_box(chunk))));
+    }
+    group.finish();
+}
+
 /// zstd on the raw diff and extra streams of one scanned chunk, at levels 3 and 19.
 fn compress(c: &mut Criterion) {
     let mut group = group(c, "compress", 10, 3);
@@ -193,5 +207,5 @@ fn apply(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hash, index, chunk, compress, diff, apply);
+criterion_group!(benches, hash, index, chunk, scan_worst, compress, diff, apply);
 criterion_main!(benches);

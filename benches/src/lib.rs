@@ -319,6 +319,44 @@ pub fn text_like(seed: u64, len: usize) -> Pair {
     Pair { name: format!("text-{}", size_name(len)), old, new }
 }
 
+/// The scan's worst cases, each `len` bytes: what would make a per-byte search quadratic or
+/// slow, for the `scan-worst` benchmark group.
+///
+/// - `unrelated`: two independent random files, so nothing matches anywhere;
+/// - `zeros`: all zeros, and in `new` one byte in 64 KiB changed: suffix comparisons in one
+///   huge run;
+/// - `period7`: a 7-byte pattern repeated, with one byte in 4 KiB changed in `new`: every
+///   suffix shares a long prefix with many others;
+/// - `sparse-edits`: random bytes with one byte in 4 KiB changed in `new`.
+pub fn scan_worst_cases(seed: u64, len: usize) -> Vec<Pair> {
+    let mut rng = Rng::new(seed);
+    let edit = |old: &[u8], every: usize, rng: &mut Rng| {
+        let mut new = old.to_vec();
+        for at in (rng.below(every)..new.len()).step_by(every) {
+            new[at] = new[at].wrapping_add(1);
+        }
+        new
+    };
+    let random_old = random_bytes(rng.next_u64(), len);
+    let zeros = vec![0u8; len];
+    let period: Vec<u8> = b"abcdefg".iter().copied().cycle().take(len).collect();
+    let size = size_name(len);
+    vec![
+        Pair {
+            name: format!("unrelated-{size}"),
+            new: random_bytes(rng.next_u64(), len),
+            old: random_old.clone(),
+        },
+        Pair { name: format!("zeros-{size}"), new: edit(&zeros, 64 * KIB, &mut rng), old: zeros },
+        Pair { name: format!("period7-{size}"), new: edit(&period, 4 * KIB, &mut rng), old: period },
+        Pair {
+            name: format!("sparse-edits-{size}"),
+            new: edit(&random_old, 4 * KIB, &mut rng),
+            old: random_old,
+        },
+    ]
+}
+
 /// The real pair `name` (`ruff`, `pydantic-core`, `cmake-tar`, `synth`) that
 /// `shared/corpus/fetch.sh dev` lays out under `$CORPUS_DIR` (default
 /// `${XDG_CACHE_HOME:-~/.cache}/chunkdelta-corpus`), or `None` when it is not there.
