@@ -2,7 +2,7 @@
 
 mod common;
 
-use chunkdelta::{ApplyOptions, Codec, DiffOptions, apply, diff, read_info, verify};
+use chunkdelta::{ApplyOptions, Codec, DiffOptions, StreamCodec, apply, diff, read_info, verify};
 use common::{Rng, edited, old_file};
 use proptest::prelude::*;
 
@@ -100,12 +100,16 @@ proptest! {
     }
 
     #[test]
-    fn edited_pairs_round_trip_with_xz(seed in any::<u64>(), len in 0usize..20_000, edits in 0usize..30) {
+    fn edited_pairs_round_trip_with_xz_and_auto(seed in any::<u64>(), len in 0usize..20_000, edits in 0usize..30) {
         let old = old_file(seed, len);
         let new = edited(&old, seed ^ 1, edits);
-        let patch = round_trip(&old, &new, &DiffOptions::new().chunk_size(4096).level(6).codec(Codec::Xz));
-        let info = read_info(&patch[..]).unwrap();
-        prop_assert_eq!((info.format_version, info.codec), (2, Codec::Xz));
+        for codec in [Codec::Xz, Codec::Auto] {
+            let patch = round_trip(&old, &new, &DiffOptions::new().chunk_size(4096).level(6).codec(codec));
+            let info = read_info(&patch[..]).unwrap();
+            prop_assert_eq!((info.format_version, info.codec), (3, None));
+            let zstd = info.chunks.iter().flat_map(|c| &c.streams).any(|s| s.codec == StreamCodec::Zstd);
+            prop_assert!(codec == Codec::Auto || !zstd, "an xz patch with a zstd stream");
+        }
     }
 
     #[test]
