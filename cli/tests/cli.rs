@@ -66,6 +66,11 @@ impl Fixture {
         run(&args)
     }
 
+    /// Runs `apply OLD PATCH -o out`.
+    fn apply_to(&self, out: &Path) -> Output {
+        run(&["apply".as_ref(), self.old.as_os_str(), self.patch.as_os_str(), "-o".as_ref(), out.as_os_str()])
+    }
+
     fn patch_bytes(&self) -> Vec<u8> {
         fs::read(&self.patch).unwrap()
     }
@@ -335,16 +340,30 @@ fn info_prints_sizes_hashes_and_chunk_count() {
     let new_len = fs::metadata(&f.new).unwrap().len();
     let patch_len = fs::metadata(&f.patch).unwrap().len();
     let chunks = new_len.div_ceil(CHUNK_BYTES);
+    let info = info_json(&f.patch);
+    let total = |kind: &str, field: &str| -> u64 {
+        let streams =
+            info["chunks"].as_array().unwrap().iter().flat_map(|c| c["streams"].as_array().unwrap());
+        streams.filter(|s| s["kind"] == kind).map(|s| s[field].as_u64().unwrap()).sum()
+    };
+    let streams = ["control", "diff-ctrl", "diff-code", "extra"].map(|kind| {
+        format!("{kind:<15} {} raw, {} packed (", total(kind, "raw_len"), total(kind, "packed_len"))
+    });
     let expected = [
-        "format version  1".to_string(),
-        "codec           zstd".to_string(),
+        "format version  3".to_string(),
+        "codec           per stream".to_string(),
         format!("old size        {old_len} bytes"),
         format!("old blake3      {}", blake3_hex(&f.old)),
         format!("new size        {new_len} bytes"),
         format!("new blake3      {}", blake3_hex(&f.new)),
         format!("patch size      {patch_len} bytes"),
         format!("chunks          {chunks}"),
-        format!("table blake3    {}", blake3::hash(&f.patch_bytes()[..96 + 64 * chunks as usize]).to_hex()),
+        format!("table blake3    {}", blake3::hash(&f.patch_bytes()[..96 + 96 * chunks as usize]).to_hex()),
+        streams[0].clone(),
+        streams[1].clone(),
+        streams[2].clone(),
+        streams[3].clone(),
+        format!("dictionaries    0 of {chunks} chunks"),
     ];
     for line in &expected {
         assert!(text.contains(line.as_str()), "{line:?} missing from:\n{text}");
@@ -361,17 +380,25 @@ fn info_prints_sizes_hashes_and_chunk_count() {
 }
 
 #[test]
-fn codec_xz_round_trips_as_format_version_2() {
+fn codecs_xz_and_auto_round_trip_with_their_stream_codecs() {
     let f = Fixture::new();
-    let out = f.diff_into(&f.patch, &["--chunk-size", CHUNK, "--level", "6", "--codec", "xz"]);
-    assert_success(&out);
-    let info = info_json(&f.patch);
-    assert_eq!((info["format_version"].as_u64(), info["codec"].as_str()), (Some(2), Some("xz")));
-    let out_path = f.path("out.bin");
-    let out =
-        run(&["apply".as_ref(), f.old.as_os_str(), f.patch.as_os_str(), "-o".as_ref(), out_path.as_os_str()]);
-    assert_success(&out);
-    assert_eq!(fs::read(&out_path).unwrap(), fs::read(&f.new).unwrap());
+    for (codec, allowed) in [("xz", &["xz", "stored"][..]), ("auto", &["zstd", "xz", "stored"][..])] {
+        let out = f.diff_into(&f.patch, &["--chunk-size", CHUNK, "--level", "6", "--codec", codec]);
+        assert_success(&out);
+        let info = info_json(&f.patch);
+        assert_eq!((info["format_version"].as_u64(), info["codec"].is_null()), (Some(3), true));
+        let chunks = info["chunks"].as_array().unwrap();
+        let codecs: Vec<&str> = chunks
+            .iter()
+            .flat_map(|c| c["streams"].as_array().unwrap())
+            .map(|s| s["codec"].as_str().unwrap())
+            .collect();
+        assert!(codecs.iter().all(|c| allowed.contains(c)), "{codec}: {codecs:?}");
+        assert!(codecs.contains(&"xz"), "{codec}: some stream is worth LZMA2: {codecs:?}");
+        let out_path = f.path("out.bin");
+        assert_success(&f.apply_to(&out_path));
+        assert_eq!(fs::read(&out_path).unwrap(), fs::read(&f.new).unwrap());
+    }
 
     let out = f.diff_into(&f.patch, &["--codec", "lz4"]);
     assert_usage_error(&out);
@@ -383,8 +410,8 @@ fn info_json_has_every_field() {
     f.diff();
     let info = info_json(&f.patch);
     let new_len = fs::metadata(&f.new).unwrap().len();
-    assert_eq!(info["format_version"], 1);
-    assert_eq!(info["codec"], "zstd");
+    assert_eq!(info["format_version"], 3);
+    assert!(info["codec"].is_null());
     assert_eq!(info["old_size"], fs::metadata(&f.old).unwrap().len());
     assert_eq!(info["new_size"], new_len);
     assert_eq!(info["patch_size"], fs::metadata(&f.patch).unwrap().len());
@@ -394,7 +421,7 @@ fn info_json_has_every_field() {
     let chunks = info["chunks"].as_array().unwrap();
     assert_eq!(chunks.len() as u64, new_len.div_ceil(CHUNK_BYTES));
     assert_eq!(info["chunk_count"], chunks.len());
-    let table_end = 96 + 64 * chunks.len();
+    let table_end = 96 + 96 * chunks.len();
     let table_hash = blake3::hash(&f.patch_bytes()[..table_end]).to_hex().to_string();
     assert_eq!(info["table_hash"], table_hash);
     let new_bytes = fs::read(&f.new).unwrap();
@@ -407,12 +434,17 @@ fn info_json_has_every_field() {
         assert!(len <= CHUNK_BYTES);
         let range = offset as usize..(offset + len) as usize;
         assert_eq!(chunk["hash"], blake3::hash(&new_bytes[range]).to_hex().as_str());
-        let field = |name: &str| chunk[name].as_u64().unwrap_or_else(|| panic!("{name} missing"));
-        assert_eq!(field("diff_raw_len") + field("extra_raw_len"), len);
-        assert!(field("control_raw_len") > 0);
-        assert_eq!(field("control_len") + field("diff_len") + field("extra_len"), field("payload_len"));
+        let streams = chunk["streams"].as_array().unwrap();
+        let kinds: Vec<&str> = streams.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["control", "diff-ctrl", "diff-code", "extra"]);
+        let field = |stream: &serde_json::Value, name: &str| stream[name].as_u64().unwrap();
+        assert!(field(&streams[0], "raw_len") > 0);
+        assert!(field(&streams[3], "raw_len") <= len);
+        let packed: u64 = streams.iter().map(|s| field(s, "packed_len")).sum();
+        assert_eq!(packed, chunk["payload_len"].as_u64().unwrap());
+        assert!(chunk["dictionary"].is_null());
         offset += len;
-        payloads += field("payload_len");
+        payloads += packed;
     }
     assert_eq!(offset, new_len);
     assert!(payloads < info["patch_size"].as_u64().unwrap());
@@ -794,14 +826,7 @@ fn default_and_negative_levels_work() {
         ];
         args.extend(level.map(OsStr::new));
         assert_success(&run(&args));
-        let out = run(&[
-            "apply".as_ref(),
-            f.old.as_os_str(),
-            f.patch.as_os_str(),
-            "-o".as_ref(),
-            out_path.as_os_str(),
-        ]);
-        assert_success(&out);
+        assert_success(&f.apply_to(&out_path));
         assert_eq!(fs::read(&out_path).unwrap(), fs::read(&f.new).unwrap(), "{level:?}");
     }
     // A negative level also parses as a separate argument.

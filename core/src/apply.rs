@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::codec::Codec;
 use crate::control::{Op, OpReader};
 use crate::error::{Error, Result};
-use crate::format::{ChunkInfo, PatchInfo, PatchReader, read_head};
+use crate::format::{ChunkInfo, PatchInfo, PatchReader, StreamKind, read_head};
 use crate::hash::hash;
 use crate::io::{OutputFile, map_file};
 use crate::options::ApplyOptions;
 use crate::parallel::{Progress, Workers};
+use crate::rle;
 
 /// Applies `patch` (read in one forward pass, never seeked) to `old` and returns the new bytes.
 ///
@@ -207,7 +207,7 @@ fn run(
                             bytes
                         }
                         None => {
-                            let bytes = decode_chunk(old, info.codec, chunk, &payload, first + i)?;
+                            let bytes = decode_chunk(old, chunk, &payload, first + i)?;
                             output.write_at(chunk.new_offset, &bytes)?;
                             bytes
                         }
@@ -248,28 +248,33 @@ fn check_source(old: &[u8], info: &PatchInfo) -> Result<()> {
 
 /// Decodes chunk `index` from its payload and checks it against its hash.
 ///
-/// Memory: the output plus the extra and control streams. The diff stream is decompressed into
-/// the tail of the output buffer, behind `extra_raw_len` free bytes. An add op at output offset
-/// `written = diff_at + extra_at` reads its diff bytes at `extra_raw_len + diff_at >= written`,
-/// so it reads each byte before any write reaches it, and the chunk decodes in place.
-fn decode_chunk(
-    old: &[u8],
-    codec: Codec,
-    chunk: &ChunkInfo,
-    payload: &[u8],
-    index: usize,
-) -> Result<Vec<u8>> {
+/// Memory: the output plus the extra and control streams (and in version 3 the two diff
+/// streams). The differences are decoded into the tail of the output buffer, behind
+/// `extra_raw_len` free bytes. An add op at output offset `written = diff_at + extra_at` reads
+/// its diff bytes at `extra_raw_len + diff_at >= written`, so it reads each byte before any
+/// write reaches it, and the chunk decodes in place.
+fn decode_chunk(old: &[u8], chunk: &ChunkInfo, payload: &[u8], index: usize) -> Result<Vec<u8>> {
     let bad = |what: &str| Error::corrupt(format!("chunk {index}: {what}"));
-    let (control_z, rest) = payload.split_at(chunk.control_len as usize);
-    let (diff_z, extra_z) = rest.split_at(chunk.diff_len as usize);
-    let extra_len = chunk.extra_raw_len as usize;
-
-    let mut control = vec![0u8; chunk.control_raw_len as usize];
-    codec.decompress_exact(control_z, &mut control).map_err(|e| bad(&format!("control stream: {e}")))?;
-    let mut extra = vec![0u8; extra_len];
-    codec.decompress_exact(extra_z, &mut extra).map_err(|e| bad(&format!("extra stream: {e}")))?;
+    let streams = Unpacker { chunk, payload, index };
+    let dictionary = match &chunk.dictionary {
+        Some(range) => usize::try_from(range.start)
+            .ok()
+            .zip(usize::try_from(range.end).ok())
+            .and_then(|(start, end)| old.get(start..end))
+            .ok_or_else(|| bad("dictionary outside old"))?,
+        None => &[],
+    };
+    let control = streams.to_vec(StreamKind::Control, &[])?;
+    let extra = streams.to_vec(StreamKind::Extra, dictionary)?;
     let mut out = vec![0u8; chunk.new_len as usize];
-    codec.decompress_exact(diff_z, &mut out[extra_len..]).map_err(|e| bad(&format!("diff stream: {e}")))?;
+    let diff = &mut out[extra.len()..];
+    if chunk.stream(StreamKind::Diff).is_some() {
+        streams.unpack(StreamKind::Diff, diff, &[])?;
+    } else {
+        let (ctrl, code) =
+            (streams.to_vec(StreamKind::DiffCtrl, &[])?, streams.to_vec(StreamKind::DiffCode, &[])?);
+        rle::decode(&ctrl, &code, diff).map_err(bad)?;
+    }
 
     let mut decoder = InPlace::new(old, &mut out, &extra);
     for op in OpReader::new(&control) {
@@ -280,6 +285,39 @@ fn decode_chunk(
         return Err(bad("output does not match its hash"));
     }
     Ok(out)
+}
+
+/// The streams of one chunk's payload, which the table has checked: each lies at the sum of
+/// the packed lengths before it.
+struct Unpacker<'a> {
+    chunk: &'a ChunkInfo,
+    payload: &'a [u8],
+    index: usize,
+}
+
+impl Unpacker<'_> {
+    /// Decodes the stream of `kind` into `dst`, which has its raw length, against `dict`.
+    fn unpack(&self, kind: StreamKind, dst: &mut [u8], dict: &[u8]) -> Result<()> {
+        let mut at = 0usize;
+        for stream in &self.chunk.streams {
+            let packed = &self.payload[at..at + stream.packed_len as usize];
+            if stream.kind == kind {
+                return stream
+                    .codec
+                    .decompress_exact(packed, dst, dict)
+                    .map_err(|e| Error::corrupt(format!("chunk {}: {kind} stream: {e}", self.index)));
+            }
+            at += packed.len();
+        }
+        Err(Error::corrupt(format!("chunk {}: no {kind} stream", self.index)))
+    }
+
+    /// [`Unpacker::unpack`] into a new buffer of the stream's raw length.
+    fn to_vec(&self, kind: StreamKind, dict: &[u8]) -> Result<Vec<u8>> {
+        let mut raw = vec![0u8; self.chunk.raw_len(kind) as usize];
+        self.unpack(kind, &mut raw, dict)?;
+        Ok(raw)
+    }
 }
 
 /// The state of [`decode_chunk`]'s in-place decoding; every op is checked before it runs.

@@ -1,38 +1,35 @@
-//! The compressors of chunk streams: zstd, the default, and raw LZMA2 (xz's codec), which a
-//! caller may choose for smaller patches at the cost of slower diff and apply.
+//! The compressors of chunk streams: zstd and raw LZMA2 (xz's codec), each optionally against a
+//! dictionary taken from the old file, and "stored" for streams that compression does not
+//! shrink. [`Codec`] is the caller's choice of candidates; [`StreamCodec`] is what one stream
+//! of one chunk was written with.
 
 use std::fmt;
 
-use liblzma::stream::{Action, Filters, LzmaOptions, PRESET_EXTREME, Status, Stream};
+use zstd::zstd_safe::{CCtx, CParameter, DCtx, get_error_name};
 
 use crate::error::{Error, Result};
 
-/// How the streams of every chunk of a patch are compressed.
+/// Which compressors diff tries on each chunk stream; each stream keeps the smallest result,
+/// or is stored raw when none shrinks it.
 ///
 /// Measured on the dev pairs (README, "Benchmarks"): [`Codec::Xz`] makes patches 7-12% smaller
 /// than [`Codec::Zstd`] at the same level, and applies several times slower.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Codec {
-    /// zstd frames (RFC 8878). Patches with it are written as format version 1.
+    /// zstd frames (RFC 8878) or stored.
     #[default]
     Zstd,
-    /// Raw LZMA2 streams, as inside xz files, with a dictionary no larger than the stream.
-    /// Patches with it are written as format version 2.
+    /// Raw LZMA2 streams, as inside xz files, or stored.
     Xz,
+    /// zstd, LZMA2 or stored, whichever is smallest per stream: both are tried, so diff takes
+    /// about as long as with both other choices together.
+    Auto,
 }
 
 impl Codec {
-    /// The number stored in a version-2 header.
-    pub(crate) fn id(self) -> u16 {
-        match self {
-            Codec::Zstd => 0,
-            Codec::Xz => 1,
-        }
-    }
-
-    /// The codec a version-2 header's number names, if any.
-    pub(crate) fn from_id(id: u16) -> Option<Self> {
+    /// The codec a version-2 header's `codec` field names, if any (version 1 is always zstd).
+    pub(crate) fn from_v2_id(id: u16) -> Option<Self> {
         match id {
             0 => Some(Codec::Zstd),
             1 => Some(Codec::Xz),
@@ -40,34 +37,35 @@ impl Codec {
         }
     }
 
-    /// Compresses one stream; `level` is a zstd level, capped at 9 (plus "extreme" from 19)
-    /// for xz. Empty input gives empty output.
-    pub(crate) fn compress(self, raw: &[u8], level: i32) -> Result<Vec<u8>> {
-        if raw.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// The compressors this choice tries, besides storing.
+    fn candidates(self) -> &'static [StreamCodec] {
         match self {
-            Codec::Zstd => zstd_compress(raw, level),
-            Codec::Xz => lzma2_compress(raw, level).map_err(|e| Error::io("xz compression", e)),
+            Codec::Zstd => &[StreamCodec::Zstd],
+            Codec::Xz => &[StreamCodec::Lzma2],
+            Codec::Auto => &[StreamCodec::Zstd, StreamCodec::Lzma2],
         }
     }
 
-    /// Decompresses `src` into exactly `dst.len()` bytes; an empty `src` must mean an empty
-    /// `dst`. Memory: for xz, a dictionary of at most `dst.len()` bytes.
-    pub(crate) fn decompress_exact(self, src: &[u8], dst: &mut [u8]) -> std::result::Result<(), String> {
-        if src.is_empty() {
-            return if dst.is_empty() { Ok(()) } else { Err("missing".into()) };
+    /// How every non-empty stream of a version-1 or version-2 patch with this codec is stored.
+    pub(crate) fn legacy_stream_codec(self) -> StreamCodec {
+        if self == Codec::Xz { StreamCodec::Lzma2 } else { StreamCodec::Zstd }
+    }
+
+    /// Compresses `raw` (against `dict`, possibly empty) with each candidate and returns the
+    /// smallest result, or `raw` itself as [`StreamCodec::Stored`] when none is smaller.
+    /// An empty stream is always stored.
+    pub(crate) fn smallest(self, raw: &[u8], level: i32, dict: &[u8]) -> Result<(StreamCodec, Vec<u8>)> {
+        let mut best = (StreamCodec::Stored, raw.to_vec());
+        if raw.is_empty() {
+            return Ok(best);
         }
-        let written = match self {
-            Codec::Zstd => zstd::bulk::Decompressor::new()
-                .and_then(|mut d| d.decompress_to_buffer(src, dst))
-                .map_err(|e| e.to_string())?,
-            Codec::Xz => lzma2_decompress(src, dst)?,
-        };
-        if written != dst.len() {
-            return Err(format!("decompressed to {written} bytes, expected {}", dst.len()));
+        for &codec in self.candidates() {
+            let packed = codec.compress(raw, level, dict)?;
+            if packed.len() < best.1.len() {
+                best = (codec, packed);
+            }
         }
-        Ok(())
+        Ok(best)
     }
 }
 
@@ -76,71 +74,247 @@ impl fmt::Display for Codec {
         f.write_str(match self {
             Codec::Zstd => "zstd",
             Codec::Xz => "xz",
+            Codec::Auto => "auto",
         })
     }
 }
 
-/// One zstd frame without checksum (blake3 covers the output).
-fn zstd_compress(raw: &[u8], level: i32) -> Result<Vec<u8>> {
-    let compress_error = |e| Error::io("zstd compression", e);
-    let mut compressor = zstd::bulk::Compressor::new(level).map_err(compress_error)?;
-    compressor.include_checksum(false).map_err(compress_error)?;
-    compressor.include_dictid(false).map_err(compress_error)?;
-    compressor.compress(raw).map_err(compress_error)
+/// How one stream of one chunk is stored in the patch (format version 3's per-stream codec
+/// byte; in versions 1 and 2, the header's codec for non-empty streams).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StreamCodec {
+    /// The raw bytes themselves; every empty stream is stored.
+    Stored,
+    /// One or more zstd frames.
+    Zstd,
+    /// One raw LZMA2 stream.
+    Lzma2,
 }
 
-/// The LZMA2 dictionary, and so the farthest match distance, is the stream's length within
-/// these bounds (`FORMAT.md`, version 2): xz's preset 9 uses the maximum.
-const MIN_DICT: usize = 4 << 10;
-const MAX_DICT: usize = 64 << 20;
-
-/// LZMA2 filter options with the dictionary of a stream of `len` bytes.
-fn lzma2_filters(preset: u32, len: usize) -> std::io::Result<Filters> {
-    let mut options = LzmaOptions::new_preset(preset)?;
-    options.dict_size(len.clamp(MIN_DICT, MAX_DICT) as u32);
-    let mut filters = Filters::new();
-    filters.lzma2(&options);
-    Ok(filters)
-}
-
-fn lzma2_compress(raw: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
-    let extreme = if level >= 19 { PRESET_EXTREME } else { 0 };
-    let preset = level.clamp(0, 9) as u32 | extreme;
-    let mut stream = Stream::new_raw_encoder(&lzma2_filters(preset, raw.len())?)?;
-    let mut out = Vec::with_capacity(raw.len() / 4 + 64);
-    loop {
-        let consumed = stream.total_in() as usize;
-        if out.len() == out.capacity() {
-            out.reserve(raw.len() / 8 + 64);
+impl StreamCodec {
+    /// The codec byte of a version-3 chunk table entry.
+    pub(crate) fn id(self) -> u8 {
+        match self {
+            StreamCodec::Stored => 0,
+            StreamCodec::Zstd => 1,
+            StreamCodec::Lzma2 => 2,
         }
-        if stream.process_vec(&raw[consumed..], &mut out, Action::Finish)? == Status::StreamEnd {
-            return Ok(out);
+    }
+
+    /// The codec a version-3 codec byte names, if any.
+    pub(crate) fn from_id(id: u8) -> Option<Self> {
+        match id {
+            0 => Some(StreamCodec::Stored),
+            1 => Some(StreamCodec::Zstd),
+            2 => Some(StreamCodec::Lzma2),
+            _ => None,
         }
+    }
+
+    /// Compresses one non-empty stream against `dict` (empty: none); `level` is a zstd
+    /// level, capped at 9 (plus "extreme" from 19) for LZMA2.
+    pub(crate) fn compress(self, raw: &[u8], level: i32, dict: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            StreamCodec::Stored => Ok(raw.to_vec()),
+            StreamCodec::Zstd => {
+                zstd_compress(raw, level, dict).map_err(|e| Error::io("zstd compression", e))
+            }
+            StreamCodec::Lzma2 => {
+                lzma2::compress(raw, level, dict).map_err(|e| Error::io("xz compression", e))
+            }
+        }
+    }
+
+    /// Decompresses `src` into exactly `dst.len()` bytes, against `dict` (empty: none); an
+    /// empty `src` must mean an empty `dst`. Memory: for LZMA2, a dictionary of at most
+    /// `clamp(dst.len() + dict.len(), 4 KiB, 64 MiB)` bytes; zstd decodes straight into `dst`.
+    pub(crate) fn decompress_exact(
+        self,
+        src: &[u8],
+        dst: &mut [u8],
+        dict: &[u8],
+    ) -> std::result::Result<(), String> {
+        if src.is_empty() {
+            return if dst.is_empty() { Ok(()) } else { Err("missing".into()) };
+        }
+        let written = match self {
+            StreamCodec::Stored if src.len() == dst.len() => {
+                dst.copy_from_slice(src);
+                dst.len()
+            }
+            StreamCodec::Stored => src.len(),
+            StreamCodec::Zstd => zstd_decompress(src, dst, dict)?,
+            StreamCodec::Lzma2 => lzma2::decompress(src, dst, dict)?,
+        };
+        if written != dst.len() {
+            return Err(format!("decompressed to {written} bytes, expected {}", dst.len()));
+        }
+        Ok(())
     }
 }
 
-/// Decodes a raw LZMA2 stream into `dst`, returning the bytes written. Fails if the stream
-/// is broken, ends early, continues past `dst`, or is followed by other bytes.
-fn lzma2_decompress(src: &[u8], dst: &mut [u8]) -> std::result::Result<usize, String> {
-    let filters = lzma2_filters(0, dst.len()).map_err(|e| e.to_string())?;
-    let mut stream = Stream::new_raw_decoder(&filters).map_err(|e| e.to_string())?;
-    loop {
-        let (read, written) = (stream.total_in() as usize, stream.total_out() as usize);
-        let status =
-            stream.process(&src[read..], &mut dst[written..], Action::Finish).map_err(|e| e.to_string())?;
-        let (now_read, now_written) = (stream.total_in() as usize, stream.total_out() as usize);
-        if status == Status::StreamEnd {
-            if now_read != src.len() {
-                return Err(format!("{} bytes follow the end of the stream", src.len() - now_read));
-            }
-            return Ok(now_written);
+impl fmt::Display for StreamCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StreamCodec::Stored => "stored",
+            StreamCodec::Zstd => "zstd",
+            StreamCodec::Lzma2 => "xz",
+        })
+    }
+}
+
+/// Largest zstd window a dictionary makes diff ask for (128 MiB, zstd's default decoder limit).
+const ZSTD_MAX_WINDOW_LOG: u32 = 27;
+
+fn zstd_error(code: usize) -> std::io::Error {
+    std::io::Error::other(get_error_name(code))
+}
+
+/// One zstd frame without checksum (blake3 covers the output) or dictionary id; with a
+/// dictionary, `dict` is a raw-content prefix and the window covers it and `raw`.
+fn zstd_compress(raw: &[u8], level: i32, dict: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut cctx = CCtx::create();
+    let mut params = vec![
+        CParameter::CompressionLevel(level),
+        CParameter::ChecksumFlag(false),
+        CParameter::DictIdFlag(false),
+    ];
+    if !dict.is_empty() {
+        let span = (dict.len() + raw.len()).next_power_of_two().trailing_zeros();
+        params.push(CParameter::WindowLog(span.clamp(10, ZSTD_MAX_WINDOW_LOG)));
+    }
+    for param in params {
+        cctx.set_parameter(param).map_err(zstd_error)?;
+    }
+    if !dict.is_empty() {
+        cctx.ref_prefix(dict).map_err(zstd_error)?;
+    }
+    let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(raw.len()));
+    cctx.compress2(&mut out, raw).map_err(zstd_error)?;
+    Ok(out)
+}
+
+/// Decodes zstd frames into `dst` against the prefix `dict`, returning the bytes written.
+fn zstd_decompress(src: &[u8], dst: &mut [u8], dict: &[u8]) -> std::result::Result<usize, String> {
+    let mut dctx = DCtx::create();
+    if !dict.is_empty() {
+        dctx.ref_prefix(dict).map_err(|code| get_error_name(code).to_string())?;
+    }
+    dctx.decompress(dst, src).map_err(|code| get_error_name(code).to_string())
+}
+
+/// Raw LZMA2 through liblzma's C API, which (unlike the `liblzma` crate) takes a preset
+/// dictionary.
+mod lzma2 {
+    use std::ffi::c_void;
+
+    use liblzma_sys as sys;
+
+    /// The LZMA2 dictionary, and so the farthest match distance, is the stream's length plus
+    /// its preset dictionary's, within these bounds (`FORMAT.md`, versions 2 and 3).
+    const MIN_DICT: usize = 4 << 10;
+    const MAX_DICT: usize = 64 << 20;
+
+    /// An initialised raw LZMA2 coder, ended on drop.
+    struct Coder(sys::lzma_stream);
+
+    impl Drop for Coder {
+        fn drop(&mut self) {
+            // SAFETY: the stream was initialised by lzma_raw_encoder or lzma_raw_decoder.
+            unsafe { sys::lzma_end(&mut self.0) };
         }
-        if now_read == read && now_written == written {
-            return Err(if now_written == dst.len() {
-                "the stream continues past its stated size".into()
-            } else {
-                "the stream ends early".into()
-            });
+    }
+
+    impl Coder {
+        /// A raw LZMA2 encoder or decoder at `preset` for a stream of `len` bytes, with `dict`
+        /// (empty: none) as its preset dictionary.
+        fn new(encoder: bool, preset: u32, len: usize, dict: &[u8]) -> Result<Self, String> {
+            // SAFETY: all zeros is a valid lzma_options_lzma (integers, null pointers), which
+            // lzma_lzma_preset then fills in.
+            let mut options: sys::lzma_options_lzma = unsafe { std::mem::zeroed() };
+            // SAFETY: `options` is a valid, writable lzma_options_lzma.
+            if unsafe { sys::lzma_lzma_preset(&mut options, preset) } != 0 {
+                return Err(format!("unsupported LZMA2 preset {preset:#x}"));
+            }
+            options.dict_size = (len.saturating_add(dict.len())).clamp(MIN_DICT, MAX_DICT) as u32;
+            if !dict.is_empty() {
+                (options.preset_dict, options.preset_dict_size) = (dict.as_ptr(), dict.len() as u32);
+            }
+            let filters = [
+                sys::lzma_filter { id: sys::LZMA_FILTER_LZMA2, options: (&raw mut options).cast::<c_void>() },
+                sys::lzma_filter { id: sys::LZMA_VLI_UNKNOWN, options: std::ptr::null_mut() },
+            ];
+            // SAFETY: all zeros is LZMA_STREAM_INIT.
+            let mut coder = Coder(unsafe { std::mem::zeroed() });
+            // SAFETY: `filters` is terminated and its options (and the preset dictionary, which
+            // liblzma copies during initialisation) outlive this call.
+            let ret = unsafe {
+                if encoder {
+                    sys::lzma_raw_encoder(&mut coder.0, filters.as_ptr())
+                } else {
+                    sys::lzma_raw_decoder(&mut coder.0, filters.as_ptr())
+                }
+            };
+            if ret != sys::LZMA_OK {
+                // Not initialised: nothing for lzma_end to free.
+                std::mem::forget(coder);
+                return Err(format!("LZMA2 initialisation failed ({ret})"));
+            }
+            Ok(coder)
+        }
+
+        /// Codes all of `src` into `dst` with LZMA_FINISH until the stream ends or stops
+        /// moving; returns (bytes read, bytes written, whether the stream ended).
+        fn finish(&mut self, src: &[u8], dst: &mut [u8]) -> Result<(usize, usize, bool), String> {
+            let stream = &mut self.0;
+            (stream.next_in, stream.avail_in) = (src.as_ptr(), src.len());
+            (stream.next_out, stream.avail_out) = (dst.as_mut_ptr(), dst.len());
+            loop {
+                let before = (stream.avail_in, stream.avail_out);
+                // SAFETY: next_in and next_out point into `src` and `dst` with their sizes,
+                // both borrowed for the whole loop.
+                let ret = unsafe { sys::lzma_code(stream, sys::LZMA_FINISH) };
+                let moved = (stream.avail_in, stream.avail_out) != before;
+                let done = (src.len() - stream.avail_in, dst.len() - stream.avail_out);
+                match ret {
+                    sys::LZMA_STREAM_END => return Ok((done.0, done.1, true)),
+                    sys::LZMA_OK if moved => {}
+                    sys::LZMA_OK | sys::LZMA_BUF_ERROR => return Ok((done.0, done.1, false)),
+                    other => return Err(format!("corrupt LZMA2 data (liblzma error {other})")),
+                }
+            }
+        }
+    }
+
+    /// One raw LZMA2 stream with its end marker; `level` as [`super::StreamCodec::compress`].
+    pub(super) fn compress(raw: &[u8], level: i32, dict: &[u8]) -> std::io::Result<Vec<u8>> {
+        let extreme = if level >= 19 { sys::LZMA_PRESET_EXTREME } else { 0 };
+        let preset = level.clamp(0, 9) as u32 | extreme;
+        let mut coder = Coder::new(true, preset, raw.len(), dict).map_err(std::io::Error::other)?;
+        // LZMA2 stores an incompressible 64 KiB as itself plus 3 bytes; this bounds the output.
+        let mut out = vec![0u8; raw.len() + 3 * (raw.len() >> 16) + 64];
+        match coder.finish(raw, &mut out).map_err(std::io::Error::other)? {
+            (read, written, true) if read == raw.len() => {
+                out.truncate(written);
+                Ok(out)
+            }
+            _ => Err(std::io::Error::other("LZMA2 output exceeds its bound")),
+        }
+    }
+
+    /// Decodes a raw LZMA2 stream into `dst`, returning the bytes written. Fails if the stream
+    /// is broken, ends early, continues past `dst`, or is followed by other bytes.
+    pub(super) fn decompress(src: &[u8], dst: &mut [u8], dict: &[u8]) -> Result<usize, String> {
+        let mut coder = Coder::new(false, 0, dst.len(), dict)?;
+        let dst_len = dst.len();
+        match coder.finish(src, dst)? {
+            (read, written, true) if read == src.len() => Ok(written),
+            (read, _, true) => Err(format!("{} bytes follow the end of the stream", src.len() - read)),
+            (_, written, false) if written == dst_len => {
+                Err("the stream continues past its stated size".into())
+            }
+            _ => Err("the stream ends early".into()),
         }
     }
 }
@@ -153,43 +327,90 @@ mod tests {
         (0..100_000u32).map(|i| (i % 251) as u8 ^ (i / 1000) as u8).collect()
     }
 
+    fn noise(len: usize) -> Vec<u8> {
+        crate::diff::tests::noise(0x9e37_79b9_7f4a_7c15, len)
+    }
+
+    const COMPRESSORS: [StreamCodec; 2] = [StreamCodec::Zstd, StreamCodec::Lzma2];
+
+    fn round_trip(codec: StreamCodec, raw: &[u8], dict: &[u8]) -> Vec<u8> {
+        let compressed = codec.compress(raw, 19, dict).unwrap();
+        let mut out = vec![0u8; raw.len()];
+        codec.decompress_exact(&compressed, &mut out, dict).unwrap();
+        assert_eq!(out, raw, "{codec}");
+        compressed
+    }
+
     #[test]
-    fn both_codecs_round_trip_exactly() {
-        for codec in [Codec::Zstd, Codec::Xz] {
+    fn every_codec_round_trips_exactly() {
+        for codec in [StreamCodec::Stored, StreamCodec::Zstd, StreamCodec::Lzma2] {
             for raw in [sample(), vec![7u8], vec![0u8; 70_000]] {
-                let compressed = codec.compress(&raw, 19).unwrap();
-                let mut out = vec![0u8; raw.len()];
-                codec.decompress_exact(&compressed, &mut out).unwrap();
-                assert_eq!(out, raw, "{codec}");
+                round_trip(codec, &raw, &[]);
             }
         }
     }
 
     #[test]
-    fn xz_rejects_wrong_sizes_truncation_and_trailing_bytes() {
+    fn a_dictionary_round_trips_and_shrinks_data_that_repeats_it() {
+        let dict = noise(200_000);
+        let raw: Vec<u8> = dict[50_000..120_000].iter().chain(&dict[10_000..30_000]).copied().collect();
+        for codec in COMPRESSORS {
+            let with = round_trip(codec, &raw, &dict).len();
+            let without = round_trip(codec, &raw, &[]).len();
+            assert!(with * 20 < without, "{codec}: {with} bytes with the dictionary, {without} without");
+            let mut out = vec![0u8; raw.len()];
+            let compressed = codec.compress(&raw, 19, &dict).unwrap();
+            let decoded = codec.decompress_exact(&compressed, &mut out, &dict[..dict.len() - 1]);
+            assert!(decoded.is_err() || out != raw, "{codec}: decodes against the wrong dictionary");
+        }
+    }
+
+    #[test]
+    fn smallest_stores_what_does_not_shrink_and_auto_takes_the_smaller() {
+        let random = noise(10_000);
+        for codec in [Codec::Zstd, Codec::Xz, Codec::Auto] {
+            let (chosen, packed) = codec.smallest(&random, 19, &[]).unwrap();
+            assert_eq!((chosen, &packed), (StreamCodec::Stored, &random), "{codec}");
+            assert_eq!(codec.smallest(&[], 19, &[]).unwrap(), (StreamCodec::Stored, vec![]));
+        }
         let raw = sample();
-        let compressed = Codec::Xz.compress(&raw, 6).unwrap();
-        for len in [raw.len() - 1, raw.len() + 1] {
-            let mut out = vec![0u8; len];
-            assert!(Codec::Xz.decompress_exact(&compressed, &mut out).is_err(), "dst of {len}");
+        let zstd = Codec::Zstd.smallest(&raw, 19, &[]).unwrap();
+        let xz = Codec::Xz.smallest(&raw, 19, &[]).unwrap();
+        assert_eq!((zstd.0, xz.0), (StreamCodec::Zstd, StreamCodec::Lzma2));
+        let auto = Codec::Auto.smallest(&raw, 19, &[]).unwrap();
+        assert_eq!(auto.1.len(), zstd.1.len().min(xz.1.len()));
+    }
+
+    #[test]
+    fn decoders_reject_wrong_sizes_truncation_and_trailing_bytes() {
+        let raw = sample();
+        for codec in [StreamCodec::Stored, StreamCodec::Zstd, StreamCodec::Lzma2] {
+            let compressed = codec.compress(&raw, 6, &[]).unwrap();
+            for len in [raw.len() - 1, raw.len() + 1] {
+                let mut out = vec![0u8; len];
+                assert!(codec.decompress_exact(&compressed, &mut out, &[]).is_err(), "{codec}: dst of {len}");
+            }
+            let mut out = vec![0u8; raw.len()];
+            for cut in [1, compressed.len() / 2, compressed.len() - 1] {
+                let result = codec.decompress_exact(&compressed[..cut], &mut out, &[]);
+                assert!(result.is_err(), "{codec}: cut at {cut}");
+            }
+            let mut trailing = compressed.clone();
+            trailing.push(0);
+            assert!(codec.decompress_exact(&trailing, &mut out, &[]).is_err(), "{codec}: trailing byte");
+            let mut flipped = compressed;
+            flipped[10] ^= 0x55;
+            let _ = codec.decompress_exact(&flipped, &mut out, &[]);
         }
-        let mut out = vec![0u8; raw.len()];
-        for cut in [1, compressed.len() / 2, compressed.len() - 1] {
-            assert!(Codec::Xz.decompress_exact(&compressed[..cut], &mut out).is_err(), "cut at {cut}");
-        }
-        let mut trailing = compressed.clone();
-        trailing.push(0);
-        assert!(Codec::Xz.decompress_exact(&trailing, &mut out).is_err());
-        let mut flipped = compressed;
-        flipped[10] ^= 0x55;
-        let _ = Codec::Xz.decompress_exact(&flipped, &mut out);
     }
 
     #[test]
     fn ids_round_trip_and_unknown_ids_are_none() {
-        for codec in [Codec::Zstd, Codec::Xz] {
-            assert_eq!(Codec::from_id(codec.id()), Some(codec));
+        for codec in [StreamCodec::Stored, StreamCodec::Zstd, StreamCodec::Lzma2] {
+            assert_eq!(StreamCodec::from_id(codec.id()), Some(codec));
         }
-        assert_eq!(Codec::from_id(2), None);
+        assert_eq!(StreamCodec::from_id(3), None);
+        assert_eq!((Codec::from_v2_id(0), Codec::from_v2_id(1)), (Some(Codec::Zstd), Some(Codec::Xz)));
+        assert_eq!(Codec::from_v2_id(2), None);
     }
 }

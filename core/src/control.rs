@@ -22,7 +22,8 @@ pub(crate) fn encode_op(op: Op, out: &mut Vec<u8>) {
     }
 }
 
-fn write_varint(mut value: u64, out: &mut Vec<u8>) {
+/// Appends `value` as a LEB128 varint: 7 bits per byte, low groups first.
+pub(crate) fn write_varint(mut value: u64, out: &mut Vec<u8>) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
         value >>= 7;
@@ -41,19 +42,7 @@ impl<'a> OpReader<'a> {
     }
 
     fn varint(&mut self) -> Result<u64> {
-        let mut value = 0u64;
-        for (i, &byte) in self.bytes.iter().enumerate().take(10) {
-            let bits = u64::from(byte & 0x7f);
-            if i == 9 && byte > 1 {
-                break;
-            }
-            value |= bits << (7 * i);
-            if byte & 0x80 == 0 {
-                self.bytes = &self.bytes[i + 1..];
-                return Ok(value);
-            }
-        }
-        Err(Error::corrupt("malformed varint in a control stream"))
+        read_varint(&mut self.bytes).ok_or_else(|| Error::corrupt("malformed varint in a control stream"))
     }
 }
 
@@ -74,6 +63,23 @@ impl Iterator for OpReader<'_> {
         }
         Some(op)
     }
+}
+
+/// Reads one LEB128 varint off the front of `bytes`: at most 10 bytes, the 10th at most `0x01`
+/// (`FORMAT.md`). `None`, leaving `bytes` as it was, when it is truncated or overlong.
+pub(crate) fn read_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for (i, &byte) in bytes.iter().enumerate().take(10) {
+        if i == 9 && byte > 1 {
+            return None;
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            *bytes = &bytes[i + 1..];
+            return Some(value);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

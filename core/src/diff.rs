@@ -1,17 +1,25 @@
 //! Building a patch: index `old` once, then scan and compress the chunks of `new` in parallel.
+//!
+//! Each chunk becomes four streams (format version 3): control ops, the run-length coded
+//! differences as `diff_ctrl` and `diff_code`, and the extra literals. Each stream is stored
+//! with whichever of [`crate::Codec`]'s candidates makes it smallest, or raw; the extra stream
+//! may be compressed against a window of old ([`extra_dictionary`]).
 
+use std::ops::Range;
 use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::codec::StreamCodec;
 use crate::control::{Op, encode_op};
 use crate::error::{Error, Result};
-use crate::format::{self, CONTROL_SLACK, ChunkInfo, PatchInfo};
+use crate::format::{self, CONTROL_SLACK, ChunkInfo, MAX_DICTIONARY_LEN, PatchInfo, StreamInfo, StreamKind};
 use crate::hash::hash;
 use crate::index::SuffixIndex;
 use crate::io::{OutputFile, map_file, same_file};
 use crate::options::DiffOptions;
 use crate::parallel::{Progress, Workers};
+use crate::rle;
 use crate::scan::{Segment, scan};
 
 /// Builds a patch that turns `old` into `new`.
@@ -61,7 +69,7 @@ pub fn diff_file(
     format::read_info(&patch[..])
 }
 
-/// A chunk's table entry and its three compressed streams, back to back.
+/// A chunk's table entry and its streams as stored, back to back.
 pub(crate) struct EncodedChunk {
     info: ChunkInfo,
     pub(crate) payload: Vec<u8>,
@@ -86,27 +94,19 @@ fn build_patch_with_step(old: &[u8], new: &[u8], options: &DiffOptions, step: us
         .enumerate()
         .map(|(i, chunk)| {
             progress.check()?;
-            let offset = i * chunk_size;
-            let encoded =
-                encode_chunk(old, &index, chunk, offset as u64, proportional(offset, old, new), options)?;
+            let at = ChunkAt { offset: i * chunk_size, new_len: new.len() };
+            let encoded = encode_chunk(old, &index, chunk, at, options)?;
             progress.advance(chunk.len() as u64)?;
             Ok(encoded)
         })
         .collect::<Result<_>>()?;
 
     let infos: Vec<ChunkInfo> = chunks.iter().map(|c| c.info.clone()).collect();
-    let mut patch =
-        format::encode_head(options.codec, old.len() as u64, old_hash, new.len() as u64, new_hash, &infos);
+    let mut patch = format::encode_head(old.len() as u64, old_hash, new.len() as u64, new_hash, &infos);
     for chunk in chunks {
         patch.extend_from_slice(&chunk.payload);
     }
     Ok(patch)
-}
-
-/// Where in `old` the byte at `offset` of `new` lies if both files are laid out alike: the
-/// scan's first guess of a chunk's alignment.
-pub(crate) fn proportional(offset: usize, old: &[u8], new: &[u8]) -> usize {
-    (offset as u128 * old.len() as u128 / new.len().max(1) as u128) as usize
 }
 
 /// The three raw streams of a chunk.
@@ -145,49 +145,127 @@ impl Streams {
     }
 }
 
+/// Where a chunk lies in the new file.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ChunkAt {
+    /// Offset of the chunk in the new file.
+    pub(crate) offset: usize,
+    /// Length of the whole new file.
+    pub(crate) new_len: usize,
+}
+
+impl ChunkAt {
+    /// Where in an `old_len`-byte old file the chunk lies if both files are laid out alike
+    /// (`offset * old_len / new_len`): the scan's first guess of its alignment, and the centre
+    /// of its dictionary window.
+    pub(crate) fn aligned(self, old_len: usize) -> usize {
+        (self.offset as u128 * old_len as u128 / self.new_len.max(1) as u128) as usize
+    }
+}
+
+/// Scans one chunk of new and encodes it, with the dictionary [`extra_dictionary`] picks.
 pub(crate) fn encode_chunk(
     old: &[u8],
     index: &SuffixIndex,
     new: &[u8],
-    offset: u64,
-    hint: usize,
+    at: ChunkAt,
     options: &DiffOptions,
 ) -> Result<EncodedChunk> {
-    let segments = scan(old, index, new, hint);
+    let segments = scan(old, index, new, at.aligned(old.len()));
     let mut streams = Streams::from_segments(old, new, &segments);
     if streams.control.len() as u64 > new.len() as u64 + CONTROL_SLACK {
         streams = Streams::literal(new);
     }
-    let compress = |raw: &[u8]| options.codec.compress(raw, options.level);
-    let (control, (diff, extra)) = rayon::join(
-        || compress(&streams.control),
-        || rayon::join(|| compress(&streams.diff), || compress(&streams.extra)),
+    let dictionary = extra_dictionary(old.len(), at.new_len, at.offset, new.len(), streams.extra.len());
+    pack_chunk(old, new, at.offset as u64, &streams, dictionary, options)
+}
+
+/// Extra streams shorter than this get no dictionary: too little to gain for the cost of
+/// loading one.
+pub(crate) const DICTIONARY_MIN_EXTRA: usize = 64 << 10;
+/// Nor do extra streams below this share of their chunk, in percent: the scan matched most of
+/// such a chunk, so its literals are what old does not hold.
+pub(crate) const DICTIONARY_MIN_EXTRA_PERCENT: usize = 25;
+/// The dictionary reaches this far beyond the chunk's aligned position on each side.
+pub(crate) const DICTIONARY_MARGIN: usize = 2 << 20;
+
+/// The window of old that a chunk's extra stream is worth compressing against, if any: for
+/// an extra stream of at least [`DICTIONARY_MIN_EXTRA`] bytes and
+/// [`DICTIONARY_MIN_EXTRA_PERCENT`] of the chunk, the part of old at the chunk's proportional
+/// position (`offset * old_len / new_len`), widened by [`DICTIONARY_MARGIN`] on each side,
+/// within old and at most [`MAX_DICTIONARY_LEN`] bytes. The encoder keeps it only where it
+/// makes the extra stream smaller.
+pub(crate) fn extra_dictionary(
+    old_len: usize,
+    new_len: usize,
+    chunk_offset: usize,
+    chunk_len: usize,
+    extra_len: usize,
+) -> Option<Range<usize>> {
+    if extra_len < DICTIONARY_MIN_EXTRA || extra_len * 100 < chunk_len * DICTIONARY_MIN_EXTRA_PERCENT {
+        return None;
+    }
+    let aligned = (chunk_offset as u128 * old_len as u128 / new_len.max(1) as u128) as usize;
+    let start = aligned.saturating_sub(DICTIONARY_MARGIN).min(old_len);
+    let end = (aligned + chunk_len + DICTIONARY_MARGIN).min(old_len).min(start + MAX_DICTIONARY_LEN as usize);
+    (start < end).then_some(start..end)
+}
+
+/// Encodes a chunk's raw streams as version 3 does: the diff stream run-length coded, every
+/// stream as small as `options.codec` makes it, and the extra stream compressed against
+/// `old[dictionary]` where that makes it smaller still.
+pub(crate) fn pack_chunk(
+    old: &[u8],
+    new: &[u8],
+    offset: u64,
+    streams: &Streams,
+    dictionary: Option<Range<usize>>,
+    options: &DiffOptions,
+) -> Result<EncodedChunk> {
+    let rle = rle::encode(&streams.diff);
+    let raws: [&[u8]; 4] = [&streams.control, &rle.ctrl, &rle.code, &streams.extra];
+    let smallest = |raw: &[u8], dict: &[u8]| options.codec.smallest(raw, options.level, dict);
+    let (packed, with_dictionary) = rayon::join(
+        || raws.par_iter().map(|raw| smallest(raw, &[])).collect::<Result<Vec<_>>>(),
+        || dictionary.clone().map(|range| smallest(&streams.extra, &old[range])).transpose(),
     );
-    let (control, diff, extra) = (control?, diff?, extra?);
-    let info = ChunkInfo {
-        new_offset: offset,
-        new_len: new.len() as u64,
-        control_raw_len: streams.control.len() as u64,
-        extra_raw_len: streams.extra.len() as u64,
-        control_len: control.len() as u64,
-        diff_len: diff.len() as u64,
-        extra_len: extra.len() as u64,
-        hash: hash(new),
+    let mut packed = packed?;
+    let dictionary = match (dictionary, with_dictionary?) {
+        (Some(range), Some((codec, extra)))
+            if codec != StreamCodec::Stored && extra.len() < packed[3].1.len() =>
+        {
+            packed[3] = (codec, extra);
+            Some(range.start as u64..range.end as u64)
+        }
+        _ => None,
     };
-    let mut payload = control;
-    payload.extend_from_slice(&diff);
-    payload.extend_from_slice(&extra);
+    let kinds = [StreamKind::Control, StreamKind::DiffCtrl, StreamKind::DiffCode, StreamKind::Extra];
+    let streams = kinds
+        .into_iter()
+        .zip(raws)
+        .zip(&packed)
+        .map(|((kind, raw), (codec, bytes))| StreamInfo {
+            kind,
+            codec: *codec,
+            raw_len: raw.len() as u64,
+            packed_len: bytes.len() as u64,
+        })
+        .collect();
+    let info =
+        ChunkInfo { new_offset: offset, new_len: new.len() as u64, streams, dictionary, hash: hash(new) };
+    let payload = packed.into_iter().flat_map(|(_, bytes)| bytes).collect();
     Ok(EncodedChunk { info, payload })
 }
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
     use crate::{ApplyOptions, apply};
 
     /// Pseudo-random bytes (xorshift64): matches exist only where a test copies old into new.
-    fn noise(seed: u64, len: usize) -> Vec<u8> {
+    pub(crate) fn noise(seed: u64, len: usize) -> Vec<u8> {
         let mut state = seed | 1;
         (0..len)
             .map(|_| {
@@ -218,6 +296,37 @@ mod tests {
         for step in [1, 2, 4, 8, 16, 64, 256] {
             let size = patch(&old, &new, step).len();
             assert!(size < copied / 50, "step {step}: {size} bytes for {copied}");
+        }
+    }
+
+    #[test]
+    fn extra_dictionary_follows_its_thresholds_and_stays_within_old() {
+        const MIB: usize = 1 << 20;
+        let big = DICTIONARY_MIN_EXTRA;
+        assert_eq!(extra_dictionary(100 * MIB, 100 * MIB, 0, 4 * MIB, big - 1), None);
+        assert_eq!(extra_dictionary(100 * MIB, 100 * MIB, 0, 4 * MIB, MIB - 1), None, "under 25%");
+        assert_eq!(extra_dictionary(0, 100 * MIB, 0, 4 * MIB, 4 * MIB), None, "empty old");
+        assert_eq!(extra_dictionary(100 * MIB, 100 * MIB, 0, 4 * MIB, MIB), Some(0..6 * MIB));
+        // Old half the size of new: a chunk at 40 MiB aligns with old at 20 MiB.
+        assert_eq!(extra_dictionary(50 * MIB, 100 * MIB, 40 * MIB, 4 * MIB, MIB), Some(18 * MIB..26 * MIB));
+        assert_eq!(extra_dictionary(MIB, 100 * MIB, 96 * MIB, 4 * MIB, MIB), Some(0..MIB));
+        let huge = extra_dictionary(1 << 40, 1 << 40, 1 << 30, 1 << 30, 1 << 30).unwrap();
+        assert_eq!(huge.len() as u64, MAX_DICTIONARY_LEN);
+    }
+
+    #[test]
+    fn a_dictionary_is_kept_only_where_it_shrinks_the_extra_stream() {
+        let old = noise(3, 200_000);
+        let related: Vec<u8> = old.chunks_exact(9).flat_map(|piece| piece[..6].to_vec()).collect();
+        let unrelated = noise(4, related.len());
+        let options = DiffOptions::new().level(3);
+        for (new, kept) in [(related, true), (unrelated, false)] {
+            let streams = Streams::literal(&new);
+            let chunk = pack_chunk(&old, &new, 0, &streams, Some(0..old.len()), &options).unwrap();
+            assert_eq!(chunk.info.dictionary.is_some(), kept, "kept {kept}");
+            let extra = chunk.info.stream(StreamKind::Extra).unwrap();
+            let stored = extra.codec == StreamCodec::Stored;
+            assert_eq!(stored, !kept, "an incompressible extra stream is stored");
         }
     }
 

@@ -1,46 +1,54 @@
-//! Formats v1 and v2: the byte layout of a patch. `FORMAT.md` is the normative description; each
-//! constant here quotes its row.
+//! Formats v1, v2 and v3: the byte layout of a patch. `FORMAT.md` is the normative description;
+//! each constant here quotes its row.
 //!
 //! ```text
-//! header (96 bytes) | chunk table (64 bytes x chunk_count) | table hash (32) | signature block | payloads
+//! header (96 bytes) | chunk table (64 bytes (v1, v2) or 96 (v3) x chunk_count) | table hash (32)
+//!     | signature block | payloads
 //! ```
 //!
 //! Everything is little endian. Every number read from a patch is checked here, before the
-//! caller allocates anything from it.
+//! caller allocates anything from it. The encoder writes version 3 only.
 
+use std::fmt;
 use std::io::Read;
+use std::ops::Range;
 
-use crate::codec::Codec;
+use crate::codec::{Codec, StreamCodec};
 use crate::error::{Error, Result};
 
 /// `magic`, offset 0, 4 bytes: the ASCII bytes `CDLT`.
 pub const MAGIC: [u8; 4] = *b"CDLT";
-/// `format_version`, offset 4, u16: the highest version this library reads. It writes the
-/// lowest version that can express the patch: 1 for zstd, 2 for another [`Codec`].
-pub const FORMAT_VERSION: u16 = 2;
+/// `format_version`, offset 4, u16: the version this library writes, and the highest it reads
+/// (it reads 1, 2 and 3).
+pub const FORMAT_VERSION: u16 = 3;
 /// Size of the fixed header.
 pub(crate) const HEADER_LEN: usize = 96;
-/// Size of one chunk table entry.
-pub(crate) const ENTRY_LEN: usize = 64;
+/// Size of one chunk table entry in versions 1 and 2.
+const LEGACY_ENTRY_LEN: usize = 64;
+/// Size of one chunk table entry in version 3.
+const ENTRY_LEN: usize = 96;
 /// Size of the blake3 hash of header and chunk table that follows the table.
 pub(crate) const TABLE_HASH_LEN: usize = 32;
-/// Largest `new_len` of one chunk that format v1 allows (1 GiB).
+/// Largest `new_len` of one chunk that the format allows (1 GiB).
 pub const MAX_CHUNK_LEN: u64 = 1 << 30;
-/// Largest `chunk_count` that format v1 allows.
+/// Largest `chunk_count` that the format allows.
 pub const MAX_CHUNK_COUNT: u64 = 1 << 22;
-/// Largest `signature_len` that format v1 allows (64 KiB).
+/// Largest `signature_len` that the format allows (64 KiB).
 pub const MAX_SIGNATURE_LEN: u64 = 1 << 16;
-/// `control_raw_len` may exceed the chunk's `new_len` by at most this many bytes.
+/// Largest `dict_len` of a version-3 entry (64 MiB).
+pub const MAX_DICTIONARY_LEN: u64 = 1 << 26;
+/// `control_raw_len` (and in v3 `diff_ctrl` raw length) may exceed its bound by this many bytes.
 pub(crate) const CONTROL_SLACK: u64 = 32;
 
 /// Everything a patch says about itself before its payloads: the header and chunk table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PatchInfo {
-    /// Format version of the patch.
+    /// Format version of the patch: 1, 2 or 3.
     pub format_version: u16,
-    /// How the chunk streams are compressed (always zstd in version 1).
-    pub codec: Codec,
+    /// Versions 1 and 2: how every non-empty stream is compressed (always zstd in version 1).
+    /// `None` in version 3, where each stream names its own codec ([`StreamInfo::codec`]).
+    pub codec: Option<Codec>,
     /// Size in bytes of the old file the patch applies to.
     pub old_size: u64,
     /// blake3 of the old file.
@@ -58,7 +66,55 @@ pub struct PatchInfo {
     pub chunks: Vec<ChunkInfo>,
 }
 
-/// One chunk table entry: a range of the new file and the sizes of its three streams.
+/// What one stream of a chunk holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StreamKind {
+    /// Control ops (every version).
+    Control,
+    /// Versions 1 and 2: the bytewise differences over the ops' add regions.
+    Diff,
+    /// Version 3: the run-length items that encode the differences.
+    DiffCtrl,
+    /// Version 3: the literal and run bytes those items draw on.
+    DiffCode,
+    /// Literal bytes of the new file (every version).
+    Extra,
+}
+
+impl fmt::Display for StreamKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StreamKind::Control => "control",
+            StreamKind::Diff => "diff",
+            StreamKind::DiffCtrl => "diff-ctrl",
+            StreamKind::DiffCode => "diff-code",
+            StreamKind::Extra => "extra",
+        })
+    }
+}
+
+/// One stream of one chunk: its kind, how it is stored, and its sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamInfo {
+    /// What the stream holds.
+    pub kind: StreamKind,
+    /// How it is stored; an empty stream is always [`StreamCodec::Stored`].
+    pub codec: StreamCodec,
+    /// Size of the stream's content.
+    pub raw_len: u64,
+    /// Size of the stream in the patch (equal to `raw_len` when stored).
+    pub packed_len: u64,
+}
+
+/// The streams of a version-3 chunk, in payload order.
+const V3_STREAMS: [StreamKind; 4] =
+    [StreamKind::Control, StreamKind::DiffCtrl, StreamKind::DiffCode, StreamKind::Extra];
+/// The streams of a version-1 or version-2 chunk, in payload order.
+const LEGACY_STREAMS: [StreamKind; 3] = [StreamKind::Control, StreamKind::Diff, StreamKind::Extra];
+
+/// One chunk table entry: a range of the new file, its streams and its hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ChunkInfo {
@@ -66,68 +122,123 @@ pub struct ChunkInfo {
     pub new_offset: u64,
     /// Length of the chunk in the new file (at least 1).
     pub new_len: u64,
-    /// Decompressed size of the control stream.
-    pub control_raw_len: u64,
-    /// Decompressed size of the extra stream; the diff stream holds the other
-    /// `new_len - extra_raw_len` bytes.
-    pub extra_raw_len: u64,
-    /// Compressed size of the control stream (0 when its raw size is 0).
-    pub control_len: u64,
-    /// Compressed size of the diff stream.
-    pub diff_len: u64,
-    /// Compressed size of the extra stream.
-    pub extra_len: u64,
+    /// The streams in payload order: control, diff and extra in versions 1 and 2; control,
+    /// diff-ctrl, diff-code and extra in version 3.
+    pub streams: Vec<StreamInfo>,
+    /// The range of the old file that the extra stream is compressed against (version 3),
+    /// if any.
+    pub dictionary: Option<Range<u64>>,
     /// blake3 of the chunk's output bytes.
     pub hash: [u8; 32],
 }
 
 impl ChunkInfo {
-    /// Decompressed size of the diff stream.
+    /// The chunk's stream of `kind`, if its version has one.
+    pub fn stream(&self, kind: StreamKind) -> Option<&StreamInfo> {
+        self.streams.iter().find(|stream| stream.kind == kind)
+    }
+
+    /// Raw size of the stream of `kind`; 0 where there is none.
+    pub(crate) fn raw_len(&self, kind: StreamKind) -> u64 {
+        self.stream(kind).map_or(0, |stream| stream.raw_len)
+    }
+
+    /// Number of bytes the ops take from the differences: `new_len` less the extra stream.
     pub fn diff_raw_len(&self) -> u64 {
-        self.new_len - self.extra_raw_len
+        self.new_len.saturating_sub(self.raw_len(StreamKind::Extra))
     }
 
-    /// Total compressed bytes of this chunk's payload.
+    /// Total bytes of this chunk's payload.
     pub fn payload_len(&self) -> u64 {
-        self.control_len + self.diff_len + self.extra_len
+        self.streams.iter().map(|stream| stream.packed_len).sum()
     }
 
+    /// The version-3 entry; `streams` must be the four of [`V3_STREAMS`].
     fn encode(&self) -> [u8; ENTRY_LEN] {
         let mut out = [0u8; ENTRY_LEN];
-        out[0..8].copy_from_slice(&self.new_offset.to_le_bytes());
-        let small = [
-            self.new_len,
-            self.control_raw_len,
-            self.extra_raw_len,
-            self.control_len,
-            self.diff_len,
-            self.extra_len,
-        ];
-        for (i, value) in small.into_iter().enumerate() {
+        let put_u32 = |out: &mut [u8; ENTRY_LEN], at: usize, value: u64| {
             let value = u32::try_from(value).expect("encoder keeps chunk fields below 4 GiB");
-            out[8 + 4 * i..12 + 4 * i].copy_from_slice(&value.to_le_bytes());
+            out[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        };
+        out[0..8].copy_from_slice(&self.new_offset.to_le_bytes());
+        put_u32(&mut out, 8, self.new_len);
+        for (i, stream) in self.streams.iter().enumerate() {
+            debug_assert_eq!(stream.kind, V3_STREAMS[i]);
+            out[12 + i] = stream.codec.id();
+            put_u32(&mut out, 16 + 4 * i, stream.raw_len);
+            put_u32(&mut out, 32 + 4 * i, stream.packed_len);
         }
-        out[32..64].copy_from_slice(&self.hash);
+        let dictionary = self.dictionary.clone().unwrap_or(0..0);
+        out[48..56].copy_from_slice(&dictionary.start.to_le_bytes());
+        put_u32(&mut out, 56, dictionary.end - dictionary.start);
+        out[64..96].copy_from_slice(&self.hash);
         out
     }
 
-    fn decode(bytes: &[u8; ENTRY_LEN]) -> Self {
+    /// A version-1 or version-2 entry of a patch whose header names `codec`.
+    fn decode_legacy(bytes: &[u8], codec: Codec) -> Self {
         let u32_at = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()));
+        let new_len = u32_at(8);
+        let raw = [u32_at(12), new_len.saturating_sub(u32_at(16)), u32_at(16)];
+        let packed = [u32_at(20), u32_at(24), u32_at(28)];
+        let streams = (0..3)
+            .map(|i| StreamInfo {
+                kind: LEGACY_STREAMS[i],
+                codec: if raw[i] == 0 { StreamCodec::Stored } else { codec.legacy_stream_codec() },
+                raw_len: raw[i],
+                packed_len: packed[i],
+            })
+            .collect();
         ChunkInfo {
             new_offset: u64::from_le_bytes(bytes[0..8].try_into().unwrap()),
-            new_len: u32_at(8),
-            control_raw_len: u32_at(12),
-            extra_raw_len: u32_at(16),
-            control_len: u32_at(20),
-            diff_len: u32_at(24),
-            extra_len: u32_at(28),
+            new_len,
+            streams,
+            dictionary: None,
             hash: bytes[32..64].try_into().unwrap(),
         }
     }
 
+    /// A version-3 entry: fails on an unknown codec byte, a set reserved byte or a
+    /// dictionary range that overflows.
+    fn decode_v3(bytes: &[u8], index: usize) -> Result<Self> {
+        let bad = |what: String| Err(Error::corrupt(format!("chunk {index}: {what}")));
+        let u32_at = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()));
+        let mut streams = Vec::with_capacity(V3_STREAMS.len());
+        for (i, kind) in V3_STREAMS.into_iter().enumerate() {
+            let Some(codec) = StreamCodec::from_id(bytes[12 + i]) else {
+                return bad(format!("unknown codec {} for the {kind} stream", bytes[12 + i]));
+            };
+            streams.push(StreamInfo {
+                kind,
+                codec,
+                raw_len: u32_at(16 + 4 * i),
+                packed_len: u32_at(32 + 4 * i),
+            });
+        }
+        if bytes[60..64] != [0; 4] {
+            return bad("reserved entry bytes are set".into());
+        }
+        let (dict_offset, dict_len) = (u64::from_le_bytes(bytes[48..56].try_into().unwrap()), u32_at(56));
+        let dictionary = match (dict_offset, dict_len) {
+            (0, 0) => None,
+            (_, 0) => return bad("a dictionary offset without a dictionary".into()),
+            _ => match dict_offset.checked_add(dict_len) {
+                Some(end) => Some(dict_offset..end),
+                None => return bad("the dictionary range overflows".into()),
+            },
+        };
+        Ok(ChunkInfo {
+            new_offset: u64::from_le_bytes(bytes[0..8].try_into().unwrap()),
+            new_len: u32_at(8),
+            streams,
+            dictionary,
+            hash: bytes[64..96].try_into().unwrap(),
+        })
+    }
+
     /// Checks one entry against the format's rules and the caller's limit, `expected_offset`
     /// being where the previous chunk ended.
-    fn validate(&self, index: u64, expected_offset: u64, new_size: u64, max_chunk_len: u64) -> Result<()> {
+    fn validate(&self, index: u64, expected_offset: u64, header: &Header, max_chunk_len: u64) -> Result<()> {
         let bad = |what: &str| Err(Error::corrupt(format!("chunk {index}: {what}")));
         if self.new_offset != expected_offset {
             return bad(&format!(
@@ -141,27 +252,68 @@ impl ChunkInfo {
         if self.new_len > max_chunk_len {
             return Err(Error::limit(format!("length of chunk {index}"), self.new_len, max_chunk_len));
         }
-        if self.new_len > new_size - self.new_offset {
+        if self.new_len > header.new_size - self.new_offset {
             return bad("extends past the end of the new file");
         }
-        if self.extra_raw_len > self.new_len {
-            return bad("extra stream is longer than the chunk");
+        self.validate_lengths().or_else(|what| bad(&what))?;
+        for stream in &self.streams {
+            stream.validate().or_else(|what| bad(&what))?;
         }
-        if self.control_raw_len == 0 || self.control_raw_len > self.new_len + CONTROL_SLACK {
-            return bad("control stream size is out of range");
+        self.validate_dictionary(header.old_size).or_else(bad)
+    }
+
+    /// The bounds on raw stream sizes that the chunk's length sets.
+    fn validate_lengths(&self) -> std::result::Result<(), String> {
+        let raw = |kind| self.raw_len(kind);
+        if raw(StreamKind::Extra) > self.new_len {
+            return Err("extra stream is longer than the chunk".into());
         }
-        let streams = [
-            ("control", self.control_raw_len, self.control_len),
-            ("diff", self.diff_raw_len(), self.diff_len),
-            ("extra", self.extra_raw_len, self.extra_len),
-        ];
-        for (name, raw, compressed) in streams {
-            if (raw == 0) != (compressed == 0) {
-                return bad(&format!("{name} stream sizes disagree ({raw} raw, {compressed} compressed)"));
+        if !(1..=self.new_len + CONTROL_SLACK).contains(&raw(StreamKind::Control)) {
+            return Err("control stream size is out of range".into());
+        }
+        let diff = self.diff_raw_len();
+        if self.stream(StreamKind::DiffCtrl).is_some() {
+            if raw(StreamKind::DiffCode) > diff {
+                return Err("diff code stream is longer than the diff".into());
             }
-            if compressed > compress_bound(raw) {
-                return bad(&format!("{name} stream is larger than a codec can produce from {raw} bytes"));
+            let ctrl = raw(StreamKind::DiffCtrl);
+            if ctrl > diff + CONTROL_SLACK || (ctrl == 0) != (diff == 0) {
+                return Err(format!("diff control stream of {ctrl} bytes for a diff of {diff}"));
             }
+        }
+        Ok(())
+    }
+
+    /// A dictionary lies within the old file, within [`MAX_DICTIONARY_LEN`], and only under
+    /// a compressed extra stream.
+    fn validate_dictionary(&self, old_size: u64) -> std::result::Result<(), &'static str> {
+        let Some(dictionary) = &self.dictionary else { return Ok(()) };
+        if dictionary.end - dictionary.start > MAX_DICTIONARY_LEN {
+            return Err("dictionary is longer than the format allows");
+        }
+        if dictionary.end > old_size {
+            return Err("dictionary extends past the end of the old file");
+        }
+        match self.stream(StreamKind::Extra) {
+            Some(extra) if extra.codec != StreamCodec::Stored => Ok(()),
+            _ => Err("dictionary without a compressed extra stream"),
+        }
+    }
+}
+
+impl StreamInfo {
+    /// Sizes agree with the codec: empty exactly when packed is empty, and then stored; stored
+    /// bytes are the raw bytes; compressed ones within [`compress_bound`].
+    fn validate(&self) -> std::result::Result<(), String> {
+        let (kind, raw, packed) = (self.kind, self.raw_len, self.packed_len);
+        if (raw == 0) != (packed == 0) || (raw == 0 && self.codec != StreamCodec::Stored) {
+            return Err(format!("{kind} stream sizes disagree ({raw} raw, {packed} packed, {})", self.codec));
+        }
+        if self.codec == StreamCodec::Stored && packed != raw {
+            return Err(format!("stored {kind} stream of {raw} bytes takes {packed}"));
+        }
+        if packed > compress_bound(raw) {
+            return Err(format!("{kind} stream is larger than a codec can produce from {raw} bytes"));
         }
         Ok(())
     }
@@ -177,7 +329,9 @@ pub(crate) fn compress_bound(raw: u64) -> u64 {
 
 /// Header fields, as written at offsets 0..96.
 struct Header {
-    codec: Codec,
+    version: u16,
+    /// Versions 1 and 2 only.
+    codec: Option<Codec>,
     old_size: u64,
     old_hash: [u8; 32],
     new_size: u64,
@@ -187,13 +341,12 @@ struct Header {
 }
 
 impl Header {
+    /// The version-3 header.
     fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
         out[0..4].copy_from_slice(&MAGIC);
-        let version: u16 = if self.codec == Codec::Zstd { 1 } else { 2 };
-        out[4..6].copy_from_slice(&version.to_le_bytes());
-        // 6..8: flags, reserved and zero in v1; the codec in v2.
-        out[6..8].copy_from_slice(&self.codec.id().to_le_bytes());
+        out[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        // 6..8: flags, reserved and zero in v3.
         out[8..16].copy_from_slice(&self.old_size.to_le_bytes());
         out[16..48].copy_from_slice(&self.old_hash);
         out[48..56].copy_from_slice(&self.new_size.to_le_bytes());
@@ -203,8 +356,8 @@ impl Header {
         out
     }
 
-    /// Checks magic, then version, then reserved bits. The fields are checked by
-    /// [`Header::validate`] once the table hash has confirmed them.
+    /// Checks magic, then version, then the flags or codec field. The other fields are
+    /// checked by [`Header::validate`] once the table hash has confirmed them.
     fn decode(bytes: &[u8; HEADER_LEN]) -> Result<Self> {
         if bytes[0..4] != MAGIC {
             return Err(Error::corrupt("not a chunkdelta patch (bad magic)"));
@@ -212,14 +365,18 @@ impl Header {
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
         let field = u16::from_le_bytes([bytes[6], bytes[7]]);
         let codec = match version {
-            1 if field != 0 => {
+            1 | 3 if field != 0 => {
                 return Err(Error::corrupt(format!("reserved header flags are set ({field:#06x})")));
             }
-            1 => Codec::Zstd,
-            2 => Codec::from_id(field).ok_or_else(|| Error::corrupt(format!("unknown codec {field}")))?,
+            1 => Some(Codec::Zstd),
+            2 => Some(
+                Codec::from_v2_id(field).ok_or_else(|| Error::corrupt(format!("unknown codec {field}")))?,
+            ),
+            3 => None,
             _ => return Err(Error::UnsupportedVersion { found: version, supported: FORMAT_VERSION }),
         };
         let header = Header {
+            version,
             codec,
             old_size: u64::from_le_bytes(bytes[8..16].try_into().unwrap()),
             old_hash: bytes[16..48].try_into().unwrap(),
@@ -229,6 +386,17 @@ impl Header {
             signature_len: u32::from_le_bytes(bytes[92..96].try_into().unwrap()),
         };
         Ok(header)
+    }
+
+    fn entry_len(&self) -> usize {
+        if self.version == 3 { ENTRY_LEN } else { LEGACY_ENTRY_LEN }
+    }
+
+    fn decode_entry(&self, bytes: &[u8], index: usize) -> Result<ChunkInfo> {
+        match self.codec {
+            Some(codec) => Ok(ChunkInfo::decode_legacy(bytes, codec)),
+            None => ChunkInfo::decode_v3(bytes, index),
+        }
     }
 
     fn validate(&self) -> Result<()> {
@@ -249,9 +417,8 @@ impl Header {
     }
 }
 
-/// Serialises header, chunk table and table hash: everything before the payloads.
+/// Serialises a version-3 header, chunk table and table hash: everything before the payloads.
 pub(crate) fn encode_head(
-    codec: Codec,
     old_size: u64,
     old_hash: [u8; 32],
     new_size: u64,
@@ -259,7 +426,8 @@ pub(crate) fn encode_head(
     chunks: &[ChunkInfo],
 ) -> Vec<u8> {
     let header = Header {
-        codec,
+        version: FORMAT_VERSION,
+        codec: None,
         old_size,
         old_hash,
         new_size,
@@ -351,14 +519,12 @@ impl<R: Read> PatchReader<R> {
 /// Reads and checks everything before the payloads: header, chunk table, table hash and
 /// signature block. Chunks longer than `max_chunk_len` are a [`Error::LimitExceeded`].
 ///
-/// Memory grows with the entries actually present in the stream (64 bytes each), never with
-/// the counts the header claims.
+/// Memory grows with the entries actually present in the stream (64 or 96 bytes each), never
+/// with the counts the header claims.
 pub(crate) fn read_head<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64) -> Result<PatchInfo> {
     let mut header_bytes = [0u8; HEADER_LEN];
     reader.read_exact(&mut header_bytes, "header")?;
     let header = Header::decode(&header_bytes)?;
-    let mut table_hasher = blake3::Hasher::new();
-    table_hasher.update(&header_bytes);
 
     // Entries are hash-checked before they are interpreted, so a flipped byte reads as
     // corruption; only the count is bounded first, so an endless stream cannot grow the table.
@@ -366,23 +532,27 @@ pub(crate) fn read_head<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64
     if count > MAX_CHUNK_COUNT {
         return Err(Error::limit("chunk count", count, MAX_CHUNK_COUNT));
     }
-    let mut chunks = Vec::new();
+    let entry_len = header.entry_len();
+    let mut table = header_bytes.to_vec();
     for _ in 0..count {
-        let mut entry_bytes = [0u8; ENTRY_LEN];
-        reader.read_exact(&mut entry_bytes, "chunk table")?;
-        table_hasher.update(&entry_bytes);
-        chunks.push(ChunkInfo::decode(&entry_bytes));
+        let mut entry = [0u8; ENTRY_LEN];
+        reader.read_exact(&mut entry[..entry_len], "chunk table")?;
+        table.extend_from_slice(&entry[..entry_len]);
     }
     let mut table_hash = [0u8; TABLE_HASH_LEN];
     reader.read_exact(&mut table_hash, "table hash")?;
-    if table_hash != *table_hasher.finalize().as_bytes() {
+    if table_hash != *blake3::hash(&table).as_bytes() {
         return Err(Error::corrupt("the header or chunk table does not match its hash"));
     }
     header.validate()?;
+    let entries = table[HEADER_LEN..].chunks_exact(entry_len).enumerate();
+    let chunks =
+        entries.map(|(index, bytes)| header.decode_entry(bytes, index)).collect::<Result<Vec<_>>>()?;
+    drop(table);
     let mut offset = 0u64;
     let mut payload_total = 0u64;
     for (index, chunk) in chunks.iter().enumerate() {
-        chunk.validate(index as u64, offset, header.new_size, max_chunk_len)?;
+        chunk.validate(index as u64, offset, &header, max_chunk_len)?;
         offset += chunk.new_len;
         payload_total += chunk.payload_len();
     }
@@ -392,14 +562,14 @@ pub(crate) fn read_head<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64
             header.new_size
         )));
     }
-    // Format v1 reserves the signature block and skips its content.
+    // Every version so far reserves the signature block and skips its content.
     reader.read_vec(u64::from(header.signature_len), "signature block")?;
 
     let head_len = (HEADER_LEN + TABLE_HASH_LEN) as u64
-        + ENTRY_LEN as u64 * u64::from(header.chunk_count)
+        + entry_len as u64 * u64::from(header.chunk_count)
         + u64::from(header.signature_len);
     Ok(PatchInfo {
-        format_version: if header.codec == Codec::Zstd { 1 } else { 2 },
+        format_version: header.version,
         codec: header.codec,
         old_size: header.old_size,
         old_hash: header.old_hash,
@@ -434,30 +604,126 @@ pub fn read_info(patch: impl Read) -> Result<PatchInfo> {
 mod tests {
     use super::*;
 
+    /// A 100-byte chunk: 3 bytes of zstd control, no diff, 100 stored bytes of extra.
     fn sample_chunk(offset: u64) -> ChunkInfo {
+        let stream = |kind, codec, raw_len, packed_len| StreamInfo { kind, codec, raw_len, packed_len };
         ChunkInfo {
             new_offset: offset,
             new_len: 100,
-            control_raw_len: 3,
-            extra_raw_len: 100,
-            control_len: 12,
-            diff_len: 0,
-            extra_len: 109,
+            streams: vec![
+                stream(StreamKind::Control, StreamCodec::Zstd, 3, 12),
+                stream(StreamKind::DiffCtrl, StreamCodec::Stored, 0, 0),
+                stream(StreamKind::DiffCode, StreamCodec::Stored, 0, 0),
+                stream(StreamKind::Extra, StreamCodec::Stored, 100, 100),
+            ],
+            dictionary: None,
             hash: [7; 32],
         }
     }
 
+    fn patch_of(chunks: &[ChunkInfo], old_size: u64) -> Vec<u8> {
+        let new_size = chunks.iter().map(|c| c.new_len).sum();
+        let mut patch = encode_head(old_size, [1; 32], new_size, [2; 32], chunks);
+        let payloads: u64 = chunks.iter().map(ChunkInfo::payload_len).sum();
+        patch.resize(patch.len() + payloads as usize, 0);
+        patch
+    }
+
     #[test]
     fn head_round_trips() {
-        let chunks = vec![sample_chunk(0), sample_chunk(100)];
-        let mut patch = encode_head(Codec::Zstd, 5, [1; 32], 200, [2; 32], &chunks);
-        let head_len = patch.len() as u64;
-        patch.resize(patch.len() + 2 * (12 + 109), 0);
+        let mut chunks = vec![sample_chunk(0), sample_chunk(100)];
+        chunks[1].streams[3].codec = StreamCodec::Lzma2;
+        chunks[1].streams[3].packed_len = 50;
+        chunks[1].dictionary = Some(2..5);
+        let patch = patch_of(&chunks, 5);
         let info = read_info(&patch[..]).unwrap();
         assert_eq!(info.chunks, chunks);
+        assert_eq!((info.format_version, info.codec), (3, None));
         assert_eq!((info.old_size, info.new_size, info.old_hash, info.new_hash), (5, 200, [1; 32], [2; 32]));
-        assert_eq!(info.patch_size, head_len + 2 * (12 + 109));
+        assert_eq!(info.patch_size, patch.len() as u64);
         assert!(read_info(&patch[..patch.len() - 1]).is_err());
+    }
+
+    /// Each way a version-3 entry can break a rule, as (what to change, expected message part).
+    #[test]
+    fn v3_entries_that_break_a_rule_are_corrupt() {
+        type Change = fn(&mut ChunkInfo);
+        let cases: [(Change, &str); 14] = [
+            (|c| c.streams[0].codec = StreamCodec::Stored, "stored control stream of 3 bytes takes 12"),
+            (|c| c.streams[0].raw_len = 133, "control stream size is out of range"),
+            (|c| c.streams[3].packed_len = 99, "stored extra stream of 100 bytes takes 99"),
+            (|c| c.streams[3].raw_len = 101, "extra stream is longer than the chunk"),
+            (|c| c.streams[0].packed_len = 0, "control stream sizes disagree"),
+            (|c| c.streams[0].packed_len = 200, "control stream is larger than a codec can produce"),
+            (|c| c.streams[1].codec = StreamCodec::Zstd, "diff-ctrl stream sizes disagree"),
+            (|c| c.dictionary = Some(0..1), "dictionary without a compressed extra stream"),
+            (
+                |c| {
+                    (c.streams[3].raw_len, c.streams[3].packed_len) = (90, 90);
+                    (c.streams[2].raw_len, c.streams[2].packed_len) = (11, 11);
+                    (c.streams[1].raw_len, c.streams[1].packed_len) = (1, 1);
+                },
+                "diff code stream is longer than the diff",
+            ),
+            (
+                |c| (c.streams[3].raw_len, c.streams[3].packed_len) = (90, 90),
+                "diff control stream of 0 bytes for a diff of 10",
+            ),
+            (
+                |c| {
+                    (c.streams[3].raw_len, c.streams[3].packed_len) = (90, 90);
+                    (c.streams[1].raw_len, c.streams[1].packed_len) = (43, 43);
+                },
+                "diff control stream of 43 bytes for a diff of 10",
+            ),
+            (
+                |c| c.streams[1] = StreamInfo { raw_len: 1, packed_len: 1, ..c.streams[1] },
+                "diff control stream of 1",
+            ),
+            (
+                |c| {
+                    c.streams[3].codec = StreamCodec::Zstd;
+                    c.dictionary = Some(4..6);
+                },
+                "dictionary extends past the end of the old file",
+            ),
+            (
+                |c| {
+                    c.streams[3].codec = StreamCodec::Zstd;
+                    c.dictionary = Some(0..(1 << 26) + 1);
+                },
+                "dictionary is longer than the format allows",
+            ),
+        ];
+        for (change, expected) in cases {
+            let mut chunk = sample_chunk(0);
+            change(&mut chunk);
+            let err = read_info(&patch_of(&[chunk], 5)[..]).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::CorruptPatch, "{err}");
+            assert!(err.to_string().contains(expected), "{err} lacks {expected:?}");
+        }
+    }
+
+    #[test]
+    fn v3_entry_bytes_that_break_a_rule_are_corrupt() {
+        let head_len = HEADER_LEN + ENTRY_LEN;
+        let cases: [(usize, u8, &str); 4] = [
+            (12, 3, "unknown codec 3 for the control stream"),
+            (15, 0xFF, "unknown codec 255 for the extra stream"),
+            (60, 1, "reserved entry bytes are set"),
+            (48, 1, "a dictionary offset without a dictionary"),
+        ];
+        for (at, value, expected) in cases {
+            let mut patch = patch_of(&[sample_chunk(0)], 5);
+            patch[at + HEADER_LEN] = value;
+            let hash = blake3::hash(&patch[..head_len]);
+            patch[head_len..head_len + TABLE_HASH_LEN].copy_from_slice(hash.as_bytes());
+            let err = read_info(&patch[..]).unwrap_err();
+            assert!(err.to_string().contains(expected), "{err} lacks {expected:?}");
+        }
+        let mut flagged = patch_of(&[sample_chunk(0)], 5);
+        flagged[6] = 1;
+        assert!(read_info(&flagged[..]).unwrap_err().to_string().contains("reserved header flags"));
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! benchmark of it measures that stage and nothing else.
 #![doc(hidden)]
 
-use crate::codec::Codec;
-use crate::diff::{Streams, encode_chunk as encode};
+use crate::codec::StreamCodec;
+use crate::diff::{ChunkAt, Streams, encode_chunk as encode};
 use crate::error::Result;
 use crate::index::SuffixIndex;
 use crate::options::DiffOptions;
@@ -44,15 +44,16 @@ pub fn chunk_streams(index: &Index<'_>, chunk: &[u8]) -> ChunkStreams {
     ChunkStreams { control: streams.control, diff: streams.diff, extra: streams.extra }
 }
 
-/// Encodes one chunk as diff does (scan, streams, three zstd frames, blake3); returns the
-/// length of its compressed payload.
+/// Encodes one chunk as diff does (scan, streams, run-length coding, four streams each zstd
+/// or stored, blake3), as the whole new file; returns the length of its payload.
 pub fn encode_chunk(index: &Index<'_>, chunk: &[u8], level: i32) -> Result<usize> {
-    Ok(encode(index.old, &index.inner, chunk, 0, 0, &DiffOptions::new().level(level))?.payload.len())
+    let at = ChunkAt { offset: 0, new_len: chunk.len() };
+    Ok(encode(index.old, &index.inner, chunk, at, &DiffOptions::new().level(level))?.payload.len())
 }
 
 /// One zstd frame of `raw` at `level`, as diff writes each stream.
 pub fn compress(raw: &[u8], level: i32) -> Result<Vec<u8>> {
-    Codec::Zstd.compress(raw, level)
+    StreamCodec::Zstd.compress(raw, level, &[])
 }
 
 /// blake3 of `data` as diff and apply compute it (rayon above 128 KiB).

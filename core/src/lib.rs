@@ -2,7 +2,9 @@
 //! in bounded memory, verifiably.
 //!
 //! A patch cuts the new file into independent chunks. Each chunk carries bsdiff-style control,
-//! diff and extra streams, compressed with zstd, and the blake3 hash of its output. Diff
+//! diff (run-length coded) and extra streams, each compressed with zstd or LZMA2 or stored
+//! (format version 3; the extra stream possibly against a window of `old` as a dictionary),
+//! and the blake3 hash of its output. Diff
 //! indexes `old` once with a suffix array and scans the chunks in parallel; apply decodes
 //! chunks in parallel in one forward pass over the patch, checking `old`'s hash before writing
 //! anything and every chunk's hash after. The byte format is specified in `FORMAT.md`.
@@ -46,14 +48,16 @@ pub mod internals;
 mod io;
 mod options;
 mod parallel;
+mod rle;
 mod scan;
 
 pub use apply::{ApplyReport, apply, apply_file, verify, verify_file};
-pub use codec::Codec;
+pub use codec::{Codec, StreamCodec};
 pub use diff::{diff, diff_file};
 pub use error::{Error, ErrorKind, Result};
 pub use format::{
-    ChunkInfo, FORMAT_VERSION, MAGIC, MAX_CHUNK_COUNT, MAX_CHUNK_LEN, MAX_SIGNATURE_LEN, PatchInfo, read_info,
+    ChunkInfo, FORMAT_VERSION, MAGIC, MAX_CHUNK_COUNT, MAX_CHUNK_LEN, MAX_DICTIONARY_LEN, MAX_SIGNATURE_LEN,
+    PatchInfo, StreamInfo, StreamKind, read_info,
 };
 pub use options::{
     ApplyOptions, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, DEFAULT_MEMORY, DiffOptions, IndexPlan, MIN_CHUNK_SIZE,

@@ -90,15 +90,16 @@ impl DiffOptions {
         }
     }
 
-    /// How the chunk streams are compressed. [`Codec::Xz`] makes smaller patches that diff
-    /// and apply more slowly, and needs a reader of format version 2.
+    /// Which compressors diff tries on each chunk stream; each stream keeps the smallest
+    /// result, or is stored raw. [`Codec::Xz`] makes smaller patches that diff and apply more
+    /// slowly; [`Codec::Auto`] tries both. Patches are format version 3 in every case.
     pub fn codec(mut self, codec: Codec) -> Self {
         self.codec = codec;
         self
     }
 
-    /// Compression level, within [`level_range`] (zstd's levels). For [`Codec::Xz`] it is
-    /// capped at preset 9, made "extreme" from level 19 up.
+    /// Compression level, within [`level_range`] (zstd's levels). For LZMA2 ([`Codec::Xz`],
+    /// [`Codec::Auto`]) it is capped at preset 9, made "extreme" from level 19 up.
     pub fn level(mut self, level: i32) -> Self {
         self.level = level;
         self

@@ -1,6 +1,9 @@
 //! The malformed-input catalogue: real patches, damaged in every way the format allows, fed to
 //! apply, verify, apply_file and read_info. Each case must end in its typed error, with no
 //! panic, nothing at the destination, and no allocation beyond [`MEMORY_LIMIT`].
+//!
+//! The bases are patches of today's encoder (format version 3: one chunk, ten chunks, xz, and
+//! an extra stream with a dictionary) and the decode-only golden vectors of versions 1 and 2.
 
 mod common;
 
@@ -8,11 +11,29 @@ use std::path::Path;
 
 use chunkdelta::{ApplyOptions, Codec, DiffOptions, ErrorKind, apply, apply_file, diff, read_info, verify};
 use common::counting::{CountingAllocator, peak_heap_during};
-use common::{edited, old_file};
+use common::{Rng, edited, old_file, text};
 
 const HEADER_LEN: usize = 96;
-const ENTRY_LEN: usize = 64;
 const HASH_LEN: usize = 32;
+
+/// The chunk table entry size of `patch`'s format version.
+fn entry_len(patch: &[u8]) -> usize {
+    if u16::from_le_bytes([patch[4], patch[5]]) == 3 { 96 } else { 64 }
+}
+
+/// Header, chunk table and table hash: the bytes before the signature block and payloads.
+fn head_len(patch: &[u8]) -> usize {
+    HEADER_LEN + entry_len(patch) * read_info(patch).unwrap().chunks.len() + HASH_LEN
+}
+
+/// The step between the damaged offsets of a part of `len` bytes, so large bases stay quick.
+fn step_for(len: usize) -> usize {
+    match len {
+        0..=2048 => 1,
+        2049..=8192 => 3,
+        _ => 13,
+    }
+}
 
 /// Heap any one case may use on top of what was live before it.
 const MEMORY_LIMIT: usize = 64 << 20;
@@ -31,11 +52,11 @@ struct Parts {
 impl Parts {
     fn split(patch: &[u8]) -> Self {
         let info = read_info(patch).unwrap();
-        let count = info.chunks.len();
-        let entries = (0..count)
-            .map(|i| patch[HEADER_LEN + ENTRY_LEN * i..HEADER_LEN + ENTRY_LEN * (i + 1)].to_vec())
+        let entry_len = entry_len(patch);
+        let entries = (0..info.chunks.len())
+            .map(|i| patch[HEADER_LEN + entry_len * i..HEADER_LEN + entry_len * (i + 1)].to_vec())
             .collect();
-        let mut at = HEADER_LEN + ENTRY_LEN * count + HASH_LEN;
+        let mut at = head_len(patch);
         let payloads = info
             .chunks
             .iter()
@@ -101,7 +122,8 @@ struct Base {
     patch: Vec<u8>,
 }
 
-/// A one-chunk patch and a ten-chunk patch of release-like data, and a one-chunk xz patch.
+/// Version 3: a one-chunk patch and a ten-chunk patch of release-like data, a one-chunk xz
+/// patch, and the dictionary golden vector; then the version-1 and version-2 golden vectors.
 fn bases() -> Vec<Base> {
     let make = |name, seed, len, chunk_size, codec| {
         let old = old_file(seed, len);
@@ -110,14 +132,40 @@ fn bases() -> Vec<Base> {
         let patch = diff(&old, &new, &options).unwrap();
         Base { name, old, new, patch }
     };
+    // New text with old's edits pasted in: xz-compressed literals as well as matches.
+    let make_xz = || {
+        let old = old_file(31, 6_000);
+        let mut new = text(&mut Rng::new(32), 3_000);
+        new.extend(edited(&old, 32, 10));
+        let patch = diff(&old, &new, &DiffOptions::new().level(3).codec(Codec::Xz)).unwrap();
+        Base { name: "one-chunk-xz", old, new, patch }
+    };
+    let vector = |name: &'static str, pair: &str| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+        let read = |file: String| std::fs::read(dir.join(file)).unwrap();
+        Base {
+            name,
+            old: read(format!("{pair}.old")),
+            new: read(format!("{pair}.new")),
+            patch: read(format!("{name}.patch")),
+        }
+    };
     let bases = vec![
         make("one-chunk", 21, 6_000, 64 << 10, Codec::Zstd),
         make("ten-chunk", 11, 40_000, 4096, Codec::Zstd),
-        make("one-chunk-xz", 31, 6_000, 64 << 10, Codec::Xz),
+        make_xz(),
+        vector("v3-dictionary", "pieces"),
+        vector("multi-chunk", "multi-chunk"),
+        vector("multi-chunk-xz", "multi-chunk-xz"),
     ];
-    assert_eq!(read_info(&bases[2].patch[..]).unwrap().codec, Codec::Xz);
-    assert_eq!(read_info(&bases[0].patch[..]).unwrap().chunks.len(), 1);
-    assert!(read_info(&bases[1].patch[..]).unwrap().chunks.len() >= 10);
+    let infos: Vec<_> = bases.iter().map(|base| read_info(&base.patch[..]).unwrap()).collect();
+    let versions: Vec<_> = infos.iter().map(|info| (info.format_version, info.codec)).collect();
+    assert_eq!(versions[3..], [(3, None), (1, Some(Codec::Zstd)), (2, Some(Codec::Xz))]);
+    let xz = infos[2].chunks[0].streams.iter().any(|s| s.codec == chunkdelta::StreamCodec::Lzma2);
+    assert!(xz, "the xz base has an xz stream");
+    assert!(infos[3].chunks[0].dictionary.is_some());
+    assert_eq!(infos[0].chunks.len(), 1);
+    assert!(infos[1].chunks.len() >= 10);
     bases
 }
 
@@ -135,9 +183,8 @@ fn catalogue(base: &Base) -> Vec<Case> {
 /// The patch cut at every offset (one in three past the table for the larger patch), and
 /// one byte too long.
 fn truncations(base: &Base, cases: &mut Vec<Case>) {
-    let head = HEADER_LEN + ENTRY_LEN * read_info(&base.patch[..]).unwrap().chunks.len() + HASH_LEN;
-    let step_after_head = if base.patch.len() > 4096 { 3 } else { 1 };
-    let cuts = (0..head).chain((head..base.patch.len()).step_by(step_after_head));
+    let head = head_len(&base.patch);
+    let cuts = (0..head).chain((head..base.patch.len()).step_by(step_for(base.patch.len())));
     for cut in cuts {
         let corrupt = Some(ErrorKind::CorruptPatch);
         cases.push(Case::new(
@@ -165,13 +212,16 @@ fn chunk_count(patch: &[u8]) -> u32 {
 
 /// Every header and table byte flipped (two ways), and payload bytes flipped.
 fn flips(base: &Base, cases: &mut Vec<Case>) {
-    let head = HEADER_LEN + ENTRY_LEN * read_info(&base.patch[..]).unwrap().chunks.len() + HASH_LEN;
+    let head = head_len(&base.patch);
     for at in 0..head {
         for mask in [0x01, 0x80] {
             let mut patch = base.patch.clone();
             patch[at] ^= mask;
             let kind = match at {
-                4..6 => ErrorKind::UnsupportedVersion,
+                // Another version this library reads finds a table of the wrong shape.
+                4..6 if !(1..=3).contains(&u16::from_le_bytes([patch[4], patch[5]])) => {
+                    ErrorKind::UnsupportedVersion
+                }
                 // A chunk count over the format's maximum is refused before the table is read;
                 // a smaller one reads a table shorter or longer than was written.
                 88..92 if chunk_count(&patch) > 1 << 22 => ErrorKind::LimitExceeded,
@@ -180,10 +230,14 @@ fn flips(base: &Base, cases: &mut Vec<Case>) {
             cases.push(Case::new(format!("flip {mask:#04x} at {at}"), &base.old, patch, kind, Some(kind)));
         }
     }
-    let step = if base.patch.len() - head > 2048 { 5 } else { 1 };
-    for at in (head..base.patch.len()).step_by(step) {
+    for at in (head..base.patch.len()).step_by(step_for(base.patch.len() - head)) {
         let mut patch = base.patch.clone();
         patch[at] ^= 0x40;
+        // Some frame header bits (a zstd window size, say) do not change what a frame decodes
+        // to: such a flip is no damage, and the output equals new exactly.
+        if apply(&base.old, &patch[..], &ApplyOptions::new()).is_ok_and(|out| out == base.new) {
+            continue;
+        }
         cases.push(Case::new(
             format!("payload flip at {at}"),
             &base.old,
@@ -246,7 +300,12 @@ fn size_fields(base: &Base, cases: &mut Vec<Case>) {
         (92, 4, u64::from(u32::MAX), C, Some(C)),
         (92, 4, 100, C, Some(C)),
     ];
+    let info = read_info(&base.patch[..]).unwrap();
+    let dictionary_end = info.chunks.iter().filter_map(|c| c.dictionary.as_ref()).map(|d| d.end).max();
     for (at, width, value, apply, info) in header_cases {
+        // An old size below a dictionary's end contradicts the table.
+        let (apply, info) =
+            if at == 8 && dictionary_end > Some(value) { (C, Some(C)) } else { (apply, info) };
         let mut damaged = parts.clone();
         damaged.header[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);
         let name = format!("header field at {at} = {value:#x}");
@@ -254,10 +313,31 @@ fn size_fields(base: &Base, cases: &mut Vec<Case>) {
     }
     let mut entries = vec![0, parts.entries.len() - 1];
     entries.dedup();
+    // (offset, width) of every field but the hash; in version 3, offset 12 is the four codec
+    // bytes, 48 and 56 the dictionary, 60 reserved.
+    let fields: &[(usize, usize)] = if entry_len(&base.patch) == 96 {
+        &[
+            (0, 8),
+            (8, 4),
+            (12, 4),
+            (16, 4),
+            (20, 4),
+            (24, 4),
+            (28, 4),
+            (32, 4),
+            (36, 4),
+            (40, 4),
+            (44, 4),
+            (48, 8),
+            (56, 4),
+            (60, 4),
+        ]
+    } else {
+        &[(0, 8), (8, 4), (12, 4), (16, 4), (20, 4), (24, 4), (28, 4)]
+    };
     for entry in entries {
-        for at in [0usize, 8, 12, 16, 20, 24, 28] {
-            let width = if at == 0 { 8 } else { 4 };
-            let max = if at == 0 { u64::MAX } else { u64::from(u32::MAX) };
+        for &(at, width) in fields {
+            let max = if width == 8 { u64::MAX } else { u64::from(u32::MAX) };
             for value in [0, max, max - 1, max / 2 + 1, 1 << 30, (1 << 30) + 1] {
                 let mut damaged = parts.clone();
                 let field = &mut damaged.entries[entry][at..at + width];
@@ -265,10 +345,13 @@ fn size_fields(base: &Base, cases: &mut Vec<Case>) {
                     continue;
                 }
                 field.copy_from_slice(&value.to_le_bytes()[..width]);
-                // A chunk length over 2^30 breaks a format limit; everything else is corrupt.
+                // A chunk length over 2^30 breaks a format limit; everything else is corrupt,
+                // and only a dictionary dropped leaves a valid table (whose extra stream then
+                // fails to decode).
                 let kind = if at == 8 && value > 1 << 30 { L } else { C };
+                let dropped = at == 56 && value == 0 && info.chunks[entry].dictionary.is_some();
                 let name = format!("entry {entry} field at {at} = {value:#x}");
-                cases.push(Case::new(name, &base.old, damaged.join(), kind, Some(kind)));
+                cases.push(Case::new(name, &base.old, damaged.join(), kind, (!dropped).then_some(kind)));
             }
         }
     }
@@ -290,28 +373,33 @@ fn wrong_sources(base: &Base, cases: &mut Vec<Case>) {
     }
 }
 
-/// Format versions this library does not read, reserved flags, and unknown codecs.
+/// Format versions this library does not read, another version's reading of the table,
+/// reserved flags, and unknown codecs.
 fn versions(base: &Base, cases: &mut Vec<Case>) {
+    use ErrorKind::{CorruptPatch as C, UnsupportedVersion as U};
     let parts = Parts::split(&base.patch);
-    for version in [0u16, 3, u16::MAX] {
-        let mut future = parts.clone();
-        future.header[4..6].copy_from_slice(&version.to_le_bytes());
-        let kind = ErrorKind::UnsupportedVersion;
-        cases.push(Case::new(format!("version {version}"), &base.old, future.join(), kind, Some(kind)));
+    let version = u16::from_le_bytes([base.patch[4], base.patch[5]]);
+    let mut header = |name: String, version: u16, field: u16, kind| {
+        let mut changed = parts.clone();
+        changed.header[4..6].copy_from_slice(&version.to_le_bytes());
+        changed.header[6..8].copy_from_slice(&field.to_le_bytes());
+        cases.push(Case::new(name, &base.old, changed.join(), kind, Some(kind)));
+    };
+    for future in [0u16, 4, u16::MAX] {
+        header(format!("version {future}"), future, 0, U);
+    }
+    // Version 1 is version 2 with codec 0, so only those two read each other's patches.
+    let field = u16::from_le_bytes([base.patch[6], base.patch[7]]);
+    let same_format = |other: u16| field == 0 && version + other == 3;
+    for other in [1u16, 2, 3].into_iter().filter(|&v| v != version && !same_format(v)) {
+        header(format!("read as version {other}"), other, field, C);
     }
     for flags in [1u16, 0x8000] {
-        let mut flagged = parts.clone();
-        flagged.header[4..6].copy_from_slice(&1u16.to_le_bytes());
-        flagged.header[6..8].copy_from_slice(&flags.to_le_bytes());
-        let kind = ErrorKind::CorruptPatch;
-        cases.push(Case::new(format!("flags {flags:#x}"), &base.old, flagged.join(), kind, Some(kind)));
+        header(format!("flags {flags:#x} in version 1"), 1, flags, C);
+        header(format!("flags {flags:#x} in version 3"), 3, flags, C);
     }
     for codec in [2u16, u16::MAX] {
-        let mut unknown = parts.clone();
-        unknown.header[4..6].copy_from_slice(&2u16.to_le_bytes());
-        unknown.header[6..8].copy_from_slice(&codec.to_le_bytes());
-        let kind = ErrorKind::CorruptPatch;
-        cases.push(Case::new(format!("codec {codec}"), &base.old, unknown.join(), kind, Some(kind)));
+        header(format!("version 2 codec {codec}"), 2, codec, C);
     }
 }
 

@@ -15,7 +15,7 @@ use chunkdelta::ErrorKind::{CorruptPatch, LimitExceeded, SourceMismatch, Unsuppo
 
 /// Every saved input, with the outcome its case must return.
 const EXPECTED: &[(&str, Outcome)] = &[
-    // u16 old_len | old | u8 chunks | (u8 op count | ops | u8 tamper)... | fill
+    // u16 old_len | old | u8 selector | (u8 op count | ops | u8 tamper)... | fill
     ("apply_ops-add-u64-max", Err(CorruptPatch)),
     ("apply_ops-diff-stream-one-byte-long", Err(CorruptPatch)),
     ("apply_ops-empty-op", Err(CorruptPatch)),
@@ -25,6 +25,12 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("apply_ops-seek-i64-min", Err(CorruptPatch)),
     ("apply_ops-seek-to-end-and-back", Ok(())),
     ("apply_ops-two-frames-three-chunks", Ok(())),
+    // Version 3: runs and literals, the extra stream against a dictionary, two frames; then an
+    // extra run item (one byte too many) and a literal item past the end of the code stream.
+    ("apply_ops-v3-dictionary-and-runs", Ok(())),
+    ("apply_ops-v3-extra-run-item", Err(CorruptPatch)),
+    ("apply_ops-v3-literal-past-code", Err(CorruptPatch)),
+    ("apply_ops-v3-two-frames", Ok(())),
     // u16 old_len | old | patch, whose head the case makes valid for old.
     ("apply_prefixed-big-claims-tiny-payload", Err(CorruptPatch)),
     ("apply_prefixed-chunk-offset-u64-max", Err(CorruptPatch)),
@@ -37,7 +43,7 @@ const EXPECTED: &[(&str, Outcome)] = &[
     // u16 old_len | old | patch: the small-edit golden vector, with its old and a wrong one.
     ("apply_raw-same-size-wrong-old", Err(SourceMismatch)),
     ("apply_raw-small-edit-vector", Ok(())),
-    // A bare header: 2^22 + 1 and 2^32 - 1 chunks, version 2, 1000 entries missing.
+    // A bare header: 2^22 + 1 and 2^32 - 1 chunks, version 4, 1000 entries missing.
     ("info-chunk-count-over-limit", Err(LimitExceeded)),
     ("info-chunk-count-u32-max", Err(LimitExceeded)),
     ("info-future-version", Err(UnsupportedVersion)),

@@ -1,6 +1,12 @@
 //! Golden vectors in `tests/vectors/`: old, new and patch files plus `vectors.json`, shared with
-//! the C and Python tests. Decoding them is the format contract; regenerate them only with a
-//! deliberate encoder change: `CHUNKDELTA_REGENERATE_VECTORS=1 cargo test -p chunkdelta --test vectors`.
+//! the C and Python tests. Decoding them is the format contract.
+//!
+//! Two kinds: *decode-only* vectors (`"decode_only": true`) are patches of format versions 1
+//! and 2, which this library no longer writes: they must keep applying, byte for byte, forever.
+//! The others are what today's encoder writes (version 3) and must be reproduced exactly. After
+//! a deliberate encoder change (a new matcher, a new codec policy), regenerate them with the one
+//! command `CHUNKDELTA_REGENERATE_VECTORS=1 cargo test -p chunkdelta --test vectors`, which
+//! rewrites the encoder's vectors and keeps the decode-only ones as they are.
 
 mod common;
 
@@ -10,8 +16,11 @@ use chunkdelta::{ApplyOptions, Codec, DiffOptions, apply, diff, read_info};
 use common::{Rng, edited, old_file, text};
 use serde_json::{Value, json};
 
+/// One vector the encoder writes: `pair` names its `.old` and `.new` files (shared with the
+/// decode-only vector of the same data).
 struct Case {
     name: &'static str,
+    pair: &'static str,
     old: Vec<u8>,
     new: Vec<u8>,
     level: i32,
@@ -22,49 +31,41 @@ struct Case {
 fn cases() -> Vec<Case> {
     let small = text(&mut Rng::new(21), 4000);
     let mixed = old_file(22, 20_000);
+    let (pieces_old, pieces_new) = pieces(26);
+    let case = |name, pair, old: &[u8], new: Vec<u8>, level, chunk_size, codec| Case {
+        name,
+        pair,
+        old: old.to_vec(),
+        new,
+        level,
+        chunk_size,
+        codec,
+    };
     vec![
-        Case { name: "empty", old: vec![], new: vec![], level: 3, chunk_size: 1024, codec: Codec::Zstd },
-        Case {
-            name: "from-empty",
-            old: vec![],
-            new: text(&mut Rng::new(23), 3000),
-            level: 3,
-            chunk_size: 1024,
-            codec: Codec::Zstd,
-        },
-        Case {
-            name: "to-empty",
-            old: small.clone(),
-            new: vec![],
-            level: 3,
-            chunk_size: 1024,
-            codec: Codec::Zstd,
-        },
-        Case {
-            name: "small-edit",
-            new: edited(&small, 24, 5),
-            old: small,
-            level: 19,
-            chunk_size: 1 << 20,
-            codec: Codec::Zstd,
-        },
-        Case {
-            name: "multi-chunk",
-            new: edited(&mixed, 25, 12),
-            old: mixed.clone(),
-            level: 19,
-            chunk_size: 4096,
-            codec: Codec::Zstd,
-        },
-        Case {
-            name: "multi-chunk-xz",
-            new: edited(&mixed, 25, 12),
-            old: mixed,
-            level: 19,
-            chunk_size: 4096,
-            codec: Codec::Xz,
-        },
+        case("v3-empty", "empty", &[], vec![], 3, 1024, Codec::Zstd),
+        case("v3-from-empty", "from-empty", &[], text(&mut Rng::new(23), 3000), 3, 1024, Codec::Zstd),
+        case("v3-from-empty-xz", "from-empty", &[], text(&mut Rng::new(23), 3000), 6, 1024, Codec::Xz),
+        case("v3-from-empty-auto", "from-empty", &[], text(&mut Rng::new(23), 3000), 19, 1024, Codec::Auto),
+        case("v3-to-empty", "to-empty", &small, vec![], 3, 1024, Codec::Zstd),
+        case("v3-small-edit", "small-edit", &small, edited(&small, 24, 5), 19, 1 << 20, Codec::Zstd),
+        case("v3-multi-chunk", "multi-chunk", &mixed, edited(&mixed, 25, 12), 19, 4096, Codec::Zstd),
+        case("v3-dictionary", "pieces", &pieces_old, pieces_new.clone(), 19, 1 << 20, Codec::Zstd),
+        case("v3-dictionary-xz", "pieces", &pieces_old, pieces_new, 19, 1 << 20, Codec::Xz),
     ]
+}
+
+/// A pair whose new file is short pieces of its (random) old file: too short for the matcher,
+/// so they are literals, which a dictionary of old compresses.
+fn pieces(seed: u64) -> (Vec<u8>, Vec<u8>) {
+    let mut rng = Rng::new(seed);
+    let old = rng.bytes(96 << 10);
+    let mut new = Vec::new();
+    while new.len() < 80 << 10 {
+        let len = 4 + rng.below(6);
+        let at = rng.below(old.len() - len);
+        new.extend_from_slice(&old[at..at + len]);
+    }
+    (old, new)
 }
 
 fn dir() -> PathBuf {
@@ -79,30 +80,34 @@ fn describe(case: &Case, patch: &[u8]) -> Value {
     let info = read_info(patch).unwrap();
     json!({
         "name": case.name,
-        "old": format!("{}.old", case.name),
-        "new": format!("{}.new", case.name),
+        "old": format!("{}.old", case.pair),
+        "new": format!("{}.new", case.pair),
         "patch": format!("{}.patch", case.name),
+        "decode_only": false,
         "level": case.level,
         "chunk_size": case.chunk_size,
-        "codec": info.codec.to_string(),
+        "codec": case.codec.to_string(),
+        "header_codec": null,
         "format_version": info.format_version,
         "old_size": info.old_size,
         "new_size": info.new_size,
         "old_blake3": hex(&info.old_hash),
         "new_blake3": hex(&info.new_hash),
         "chunk_count": info.chunks.len(),
+        "dictionary_chunks": info.chunks.iter().filter(|c| c.dictionary.is_some()).count(),
         "patch_size": info.patch_size,
     })
 }
 
-fn regenerate() {
-    let mut described = Vec::new();
+/// Rewrites the encoder's vectors and `vectors.json`, keeping the decode-only entries.
+fn regenerate(existing: Vec<Value>) {
+    let mut described: Vec<Value> = existing.into_iter().filter(decode_only).collect();
     for case in cases() {
         let options =
             DiffOptions::new().codec(case.codec).level(case.level).chunk_size(case.chunk_size).threads(1);
         let patch = diff(&case.old, &case.new, &options).unwrap();
-        std::fs::write(dir().join(format!("{}.old", case.name)), &case.old).unwrap();
-        std::fs::write(dir().join(format!("{}.new", case.name)), &case.new).unwrap();
+        std::fs::write(dir().join(format!("{}.old", case.pair)), &case.old).unwrap();
+        std::fs::write(dir().join(format!("{}.new", case.pair)), &case.new).unwrap();
         std::fs::write(dir().join(format!("{}.patch", case.name)), &patch).unwrap();
         described.push(describe(&case, &patch));
     }
@@ -117,34 +122,58 @@ fn load(file: &Value) -> Vec<u8> {
     std::fs::read(dir().join(file.as_str().unwrap())).unwrap()
 }
 
-fn vectors() -> Vec<Value> {
-    if std::env::var_os("CHUNKDELTA_REGENERATE_VECTORS").is_some() {
-        regenerate();
-    }
+fn decode_only(vector: &Value) -> bool {
+    vector["decode_only"].as_bool().unwrap()
+}
+
+fn read_vectors() -> Vec<Value> {
     let text = std::fs::read_to_string(dir().join("vectors.json")).unwrap();
     let doc: Value = serde_json::from_str(&text).unwrap();
     doc["vectors"].as_array().unwrap().clone()
 }
 
+/// Every vector, regenerated first when `CHUNKDELTA_REGENERATE_VECTORS` is set (once per
+/// test binary: both tests call this).
+fn vectors() -> Vec<Value> {
+    static REGENERATE: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("CHUNKDELTA_REGENERATE_VECTORS").is_some() {
+        REGENERATE.call_once(|| regenerate(read_vectors()));
+    }
+    read_vectors()
+}
+
 #[test]
 fn golden_patches_apply_and_describe_themselves() {
     let vectors = vectors();
-    assert_eq!(vectors.len(), cases().len());
+    let legacy_versions: Vec<u64> =
+        vectors.iter().filter(|v| decode_only(v)).map(|v| v["format_version"].as_u64().unwrap()).collect();
+    assert!(legacy_versions.contains(&1) && legacy_versions.contains(&2), "{legacy_versions:?}");
+    assert_eq!(vectors.len() - legacy_versions.len(), cases().len());
     for vector in vectors {
+        let name = &vector["name"];
         let (old, new, patch) = (load(&vector["old"]), load(&vector["new"]), load(&vector["patch"]));
         let applied = apply(&old, &patch[..], &ApplyOptions::new()).unwrap();
-        assert!(applied == new, "vector {}", vector["name"]);
+        assert!(applied == new, "vector {name}");
         let info = read_info(&patch[..]).unwrap();
         assert_eq!(info.patch_size, patch.len() as u64);
+        assert_eq!(u64::from(info.format_version), vector["format_version"].as_u64().unwrap(), "{name}");
+        let header_codec = info.codec.map(|codec| codec.to_string());
+        assert_eq!(header_codec.as_deref(), vector["header_codec"].as_str(), "{name}");
         assert_eq!(info.chunks.len() as u64, vector["chunk_count"].as_u64().unwrap());
         assert_eq!(hex(&info.new_hash), vector["new_blake3"].as_str().unwrap());
         assert_eq!(hex(&info.old_hash), vector["old_blake3"].as_str().unwrap());
+        if !decode_only(&vector) {
+            let dictionaries = info.chunks.iter().filter(|c| c.dictionary.is_some()).count();
+            assert_eq!(dictionaries as u64, vector["dictionary_chunks"].as_u64().unwrap(), "{name}");
+        }
     }
 }
 
 #[test]
 fn the_encoder_still_produces_the_golden_patches() {
-    for (case, vector) in cases().iter().zip(vectors()) {
+    let vectors: Vec<Value> = vectors().into_iter().filter(|v| !decode_only(v)).collect();
+    for (case, vector) in cases().iter().zip(vectors) {
+        assert_eq!(vector["name"], case.name);
         assert_eq!(load(&vector["old"]), case.old, "generator changed for {}", case.name);
         let options = DiffOptions::new().codec(case.codec).level(case.level).chunk_size(case.chunk_size);
         let patch = diff(&case.old, &case.new, &options).unwrap();
@@ -153,5 +182,14 @@ fn the_encoder_still_produces_the_golden_patches() {
             "the encoder output changed for {}; if deliberate, regenerate the vectors (see this file's docs)",
             case.name
         );
+    }
+}
+
+/// The dictionary vectors exist to exercise the dictionary path: if a matcher change lets the
+/// matcher cover their new file, they need other data, not just regenerating.
+#[test]
+fn the_dictionary_vectors_use_a_dictionary() {
+    for vector in vectors().iter().filter(|v| v["name"].as_str().unwrap().starts_with("v3-dictionary")) {
+        assert!(vector["dictionary_chunks"].as_u64().unwrap() >= 1, "{}", vector["name"]);
     }
 }

@@ -18,15 +18,22 @@
 #include <stdint.h>
 
 /**
- * `chunkdelta_options_set_codec`: zstd, the default; patches are format version 1.
+ * `chunkdelta_options_set_codec`: each chunk stream is zstd or stored, whichever is smaller;
+ * the default.
  */
 #define CHUNKDELTA_CODEC_ZSTD 0
 
 /**
- * `chunkdelta_options_set_codec`: xz (raw LZMA2), 7-12% smaller patches on the dev corpus,
- * diff and apply several times slower; patches are format version 2.
+ * `chunkdelta_options_set_codec`: each chunk stream is xz (raw LZMA2) or stored: 7-12%
+ * smaller patches on the dev corpus, diff and apply several times slower.
  */
 #define CHUNKDELTA_CODEC_XZ 1
+
+/**
+ * `chunkdelta_options_set_codec`: each chunk stream is zstd, xz or stored, whichever is
+ * smallest; diff tries both compressors.
+ */
+#define CHUNKDELTA_CODEC_AUTO 2
 
 /**
  * What a chunkdelta function returns. `CHUNKDELTA_OK` is 0; every other code is a failure
@@ -179,8 +186,9 @@ enum chunkdelta_result chunkdelta_options_set_level(struct chunkdelta_options *o
                                                     int level);
 
 /**
- * Sets the codec of diff's chunk streams: `CHUNKDELTA_CODEC_ZSTD` (the default) or
- * `CHUNKDELTA_CODEC_XZ`; any other value is `CHUNKDELTA_ERR_INVALID_ARGUMENT`.
+ * Sets the compressors diff tries on each chunk stream: `CHUNKDELTA_CODEC_ZSTD` (the default),
+ * `CHUNKDELTA_CODEC_XZ` or `CHUNKDELTA_CODEC_AUTO`; any other value is
+ * `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Patches are format version 3 whichever is chosen.
  *
  * # Safety
  * `opts` is NULL or a live options object that no call is using.

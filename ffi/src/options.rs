@@ -60,11 +60,15 @@ pub struct chunkdelta_options {
     progress: Option<Progress>,
 }
 
-/// `chunkdelta_options_set_codec`: zstd, the default; patches are format version 1.
+/// `chunkdelta_options_set_codec`: each chunk stream is zstd or stored, whichever is smaller;
+/// the default.
 pub const CHUNKDELTA_CODEC_ZSTD: u32 = 0;
-/// `chunkdelta_options_set_codec`: xz (raw LZMA2), 7-12% smaller patches on the dev corpus,
-/// diff and apply several times slower; patches are format version 2.
+/// `chunkdelta_options_set_codec`: each chunk stream is xz (raw LZMA2) or stored: 7-12%
+/// smaller patches on the dev corpus, diff and apply several times slower.
 pub const CHUNKDELTA_CODEC_XZ: u32 = 1;
+/// `chunkdelta_options_set_codec`: each chunk stream is zstd, xz or stored, whichever is
+/// smallest; diff tries both compressors.
+pub const CHUNKDELTA_CODEC_AUTO: u32 = 2;
 
 impl Default for chunkdelta_options {
     fn default() -> Self {
@@ -185,8 +189,9 @@ pub unsafe extern "C" fn chunkdelta_options_set_level(
     unsafe { update(opts, set) }
 }
 
-/// Sets the codec of diff's chunk streams: `CHUNKDELTA_CODEC_ZSTD` (the default) or
-/// `CHUNKDELTA_CODEC_XZ`; any other value is `CHUNKDELTA_ERR_INVALID_ARGUMENT`.
+/// Sets the compressors diff tries on each chunk stream: `CHUNKDELTA_CODEC_ZSTD` (the default),
+/// `CHUNKDELTA_CODEC_XZ` or `CHUNKDELTA_CODEC_AUTO`; any other value is
+/// `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Patches are format version 3 whichever is chosen.
 ///
 /// # Safety
 /// `opts` is NULL or a live options object that no call is using.
@@ -199,6 +204,7 @@ pub unsafe extern "C" fn chunkdelta_options_set_codec(
         o.codec = match codec {
             CHUNKDELTA_CODEC_ZSTD => Codec::Zstd,
             CHUNKDELTA_CODEC_XZ => Codec::Xz,
+            CHUNKDELTA_CODEC_AUTO => Codec::Auto,
             _ => return Err(Error::InvalidArgument(format!("unknown codec {codec}"))),
         };
         Ok(())

@@ -131,7 +131,9 @@ fn invalid_option_values_are_refused() {
     assert_invalid!(chunkdelta_options_set_chunk_size(opts, 1), "chunk size 1");
     assert_invalid!(chunkdelta_options_set_max_chunk_len(opts, 0), "maximum chunk length of 0");
     assert_invalid!(chunkdelta_options_set_memory_limit(opts, 1 << 20), "memory budget of 1048576 bytes");
-    assert_invalid!(chunkdelta_options_set_codec(opts, 2), "unknown codec 2");
+    assert_invalid!(chunkdelta_options_set_codec(opts, 3), "unknown codec 3");
+    // SAFETY: `opts` is a live options object that no call is using.
+    assert_eq!(unsafe { chunkdelta_options_set_codec(opts, CHUNKDELTA_CODEC_AUTO) }, CHUNKDELTA_OK);
     assert_invalid!(chunkdelta_options_set_codec(null_mut(), CHUNKDELTA_CODEC_XZ), "opts is NULL");
     assert_invalid!(chunkdelta_options_set_durable(null_mut(), 0), "opts is NULL");
     // SAFETY: `opts` came from chunkdelta_options_new and is freed once.

@@ -13,9 +13,12 @@
 //!   make a seed for both.
 //! - `info`: the patch itself.
 //! - `roundtrip`: `u8 chunk size selector | u16 old_len | old | new`.
-//! - `apply_ops`: `u16 old_len | old | u8 chunks | chunk specs | fill`, described at [`apply_ops`].
+//! - `apply_ops`: `u16 old_len | old | u8 selector | chunk specs | fill`, described at [`apply_ops`].
 
-use chunkdelta::{ApplyOptions, DiffOptions, ErrorKind, MAX_CHUNK_COUNT, MAX_SIGNATURE_LEN, PatchInfo};
+use chunkdelta::{
+    ApplyOptions, ChunkInfo, Codec, DiffOptions, ErrorKind, MAX_CHUNK_COUNT, MAX_SIGNATURE_LEN, PatchInfo,
+    StreamCodec, StreamKind,
+};
 
 /// What a case returns: `Ok`, or the kind of error the library reported.
 pub type Outcome = Result<(), ErrorKind>;
@@ -35,10 +38,14 @@ pub const TARGETS: [(&str, Case); 5] = [
 /// Longest chunk the cases let apply decode: apply's memory is about three times this per
 /// chunk in flight, so any larger allocation is a finding, not a big chunk.
 const CHUNK_LIMIT: u64 = 1 << 20;
-/// Sizes of the header, of a chunk table entry and of the table hash (`FORMAT.md`).
+/// Sizes of the header and of the table hash (`FORMAT.md`).
 const HEADER_LEN: usize = 96;
-const ENTRY_LEN: usize = 64;
 const TABLE_HASH_LEN: usize = 32;
+
+/// Size of a chunk table entry in format `version`.
+fn entry_len(version: u16) -> usize {
+    if version == 3 { 96 } else { 64 }
+}
 
 /// Arbitrary patch bytes against an arbitrary old, through `apply`, `verify` and `read_info`.
 pub fn apply_raw(data: &[u8]) -> Outcome {
@@ -46,26 +53,32 @@ pub fn apply_raw(data: &[u8]) -> Outcome {
     check_apply(old, patch).map(drop)
 }
 
-/// As [`apply_raw`], with the patch's head made valid for `old`: magic, version 1, no flags,
-/// `old`'s size and blake3, a chunk count no larger than the entries present, and the table hash
-/// recomputed. New size and hash, chunk entries, signature length and payloads stay the
-/// fuzzer's, so it reaches the chunk table's checks and payload decoding.
+/// As [`apply_raw`], with the patch's head made valid for `old`: magic, a version this library
+/// reads with valid flags, `old`'s size and blake3, a chunk count no larger than the entries
+/// present, and the table hash recomputed. New size and hash, chunk entries, signature length
+/// and payloads stay the fuzzer's, so it reaches the chunk table's checks and payload decoding
+/// (in version 3: per-stream codecs, run-length diffs and dictionaries).
 pub fn apply_prefixed(data: &[u8]) -> Outcome {
     let (old, patch) = split_old(data);
     let mut patch = patch.to_vec();
     patch.resize(patch.len().max(HEADER_LEN + TABLE_HASH_LEN), 0);
     patch[0..4].copy_from_slice(&chunkdelta::MAGIC);
-    // The low bit of the fuzzer's byte 6 picks the codec: version 1 (zstd) or 2 with xz.
-    let xz = u16::from(patch[6] & 1);
-    patch[4..6].copy_from_slice(&(1 + xz).to_le_bytes());
-    patch[6..8].copy_from_slice(&xz.to_le_bytes());
+    // The low two bits of the fuzzer's byte 6 pick the version: 0 is 1 (zstd), 1 is 2 with
+    // xz, 2 and 3 are 3.
+    let (version, field) = match patch[6] & 3 {
+        0 => (1u16, 0u16),
+        1 => (2, 1),
+        _ => (3, 0),
+    };
+    patch[4..6].copy_from_slice(&version.to_le_bytes());
+    patch[6..8].copy_from_slice(&field.to_le_bytes());
     patch[8..16].copy_from_slice(&(old.len() as u64).to_le_bytes());
     patch[16..48].copy_from_slice(blake3::hash(old).as_bytes());
-    let present = (patch.len() - HEADER_LEN - TABLE_HASH_LEN) / ENTRY_LEN;
+    let present = (patch.len() - HEADER_LEN - TABLE_HASH_LEN) / entry_len(version);
     let claimed = u32::from_le_bytes(patch[88..92].try_into().unwrap());
     let count = claimed.min(u32::try_from(present).unwrap_or(u32::MAX));
     patch[88..92].copy_from_slice(&count.to_le_bytes());
-    let table_end = HEADER_LEN + ENTRY_LEN * count as usize;
+    let table_end = HEADER_LEN + entry_len(version) * count as usize;
     let table_hash = blake3::hash(&patch[..table_end]);
     patch[table_end..table_end + TABLE_HASH_LEN].copy_from_slice(table_hash.as_bytes());
     check_apply(old, &patch).map(drop)
@@ -74,27 +87,32 @@ pub fn apply_prefixed(data: &[u8]) -> Outcome {
 /// Valid zstd streams of fuzzer-chosen control ops, checked against a plain reference decoder
 /// written from `FORMAT.md`, so the in-place op decoder is reached and its output judged.
 ///
-/// After `old` and a chunk count (1 to 4), each chunk is `u8 op_count | ops | u8 tamper`, an op
-/// being three LEB128 varints (zigzag seek, add length, extra length). The diff and extra
-/// streams get as many bytes as the ops consume (at most 16 KiB each), cut from the `fill` left
-/// at the end of the input, repeated as needed. `tamper` then puts the chunk slightly off: its bits 0-1 and 2-3
-/// lengthen or shorten the diff and extra streams by one byte, bits 4-5 append that many raw
-/// input bytes to the control stream (a malformed or extra op), and bit 6 compresses each
-/// stream as two zstd frames. Chunk and new-file hashes are those of the reference output, so
-/// apply must succeed exactly when the reference decoder does, and return the same bytes.
+/// After `old` comes a selector: its low two bits give the chunk count (1 to 4), its bit 7 the
+/// format (0: version 1; 1: version 3, with run-length coded diffs). Each chunk is
+/// `u8 op_count | ops | u8 tamper`, an op being three LEB128 varints (zigzag seek, add length,
+/// extra length). The diff and extra streams get as many bytes as the ops consume (at most
+/// 16 KiB each), cut from the `fill` left at the end of the input, repeated as needed. `tamper`
+/// then puts the chunk slightly off: its bits 0-1 and 2-3 lengthen or shorten the diff and extra
+/// streams by one byte, bits 4-5 append that many raw input bytes to the control stream
+/// (version 3: to the run-length items, a malformed or extra item), bit 6 compresses each stream
+/// as two zstd frames (version 3: the control and diff streams are stored raw without it), and
+/// in version 3 bit 7 compresses the extra stream against all of old as its dictionary. Chunk
+/// and new-file hashes are those of the reference output, so apply must succeed exactly when
+/// the reference decoder does, and return the same bytes.
 pub fn apply_ops(data: &[u8]) -> Outcome {
     let (old, rest) = split_old(data);
     let mut input = Input(rest);
-    let chunk_count = 1 + input.u8() % 4;
+    let selector = input.u8();
+    let (chunk_count, v3) = (1 + selector % 4, selector & 0x80 != 0);
     let specs: Vec<ChunkSpec> = (0..chunk_count).map(|_| ChunkSpec::read(&mut input)).collect();
     let mut fill = Fill { bytes: if input.0.is_empty() { &[0] } else { input.0 }, at: 0 };
-    let chunks: Vec<ChunkStreams> = specs.into_iter().map(|spec| spec.streams(&mut fill)).collect();
+    let chunks: Vec<ChunkStreams> = specs.into_iter().map(|spec| spec.streams(&mut fill, old, v3)).collect();
     let outputs: Vec<Option<Vec<u8>>> = chunks.iter().map(|chunk| reference_decode(old, chunk)).collect();
     let expected: Option<Vec<u8>> = outputs.iter().try_fold(Vec::new(), |mut new, output| {
         new.extend_from_slice(output.as_deref()?);
         Some(new)
     });
-    let patch = build_patch(old, &chunks, &outputs, expected.as_deref());
+    let patch = build_patch(old, &chunks, &outputs, expected.as_deref(), v3);
 
     let table_valid = chunks.iter().all(ChunkStreams::table_valid);
     let info = chunkdelta::read_info(&patch[..]);
@@ -187,8 +205,12 @@ fn check_apply(old: &[u8], patch: &[u8]) -> Result<Vec<u8>, ErrorKind> {
 
 /// Checks what `FORMAT.md` promises of a patch that reads successfully.
 fn check_info(info: &PatchInfo, patch_len: usize) {
-    let expected_version = if info.codec == chunkdelta::Codec::Zstd { 1 } else { 2 };
-    assert_eq!(info.format_version, expected_version);
+    match info.format_version {
+        1 => assert_eq!(info.codec, Some(Codec::Zstd)),
+        2 => assert!(info.codec.is_some(), "a version 2 patch without its codec"),
+        3 => assert_eq!(info.codec, None),
+        other => panic!("format version {other}"),
+    }
     assert_eq!(info.patch_size, patch_len as u64, "patch_size is not the patch's length");
     assert!(info.chunks.len() as u64 <= MAX_CHUNK_COUNT.min(info.new_size));
     assert_eq!(info.chunks.is_empty(), info.new_size == 0);
@@ -196,29 +218,41 @@ fn check_info(info: &PatchInfo, patch_len: usize) {
     let mut payloads = 0u64;
     for (i, chunk) in info.chunks.iter().enumerate() {
         assert_eq!(chunk.new_offset, end, "chunk {i} does not follow the previous one");
-        assert!(
-            (1..=chunkdelta::MAX_CHUNK_LEN).contains(&chunk.new_len),
-            "chunk {i}: length {}",
-            chunk.new_len
-        );
-        assert!(chunk.extra_raw_len <= chunk.new_len, "chunk {i}: extra stream longer than the chunk");
-        assert!((1..=chunk.new_len + 32).contains(&chunk.control_raw_len), "chunk {i}: control length");
-        let streams = [
-            (chunk.control_raw_len, chunk.control_len),
-            (chunk.diff_raw_len(), chunk.diff_len),
-            (chunk.extra_raw_len, chunk.extra_len),
-        ];
-        for (raw, compressed) in streams {
-            assert_eq!(raw == 0, compressed == 0, "chunk {i}: stream sizes {raw} and {compressed}");
-            assert!(compressed <= compress_bound(raw), "chunk {i}: {compressed} bytes from {raw}");
-        }
+        check_chunk(chunk, info.old_size, i);
         end += chunk.new_len;
         payloads += chunk.payload_len();
     }
     assert_eq!(end, info.new_size, "the chunks do not cover the new file");
-    let head = (HEADER_LEN + ENTRY_LEN * info.chunks.len() + TABLE_HASH_LEN) as u64;
+    let head = (HEADER_LEN + entry_len(info.format_version) * info.chunks.len() + TABLE_HASH_LEN) as u64;
     let signature = info.patch_size.checked_sub(payloads + head).expect("patch_size is below its parts");
     assert!(signature <= MAX_SIGNATURE_LEN, "a signature block of {signature} bytes");
+}
+
+/// The rules of `FORMAT.md` for one chunk table entry `i`.
+fn check_chunk(chunk: &ChunkInfo, old_size: u64, i: usize) {
+    let len = chunk.new_len;
+    assert!((1..=chunkdelta::MAX_CHUNK_LEN).contains(&len), "chunk {i}: length {len}");
+    let raw = |kind| chunk.stream(kind).map_or(0, |s| s.raw_len);
+    assert!(raw(StreamKind::Extra) <= len, "chunk {i}: extra stream longer than the chunk");
+    assert!((1..=len + 32).contains(&raw(StreamKind::Control)), "chunk {i}: control length");
+    let diff = chunk.diff_raw_len();
+    if chunk.stream(StreamKind::DiffCtrl).is_some() {
+        assert!(raw(StreamKind::DiffCode) <= diff, "chunk {i}: diff code longer than the diff");
+        let ctrl = raw(StreamKind::DiffCtrl);
+        assert!(ctrl <= diff + 32 && (ctrl == 0) == (diff == 0), "chunk {i}: diff control length");
+    }
+    for stream in &chunk.streams {
+        let (raw, packed) = (stream.raw_len, stream.packed_len);
+        assert_eq!(raw == 0, packed == 0, "chunk {i}: stream sizes {raw} and {packed}");
+        assert!(raw > 0 || stream.codec == StreamCodec::Stored, "chunk {i}: an empty stream is not stored");
+        assert!(stream.codec != StreamCodec::Stored || raw == packed, "chunk {i}: stored {raw} as {packed}");
+        assert!(packed <= compress_bound(raw), "chunk {i}: {packed} bytes from {raw}");
+    }
+    if let Some(dictionary) = &chunk.dictionary {
+        assert!(dictionary.end <= old_size && dictionary.end - dictionary.start <= 1 << 26, "chunk {i}");
+        let extra = chunk.stream(StreamKind::Extra).expect("a dictionary without an extra stream");
+        assert_ne!(extra.codec, StreamCodec::Stored, "chunk {i}: a dictionary for a stored extra stream");
+    }
 }
 
 fn compress_bound(raw: u64) -> u64 {
@@ -279,21 +313,24 @@ const STREAM_LIMIT: u64 = 1 << 14;
 
 /// One chunk of [`apply_ops`] as read from the input.
 struct ChunkSpec {
-    /// The raw control stream: the ops, then the tamper bytes.
-    control: Vec<u8>,
+    /// The raw control stream: the ops.
+    ops: Vec<u8>,
+    /// Raw input bytes for the control stream (version 1) or the run-length items (version 3).
+    tamper: Vec<u8>,
     diff_len: usize,
     extra_len: usize,
     two_frames: bool,
+    dictionary: bool,
 }
 
 impl ChunkSpec {
     fn read(input: &mut Input) -> Self {
         let op_count = input.u8() % 32;
-        let (mut control, mut add_total, mut extra_total) = (Vec::new(), 0u64, 0u64);
+        let (mut ops, mut add_total, mut extra_total) = (Vec::new(), 0u64, 0u64);
         for _ in 0..op_count {
             let (seek, add_len, extra_len) = (input.varint(), input.varint(), input.varint());
             for value in [seek, add_len, extra_len] {
-                write_varint(value, &mut control);
+                write_varint(value, &mut ops);
             }
             add_total = add_total.saturating_add(add_len);
             extra_total = extra_total.saturating_add(extra_len);
@@ -304,18 +341,33 @@ impl ChunkSpec {
             3 => total + 1,
             _ => total,
         };
-        let diff_len = nudge(add_total.min(STREAM_LIMIT), tamper) as usize;
-        let extra_len = nudge(extra_total.min(STREAM_LIMIT), tamper >> 2) as usize;
-        control.extend_from_slice(input.take(usize::from((tamper >> 4) & 3)));
-        ChunkSpec { control, diff_len, extra_len, two_frames: tamper & 0x40 != 0 }
+        ChunkSpec {
+            ops,
+            tamper: input.take(usize::from((tamper >> 4) & 3)).to_vec(),
+            diff_len: nudge(add_total.min(STREAM_LIMIT), tamper) as usize,
+            extra_len: nudge(extra_total.min(STREAM_LIMIT), tamper >> 2) as usize,
+            two_frames: tamper & 0x40 != 0,
+            dictionary: tamper & 0x80 != 0,
+        }
     }
 
-    /// The chunk's raw and compressed streams, diff and extra bytes taken from `fill`.
-    fn streams(self, fill: &mut Fill) -> ChunkStreams {
+    /// The chunk's raw and stored streams, diff and extra bytes taken from `fill`.
+    fn streams(self, fill: &mut Fill, old: &[u8], v3: bool) -> ChunkStreams {
         let (diff, extra) = (fill.take(self.diff_len), fill.take(self.extra_len));
-        let compress = |raw: &[u8]| compress(raw, self.two_frames);
-        let compressed = [compress(&self.control), compress(&diff), compress(&extra)];
-        ChunkStreams { control: self.control, diff, extra, compressed }
+        let zstd = |raw: &[u8]| Packed::zstd(raw, self.two_frames, &[]);
+        if !v3 {
+            let control = [self.ops, self.tamper].concat();
+            let stored = vec![zstd(&control), zstd(&diff), zstd(&extra)];
+            return ChunkStreams { control, diff, extra, rle: None, dictionary: false, stored };
+        }
+        let (mut ctrl, code) = rle_encode(&diff);
+        ctrl.extend_from_slice(&self.tamper);
+        let small = |raw: &[u8]| if self.two_frames { zstd(raw) } else { Packed::stored(raw) };
+        let dictionary = self.dictionary && !extra.is_empty() && !old.is_empty();
+        let dict = if dictionary { old } else { &[] };
+        let stored =
+            vec![small(&self.ops), small(&ctrl), small(&code), Packed::zstd(&extra, self.two_frames, dict)];
+        ChunkStreams { control: self.ops, diff, extra, rle: Some((ctrl, code)), dictionary, stored }
     }
 }
 
@@ -327,25 +379,119 @@ fn write_varint(mut value: u64, out: &mut Vec<u8>) {
     out.push(value as u8);
 }
 
-/// zstd level 1, as one frame or two; an empty stream is absent.
-fn compress(raw: &[u8], two_frames: bool) -> Vec<u8> {
-    if raw.is_empty() {
-        return Vec::new();
+/// One stream as stored in the patch.
+struct Packed {
+    /// The version-3 codec byte: 0 stored, 1 zstd.
+    codec: u8,
+    raw_len: usize,
+    bytes: Vec<u8>,
+}
+
+impl Packed {
+    fn stored(raw: &[u8]) -> Self {
+        Packed { codec: 0, raw_len: raw.len(), bytes: raw.to_vec() }
     }
-    let parts = if two_frames { raw.split_at(raw.len() / 2) } else { (raw, &[][..]) };
-    let mut out = zstd::bulk::compress(parts.0, 1).unwrap();
-    if two_frames {
-        out.extend(zstd::bulk::compress(parts.1, 1).unwrap());
+
+    /// zstd level 1, as one frame or two, against the prefix `dict`; an empty stream is
+    /// stored (and so absent).
+    fn zstd(raw: &[u8], two_frames: bool, dict: &[u8]) -> Self {
+        if raw.is_empty() {
+            return Packed::stored(raw);
+        }
+        let parts = if two_frames { raw.split_at(raw.len() / 2) } else { (raw, &[][..]) };
+        let mut bytes = zstd_frame(parts.0, dict);
+        if two_frames {
+            bytes.extend(zstd_frame(parts.1, dict));
+        }
+        Packed { codec: 1, raw_len: raw.len(), bytes }
     }
+}
+
+/// One zstd frame at level 1 against the raw-content prefix `dict` (empty: none).
+fn zstd_frame(raw: &[u8], dict: &[u8]) -> Vec<u8> {
+    use zstd::zstd_safe::{CCtx, CParameter};
+    let mut cctx = CCtx::create();
+    cctx.set_parameter(CParameter::CompressionLevel(1)).unwrap();
+    if !dict.is_empty() {
+        cctx.ref_prefix(dict).unwrap();
+    }
+    let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(raw.len()));
+    cctx.compress2(&mut out, raw).unwrap();
     out
 }
 
-/// A chunk of [`apply_ops`]: raw streams, and compressed control, diff and extra streams.
+/// A plain run-length coding of `diff` (`FORMAT.md`, version 3): runs of at least 3 equal bytes
+/// become run items, the rest literal items. Returns the items and the code bytes.
+fn rle_encode(diff: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let (mut ctrl, mut code, mut literal) = (Vec::new(), Vec::new(), Vec::new());
+    let flush = |literal: &mut Vec<u8>, ctrl: &mut Vec<u8>, code: &mut Vec<u8>| {
+        if !literal.is_empty() {
+            write_varint(((literal.len() as u64) << 2) | 3, ctrl);
+            code.append(literal);
+        }
+    };
+    let mut at = 0;
+    while at < diff.len() {
+        let run = diff[at..].iter().take_while(|&&b| b == diff[at]).count();
+        if run < 3 {
+            literal.extend_from_slice(&diff[at..at + run]);
+        } else {
+            flush(&mut literal, &mut ctrl, &mut code);
+            let tag = match diff[at] {
+                0 => 0,
+                0xFF => 1,
+                byte => {
+                    code.push(byte);
+                    2
+                }
+            };
+            write_varint(((run as u64) << 2) | tag, &mut ctrl);
+        }
+        at += run;
+    }
+    flush(&mut literal, &mut ctrl, &mut code);
+    (ctrl, code)
+}
+
+/// Decodes run-length items into exactly `len` bytes, following `FORMAT.md`; `None` where a
+/// decoder must refuse them.
+fn rle_decode(mut ctrl: &[u8], mut code: &[u8], len: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    while !ctrl.is_empty() {
+        let item = read_varint(&mut ctrl)?;
+        let n = item >> 2;
+        if n == 0 || n > (len - out.len()) as u64 {
+            return None;
+        }
+        let n = n as usize;
+        match item & 3 {
+            0 => out.resize(out.len() + n, 0),
+            1 => out.resize(out.len() + n, 0xFF),
+            2 => {
+                let (&byte, rest) = code.split_first()?;
+                out.resize(out.len() + n, byte);
+                code = rest;
+            }
+            _ => {
+                let literal = code.get(..n)?;
+                out.extend_from_slice(literal);
+                code = &code[n..];
+            }
+        }
+    }
+    (out.len() == len && code.is_empty()).then_some(out)
+}
+
+/// A chunk of [`apply_ops`]: raw streams, and the streams as stored, in payload order.
 struct ChunkStreams {
     control: Vec<u8>,
     diff: Vec<u8>,
     extra: Vec<u8>,
-    compressed: [Vec<u8>; 3],
+    /// Version 3: the run-length items and code bytes of `diff`, as stored.
+    rle: Option<(Vec<u8>, Vec<u8>)>,
+    /// Version 3: whether the extra stream is compressed against all of old.
+    dictionary: bool,
+    stored: Vec<Packed>,
 }
 
 impl ChunkStreams {
@@ -355,11 +501,15 @@ impl ChunkStreams {
 
     /// The chunk-table rules of `FORMAT.md` that these entries can break.
     fn table_valid(&self) -> bool {
-        let new_len = self.new_len() as u64;
-        let raw = [self.control.len(), self.diff.len(), self.extra.len()];
+        let (new_len, diff_len) = (self.new_len() as u64, self.diff.len() as u64);
+        let diff_streams_valid = self.rle.as_ref().is_none_or(|(ctrl, code)| {
+            let ctrl_len = ctrl.len() as u64;
+            code.len() as u64 <= diff_len && ctrl_len <= diff_len + 32 && (ctrl_len == 0) == (diff_len == 0)
+        });
         new_len >= 1
             && (1..=new_len + 32).contains(&(self.control.len() as u64))
-            && raw.iter().zip(&self.compressed).all(|(&raw, z)| z.len() as u64 <= compress_bound(raw as u64))
+            && diff_streams_valid
+            && self.stored.iter().all(|s| s.bytes.len() as u64 <= compress_bound(s.raw_len as u64))
     }
 }
 
@@ -368,7 +518,11 @@ fn reference_decode(old: &[u8], chunk: &ChunkStreams) -> Option<Vec<u8>> {
     if !chunk.table_valid() {
         return None;
     }
-    let (mut control, mut diff, mut extra) = (&chunk.control[..], &chunk.diff[..], &chunk.extra[..]);
+    let diff = match &chunk.rle {
+        Some((ctrl, code)) => rle_decode(ctrl, code, chunk.diff.len())?,
+        None => chunk.diff.clone(),
+    };
+    let (mut control, mut diff, mut extra) = (&chunk.control[..], &diff[..], &chunk.extra[..]);
     let mut out = Vec::new();
     let mut cursor = 0u64;
     while !control.is_empty() {
@@ -412,18 +566,20 @@ fn read_varint(bytes: &mut &[u8]) -> Option<u64> {
     None
 }
 
-/// A patch of `chunks` for `old`, each chunk hash that of its reference output (zero where the
-/// reference refuses it), and the new hash that of `new` (zero without one).
+/// A patch of `chunks` for `old` (format version 3 or 1), each chunk hash that of its reference
+/// output (zero where the reference refuses it), and the new hash that of `new` (zero without
+/// one).
 fn build_patch(
     old: &[u8],
     chunks: &[ChunkStreams],
     outputs: &[Option<Vec<u8>>],
     new: Option<&[u8]>,
+    v3: bool,
 ) -> Vec<u8> {
     let new_size: usize = chunks.iter().map(ChunkStreams::new_len).sum();
     let mut patch = Vec::new();
     patch.extend_from_slice(&chunkdelta::MAGIC);
-    patch.extend_from_slice(&1u16.to_le_bytes());
+    patch.extend_from_slice(&(if v3 { 3u16 } else { 1 }).to_le_bytes());
     patch.extend_from_slice(&[0, 0]);
     patch.extend_from_slice(&(old.len() as u64).to_le_bytes());
     patch.extend_from_slice(blake3::hash(old).as_bytes());
@@ -434,18 +590,33 @@ fn build_patch(
     let mut offset = 0u64;
     for (chunk, output) in chunks.iter().zip(outputs) {
         patch.extend_from_slice(&offset.to_le_bytes());
-        let [control_z, diff_z, extra_z] = &chunk.compressed;
-        let sizes = [chunk.new_len(), chunk.control.len(), chunk.extra.len()];
-        for size in sizes.into_iter().chain([control_z.len(), diff_z.len(), extra_z.len()]) {
-            patch.extend_from_slice(&(size as u32).to_le_bytes());
+        if v3 {
+            v3_entry_sizes(chunk, old.len(), &mut patch);
+        } else {
+            let sizes = [chunk.new_len(), chunk.control.len(), chunk.extra.len()];
+            for size in sizes.into_iter().chain(chunk.stored.iter().map(|s| s.bytes.len())) {
+                patch.extend_from_slice(&(size as u32).to_le_bytes());
+            }
         }
         patch.extend_from_slice(&output.as_deref().map_or([0; 32], |out| *blake3::hash(out).as_bytes()));
         offset += chunk.new_len() as u64;
     }
     let table_hash = blake3::hash(&patch);
     patch.extend_from_slice(table_hash.as_bytes());
-    for stream in chunks.iter().flat_map(|chunk| &chunk.compressed) {
-        patch.extend_from_slice(stream);
+    for stream in chunks.iter().flat_map(|chunk| &chunk.stored) {
+        patch.extend_from_slice(&stream.bytes);
     }
     patch
+}
+
+/// Bytes 8..64 of a version-3 entry: length, codecs, raw and packed sizes, dictionary, reserved.
+fn v3_entry_sizes(chunk: &ChunkStreams, old_len: usize, patch: &mut Vec<u8>) {
+    let u32_le = |value: usize| (value as u32).to_le_bytes();
+    patch.extend_from_slice(&u32_le(chunk.new_len()));
+    patch.extend(chunk.stored.iter().map(|s| s.codec));
+    chunk.stored.iter().for_each(|s| patch.extend_from_slice(&u32_le(s.raw_len)));
+    chunk.stored.iter().for_each(|s| patch.extend_from_slice(&u32_le(s.bytes.len())));
+    patch.extend_from_slice(&0u64.to_le_bytes());
+    patch.extend_from_slice(&u32_le(if chunk.dictionary { old_len } else { 0 }));
+    patch.extend_from_slice(&[0; 4]);
 }

@@ -28,9 +28,10 @@ use crate::run::{DiffArgs, Job};
 /// or ``RAYON_NUM_THREADS``), ``chunk_size`` the bytes of ``new`` per chunk (default 4 MiB),
 /// ``memory`` the budget in bytes for the index of ``old`` (default 2 GiB, at least 16 MiB):
 /// when a full index (4 bytes per byte of ``old``) does not fit, only every 4th, 8th, ... 256th
-/// position of ``old`` is indexed, for somewhat larger patches. ``codec`` is ``"zstd"`` (the
-/// default) or ``"xz"``: 7-12% smaller patches, several times slower to diff and apply, format
-/// version 2.
+/// position of ``old`` is indexed, for somewhat larger patches. ``codec`` names the
+/// compressors tried on each chunk stream, which keeps the smallest result or is stored raw:
+/// ``"zstd"`` (the default), ``"xz"`` (7-12% smaller patches, several times slower to diff and
+/// apply) or ``"auto"`` (both, whichever is smaller per stream).
 #[pyfunction]
 #[pyo3(signature = (old, new, *, level=None, threads=None, chunk_size=None, memory=None, codec=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included

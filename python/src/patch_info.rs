@@ -8,8 +8,9 @@ use pyo3::prelude::*;
 pub(crate) struct PatchInfo {
     /// The patch format version.
     format_version: u16,
-    /// How the chunk streams are compressed: "zstd" or "xz".
-    codec: String,
+    /// Format versions 1 and 2: how every chunk stream is compressed, "zstd" or "xz". None in
+    /// version 3, where each stream of each chunk has its own codec.
+    codec: Option<String>,
     /// Size of the old file in bytes.
     old_size: u64,
     /// Size of the new file in bytes.
@@ -28,10 +29,10 @@ pub(crate) struct PatchInfo {
 impl PatchInfo {
     fn __repr__(&self) -> String {
         format!(
-            "PatchInfo(format_version={}, codec='{}', old_size={}, new_size={}, chunk_count={}, \
+            "PatchInfo(format_version={}, codec={}, old_size={}, new_size={}, chunk_count={}, \
              patch_size={}, old_hash='{}', new_hash='{}')",
             self.format_version,
-            self.codec,
+            self.codec.as_ref().map_or_else(|| "None".to_string(), |codec| format!("'{codec}'")),
             self.old_size,
             self.new_size,
             self.chunk_count,
@@ -46,7 +47,7 @@ impl From<&chunkdelta::PatchInfo> for PatchInfo {
     fn from(info: &chunkdelta::PatchInfo) -> Self {
         PatchInfo {
             format_version: info.format_version,
-            codec: info.codec.to_string(),
+            codec: info.codec.map(|codec| codec.to_string()),
             old_size: info.old_size,
             new_size: info.new_size,
             chunk_count: info.chunks.len() as u64,

@@ -46,8 +46,8 @@ def test_corrupt_patch(damage, small_pair_data: tuple[bytes, bytes, bytes]) -> N
 
 def test_unsupported_version(small_pair_data: tuple[bytes, bytes, bytes]) -> None:
     old, _, patch = small_pair_data
-    newer = patch[:VERSION_AT] + struct.pack("<H", 3) + patch[VERSION_AT + 2 :]
-    with pytest.raises(chunkdelta.UnsupportedVersionError, match="version 3"):
+    newer = patch[:VERSION_AT] + struct.pack("<H", 4) + patch[VERSION_AT + 2 :]
+    with pytest.raises(chunkdelta.UnsupportedVersionError, match="version 4"):
         chunkdelta.apply(old, newer)
     with pytest.raises(chunkdelta.UnsupportedVersionError):
         chunkdelta.info(newer)

@@ -87,9 +87,9 @@ static void corrupt_patches(const struct fixture *f) {
 
 static void unsupported_version(const struct fixture *f) {
     unsigned char *patch = patch_copy(f);
-    patch[4] = 3; /* format_version, a little-endian u16 at offset 4 */
+    patch[4] = 4; /* format_version, a little-endian u16 at offset 4 */
     apply_fails(f, patch, f->patch_len, NULL, CHUNKDELTA_ERR_UNSUPPORTED_VERSION);
-    CHECK_MESSAGE("version 3");
+    CHECK_MESSAGE("version 4");
     chunkdelta_info info;
     CHECK_RESULT(chunkdelta_patch_info(patch, f->patch_len, &info), CHUNKDELTA_ERR_UNSUPPORTED_VERSION);
     free(patch);
