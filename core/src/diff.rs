@@ -20,7 +20,7 @@ use crate::io::{OutputFile, map_file, same_file};
 use crate::options::DiffOptions;
 use crate::parallel::{Progress, Workers};
 use crate::rle;
-use crate::scan::{Segment, scan};
+use crate::scan::{MIN_GAINS, Segment, scan};
 
 /// Builds a patch that turns `old` into `new`.
 ///
@@ -171,12 +171,16 @@ pub(crate) fn encode_chunk(
     at: ChunkAt,
     options: &DiffOptions,
 ) -> Result<EncodedChunk> {
-    let segments = scan(old, index, new, at.aligned(old.len()));
-    let mut streams = Streams::from_segments(old, new, &segments);
-    if streams.control.len() as u64 > new.len() as u64 + CONTROL_SLACK {
-        streams = Streams::literal(new);
+    let scan_with = |gain| {
+        let streams = Streams::from_segments(old, new, &scan(old, index, new, at.aligned(old.len()), gain));
+        if streams.control.len() as u64 > new.len() as u64 + CONTROL_SLACK { Streams::literal(new) } else { streams }
+    };
+    let mut streams = scan_with(MIN_GAINS[0]);
+    let mut dictionary = extra_dictionary(old.len(), at.new_len, at.offset, new.len(), streams.extra.len());
+    if dictionary.is_some() {
+        streams = scan_with(MIN_GAINS[1]);
+        dictionary = extra_dictionary(old.len(), at.new_len, at.offset, new.len(), streams.extra.len());
     }
-    let dictionary = extra_dictionary(old.len(), at.new_len, at.offset, new.len(), streams.extra.len());
     pack_chunk(old, new, at.offset as u64, &streams, dictionary, options)
 }
 

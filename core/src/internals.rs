@@ -35,12 +35,12 @@ pub fn build_index(old: &[u8]) -> Result<Index<'_>> {
 
 /// Scans one chunk of `new` against the indexed old file; returns the number of segments.
 pub fn scan_chunk(index: &Index<'_>, chunk: &[u8]) -> usize {
-    scan(index.old, &index.inner, chunk, 0).len()
+    scan(index.old, &index.inner, chunk, 0, 8).len()
 }
 
 /// Scans one chunk and returns its raw streams, before the literal fallback and compression.
 pub fn chunk_streams(index: &Index<'_>, chunk: &[u8]) -> ChunkStreams {
-    let streams = Streams::from_segments(index.old, chunk, &scan(index.old, &index.inner, chunk, 0));
+    let streams = Streams::from_segments(index.old, chunk, &scan(index.old, &index.inner, chunk, 0, 8));
     ChunkStreams { control: streams.control, diff: streams.diff, extra: streams.extra }
 }
 

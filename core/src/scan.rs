@@ -28,8 +28,9 @@ pub(crate) struct Segment {
     pub(crate) extra_len: usize,
 }
 
-/// A better match must beat the current alignment by more than this many bytes...
-const MIN_GAIN: usize = 8;
+/// The gains a better match must beat the current alignment by, more than this many bytes,
+/// that diff tries on each chunk (see [`scan`])...
+pub(crate) const MIN_GAINS: [usize; 2] = [8, 48];
 /// ...plus this many for each 7 bits of its distance from the current alignment, which is a
 /// varint byte of seek in the control stream. Short far matches cost more control bytes than
 /// their literals would. Measured (with the nearest-match choice) against a flat gain of 8 on
@@ -51,16 +52,16 @@ const SKIP_LOG: usize = 8;
 const MAX_SKIP: usize = 8;
 
 /// The gain a match `distance` bytes away from the current alignment must exceed.
-fn required_gain(distance: usize) -> usize {
-    MIN_GAIN + GAIN_PER_SEEK_BYTE * ((usize::BITS - distance.leading_zeros()) / 7) as usize
+fn required_gain(min_gain: usize, distance: usize) -> usize {
+    min_gain + GAIN_PER_SEEK_BYTE * ((usize::BITS - distance.leading_zeros()) / 7) as usize
 }
 
 /// Covers `new` (one chunk) with segments, in order. `hint` is the position of `old` the chunk
 /// most likely starts at (its proportional place), where the alignment starts. Empty segments
 /// are never returned.
-pub(crate) fn scan(old: &[u8], index: &SuffixIndex, new: &[u8], hint: usize) -> Vec<Segment> {
+pub(crate) fn scan(old: &[u8], index: &SuffixIndex, new: &[u8], hint: usize, min_gain: usize) -> Vec<Segment> {
     let scanner = Scanner { old, new, segments: Vec::new() };
-    let anchors = scanner.anchors(index, hint.min(old.len()));
+    let anchors = scanner.anchors(index, hint.min(old.len()), min_gain);
     scanner.extend(hint.min(old.len()), &anchors)
 }
 
@@ -102,7 +103,7 @@ impl Scanner<'_> {
 
     /// The greedy search: the starts of the matches that replace the current alignment, in
     /// order of `new`.
-    fn anchors(&self, index: &SuffixIndex, hint: usize) -> Vec<Anchor> {
+    fn anchors(&self, index: &SuffixIndex, hint: usize, min_gain: usize) -> Vec<Anchor> {
         let mut anchors = Vec::new();
         let mut offset = hint as isize;
         let (mut at, mut last_hit) = (0, 0);
@@ -122,7 +123,7 @@ impl Scanner<'_> {
             let aligned = (at as isize + offset).max(0) as usize;
             let (pos, len) = index.longest_match(needle, aligned);
             let score = self.aligned_score(at, len, offset);
-            if len > score + required_gain(pos.abs_diff(aligned)) {
+            if len > score + required_gain(min_gain, pos.abs_diff(aligned)) {
                 anchors.push(Anchor { new_at: at, old_at: pos });
                 offset = pos as isize - at as isize;
                 at += len;
