@@ -45,14 +45,22 @@ cargo fuzz build "${build[@]}"
 u16le() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $(($1 >> 8)))"; }
 for target in "${all[@]}"; do mkdir -p "corpus/$target"; done
 shopt -s nullglob
-for patch in ../core/tests/vectors/*.patch; do
-  name=vector-$(basename "$patch" .patch)
-  old=${patch%.patch}.old
+# Each golden vector's old, new and patch file names, from vectors.json (pairs are shared).
+vectors() {
+  awk -F'"' '$2 == "old" { old = $4 } $2 == "new" { new = $4 } $2 == "patch" { patch = $4 }
+             /}/ { if (patch != "") print old, new, patch; old = new = patch = "" }' \
+    ../core/tests/vectors/vectors.json
+}
+while read -r old new patch; do
+  name=vector-${patch%.patch}
+  old=../core/tests/vectors/$old
+  new=../core/tests/vectors/$new
+  patch=../core/tests/vectors/$patch
   { u16le "$(stat -c %s "$old")"; cat "$old" "$patch"; } > "corpus/apply_raw/$name"
   cp "corpus/apply_raw/$name" "corpus/apply_prefixed/$name"
   cp "$patch" "corpus/info/$name"
-  { printf '\x03'; u16le "$(stat -c %s "$old")"; cat "$old" "${patch%.patch}.new"; } > "corpus/roundtrip/$name"
-done
+  { printf '\x03'; u16le "$(stat -c %s "$old")"; cat "$old" "$new"; } > "corpus/roundtrip/$name"
+done < <(vectors)
 for saved in ../core/tests/regressions/*-*; do
   target=$(basename "$saved")
   cp "$saved" "corpus/${target%%-*}/"

@@ -366,6 +366,19 @@ mod tests {
     }
 
     #[test]
+    fn every_zstd_frame_of_a_stream_uses_the_dictionary() {
+        let dict = noise(50_000);
+        // Copies: zstd must not see the data inside the dictionary's own buffer.
+        let (first, second) = (dict[1000..9000].to_vec(), dict[20_000..30_000].to_vec());
+        let mut frames = StreamCodec::Zstd.compress(&first, 3, &dict).unwrap();
+        frames.extend(StreamCodec::Zstd.compress(&second, 3, &dict).unwrap());
+        assert!(frames.len() < 1000, "both frames draw on the dictionary: {} bytes", frames.len());
+        let mut out = vec![0u8; first.len() + second.len()];
+        StreamCodec::Zstd.decompress_exact(&frames, &mut out, &dict).unwrap();
+        assert_eq!(out, [first, second].concat());
+    }
+
+    #[test]
     fn smallest_stores_what_does_not_shrink_and_auto_takes_the_smaller() {
         let random = noise(10_000);
         for codec in [Codec::Zstd, Codec::Xz, Codec::Auto] {

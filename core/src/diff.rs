@@ -226,39 +226,79 @@ pub(crate) fn pack_chunk(
     dictionary: Option<Range<usize>>,
     options: &DiffOptions,
 ) -> Result<EncodedChunk> {
-    let rle = rle::encode(&streams.diff);
-    let raws: [&[u8]; 4] = [&streams.control, &rle.ctrl, &rle.code, &streams.extra];
-    let smallest = |raw: &[u8], dict: &[u8]| options.codec.smallest(raw, options.level, dict);
-    let (packed, with_dictionary) = rayon::join(
-        || raws.par_iter().map(|raw| smallest(raw, &[])).collect::<Result<Vec<_>>>(),
-        || dictionary.clone().map(|range| smallest(&streams.extra, &old[range])).transpose(),
+    let pack = |raw: &[u8], dict: &[u8]| Packed::smallest(raw, dict, options);
+    let ((control, diff), extra) = rayon::join(
+        || rayon::join(|| pack(&streams.control, &[]), || pack_diff(&streams.diff, &pack)),
+        || pack_extra(old, &streams.extra, dictionary, &pack),
     );
-    let mut packed = packed?;
-    let dictionary = match (dictionary, with_dictionary?) {
-        (Some(range), Some((codec, extra)))
-            if codec != StreamCodec::Stored && extra.len() < packed[3].1.len() =>
-        {
-            packed[3] = (codec, extra);
-            Some(range.start as u64..range.end as u64)
-        }
-        _ => None,
-    };
+    let ([diff_ctrl, diff_code], (extra, dictionary)) = (diff?, extra?);
+    let packed = [control?, diff_ctrl, diff_code, extra];
     let kinds = [StreamKind::Control, StreamKind::DiffCtrl, StreamKind::DiffCode, StreamKind::Extra];
     let streams = kinds
         .into_iter()
-        .zip(raws)
         .zip(&packed)
-        .map(|((kind, raw), (codec, bytes))| StreamInfo {
+        .map(|(kind, p)| StreamInfo {
             kind,
-            codec: *codec,
-            raw_len: raw.len() as u64,
-            packed_len: bytes.len() as u64,
+            codec: p.codec,
+            raw_len: p.raw_len as u64,
+            packed_len: p.bytes.len() as u64,
         })
         .collect();
     let info =
         ChunkInfo { new_offset: offset, new_len: new.len() as u64, streams, dictionary, hash: hash(new) };
-    let payload = packed.into_iter().flat_map(|(_, bytes)| bytes).collect();
+    let payload = packed.into_iter().flat_map(|p| p.bytes).collect();
     Ok(EncodedChunk { info, payload })
+}
+
+/// One stream as the patch stores it.
+struct Packed {
+    raw_len: usize,
+    codec: StreamCodec,
+    bytes: Vec<u8>,
+}
+
+impl Packed {
+    /// `raw` as small as `options.codec` makes it, against `dict` (empty: none).
+    fn smallest(raw: &[u8], dict: &[u8], options: &DiffOptions) -> Result<Self> {
+        let (codec, bytes) = options.codec.smallest(raw, options.level, dict)?;
+        Ok(Packed { raw_len: raw.len(), codec, bytes })
+    }
+}
+
+/// The diff stream as `diff_ctrl` and `diff_code`: run-length coded, or as one literal item
+/// where that packs smaller (measured: LZMA2, and zstd on some executables, compress the
+/// plain differences better than the split streams).
+fn pack_diff(diff: &[u8], pack: &(impl Fn(&[u8], &[u8]) -> Result<Packed> + Sync)) -> Result<[Packed; 2]> {
+    let pack_pair = |rle: rle::Rle| -> Result<[Packed; 2]> {
+        let (ctrl, code) = rayon::join(|| pack(&rle.ctrl, &[]), || pack(&rle.code, &[]));
+        Ok([ctrl?, code?])
+    };
+    let (runs, literal) = rayon::join(|| pack_pair(rle::encode(diff)), || pack_pair(rle::literal(diff)));
+    let (runs, literal) = (runs?, literal?);
+    let size = |pair: &[Packed; 2]| pair[0].bytes.len() + pair[1].bytes.len();
+    Ok(if size(&literal) < size(&runs) { literal } else { runs })
+}
+
+/// The extra stream, against `old[dictionary]` if that packs it smaller (and then the range).
+fn pack_extra(
+    old: &[u8],
+    extra: &[u8],
+    dictionary: Option<Range<usize>>,
+    pack: &(impl Fn(&[u8], &[u8]) -> Result<Packed> + Sync),
+) -> Result<(Packed, Option<Range<u64>>)> {
+    let (plain, with_dictionary) = rayon::join(
+        || pack(extra, &[]),
+        || dictionary.clone().map(|range| pack(extra, &old[range])).transpose(),
+    );
+    let plain = plain?;
+    Ok(match (dictionary, with_dictionary?) {
+        (Some(range), Some(packed))
+            if packed.codec != StreamCodec::Stored && packed.bytes.len() < plain.bytes.len() =>
+        {
+            (packed, Some(range.start as u64..range.end as u64))
+        }
+        _ => (plain, None),
+    })
 }
 
 #[cfg(test)]
@@ -316,6 +356,18 @@ pub(crate) mod tests {
         assert_eq!(extra_dictionary(MIB, 100 * MIB, 96 * MIB, 4 * MIB, MIB), Some(0..MIB));
         let huge = extra_dictionary(1 << 40, 1 << 40, 1 << 30, 1 << 30, 1 << 30).unwrap();
         assert_eq!(huge.len() as u64, MAX_DICTIONARY_LEN);
+    }
+
+    #[test]
+    fn the_diff_stream_is_run_length_coded_or_one_literal_whichever_packs_smaller() {
+        let options = DiffOptions::new().level(3);
+        let pack = |raw: &[u8], dict: &[u8]| Packed::smallest(raw, dict, &options);
+        let [ctrl, code] = pack_diff(&[0u8; 100_000], &pack).unwrap();
+        assert_eq!((ctrl.raw_len, code.raw_len), (3, 0), "one run item");
+        let random = noise(5, 100_000);
+        let [ctrl, code] = pack_diff(&random, &pack).unwrap();
+        assert_eq!((ctrl.raw_len, code.raw_len), (3, random.len()), "one literal item");
+        assert_eq!((ctrl.codec, code.codec), (StreamCodec::Stored, StreamCodec::Stored));
     }
 
     #[test]
