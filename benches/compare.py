@@ -73,22 +73,23 @@ class Tool:
 
 
 def chunkdelta_tools(binary, threads, no_fsync):
-    """chunkdelta with its defaults (zstd level 19, 4 MiB chunks), with --codec xz, and a no-fsync apply row."""
+    """chunkdelta with its defaults (xz level 19, 4 MiB chunks), with --codec zstd, and a no-fsync apply row."""
     t = ["--threads", str(threads)]
     tools = [
         Tool(
             "chunkdelta",
             lambda p, patch: [binary, "diff", "-q", *t, p.old, p.new, "-o", patch],
             lambda p, patch, out: [binary, "apply", "-q", *t, p.old, patch, "-o", out],
-            f"defaults (zstd level 19, 4 MiB chunks), --threads {threads}; apply verifies and fsyncs",
+            f"defaults (format v3, LZMA2 or stored per stream, level 19, 4 MiB chunks), --threads {threads}; "
+            "apply verifies and fsyncs",
         )
     ]
     tools.append(
         Tool(
-            "chunkdelta (xz)",
-            lambda p, patch: [binary, "diff", "-q", "--codec", "xz", *t, p.old, p.new, "-o", patch],
+            "chunkdelta (zstd)",
+            lambda p, patch: [binary, "diff", "-q", "--codec", "zstd", *t, p.old, p.new, "-o", patch],
             lambda p, patch, out: [binary, "apply", "-q", *t, p.old, patch, "-o", out],
-            f"--codec xz (raw LZMA2, preset 9 extreme at level 19, format v2), --threads {threads}",
+            f"--codec zstd (zstd or stored per stream, format v3), --threads {threads}",
         )
     )
     if no_fsync:

@@ -17,10 +17,11 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Codec {
-    /// zstd frames (RFC 8878) or stored.
-    #[default]
+    /// zstd frames (RFC 8878) or stored: patches 5-8% larger than [`Codec::Xz`] on the dev
+    /// pairs, applied about twice as fast.
     Zstd,
-    /// Raw LZMA2 streams, as inside xz files, or stored.
+    /// Raw LZMA2 streams, as inside xz files, or stored: the default, for the smallest patches.
+    #[default]
     Xz,
     /// zstd, LZMA2 or stored, whichever is smallest per stream: both are tried, so diff takes
     /// about as long as with both other choices together.

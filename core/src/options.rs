@@ -77,11 +77,11 @@ impl Default for DiffOptions {
 }
 
 impl DiffOptions {
-    /// Defaults: zstd at [`DEFAULT_LEVEL`], all cores, [`DEFAULT_CHUNK_SIZE`],
+    /// Defaults: LZMA2 ([`Codec::Xz`]) at [`DEFAULT_LEVEL`], all cores, [`DEFAULT_CHUNK_SIZE`],
     /// [`DEFAULT_MEMORY`], no progress callback.
     pub fn new() -> Self {
         DiffOptions {
-            codec: Codec::Zstd,
+            codec: Codec::Xz,
             level: DEFAULT_LEVEL,
             threads: 0,
             chunk_size: DEFAULT_CHUNK_SIZE,

@@ -59,7 +59,13 @@ fn required_gain(min_gain: usize, distance: usize) -> usize {
 /// Covers `new` (one chunk) with segments, in order. `hint` is the position of `old` the chunk
 /// most likely starts at (its proportional place), where the alignment starts. Empty segments
 /// are never returned.
-pub(crate) fn scan(old: &[u8], index: &SuffixIndex, new: &[u8], hint: usize, min_gain: usize) -> Vec<Segment> {
+pub(crate) fn scan(
+    old: &[u8],
+    index: &SuffixIndex,
+    new: &[u8],
+    hint: usize,
+    min_gain: usize,
+) -> Vec<Segment> {
     let scanner = Scanner { old, new, segments: Vec::new() };
     let anchors = scanner.anchors(index, hint.min(old.len()), min_gain);
     scanner.extend(hint.min(old.len()), &anchors)

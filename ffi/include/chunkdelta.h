@@ -18,14 +18,14 @@
 #include <stdint.h>
 
 /**
- * `chunkdelta_options_set_codec`: each chunk stream is zstd or stored, whichever is smaller;
- * the default.
+ * `chunkdelta_options_set_codec`: each chunk stream is zstd or stored, whichever is smaller:
+ * 5-8% larger patches than xz on the dev corpus, applied about twice as fast.
  */
 #define CHUNKDELTA_CODEC_ZSTD 0
 
 /**
- * `chunkdelta_options_set_codec`: each chunk stream is xz (raw LZMA2) or stored: 7-12%
- * smaller patches on the dev corpus, diff and apply several times slower.
+ * `chunkdelta_options_set_codec`: each chunk stream is xz (raw LZMA2) or stored; the default,
+ * for the smallest patches.
  */
 #define CHUNKDELTA_CODEC_XZ 1
 
@@ -186,8 +186,8 @@ enum chunkdelta_result chunkdelta_options_set_level(struct chunkdelta_options *o
                                                     int level);
 
 /**
- * Sets the compressors diff tries on each chunk stream: `CHUNKDELTA_CODEC_ZSTD` (the default),
- * `CHUNKDELTA_CODEC_XZ` or `CHUNKDELTA_CODEC_AUTO`; any other value is
+ * Sets the compressors diff tries on each chunk stream: `CHUNKDELTA_CODEC_XZ` (the default),
+ * `CHUNKDELTA_CODEC_ZSTD` or `CHUNKDELTA_CODEC_AUTO`; any other value is
  * `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Patches are format version 3 whichever is chosen.
  *
  * # Safety

@@ -87,11 +87,11 @@ pub(crate) fn level(level: Option<i64>) -> PyResult<Option<i32>> {
         .transpose()
 }
 
-/// The codec named by `codec=`: "zstd" (the default), "xz" or "auto".
+/// The codec named by `codec=`: "xz" (the default), "zstd" or "auto".
 pub(crate) fn codec(codec: Option<&str>) -> PyResult<chunkdelta::Codec> {
     match codec {
-        None | Some("zstd") => Ok(chunkdelta::Codec::Zstd),
-        Some("xz") => Ok(chunkdelta::Codec::Xz),
+        Some("zstd") => Ok(chunkdelta::Codec::Zstd),
+        None | Some("xz") => Ok(chunkdelta::Codec::Xz),
         Some("auto") => Ok(chunkdelta::Codec::Auto),
         Some(other) => {
             Err(PyValueError::new_err(format!("codec must be 'zstd', 'xz' or 'auto', not {other:?}")))
