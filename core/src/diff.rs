@@ -179,6 +179,7 @@ pub(crate) fn encode_chunk(
             streams
         }
     };
+    // A chunk whose literals get a dictionary is scanned again with the sparing gain.
     let mut streams = scan_with(MIN_GAINS[0]);
     let mut dictionary = extra_dictionary(old.len(), at.new_len, at.offset, new.len(), streams.extra.len());
     if dictionary.is_some() {
@@ -204,8 +205,7 @@ pub(crate) const DICTIONARY_MARGIN: usize = 256 << 10;
 /// an extra stream of at least [`DICTIONARY_MIN_EXTRA`] bytes and
 /// [`DICTIONARY_MIN_EXTRA_PERCENT`] of the chunk, the part of old at the chunk's proportional
 /// position (`offset * old_len / new_len`), widened by [`DICTIONARY_MARGIN`] on each side,
-/// within old and at most [`MAX_DICTIONARY_LEN`] bytes. The encoder keeps it only where it
-/// makes the extra stream smaller.
+/// within old and at most [`MAX_DICTIONARY_LEN`] bytes.
 pub(crate) fn extra_dictionary(
     old_len: usize,
     new_len: usize,
@@ -216,7 +216,7 @@ pub(crate) fn extra_dictionary(
     if extra_len < DICTIONARY_MIN_EXTRA || extra_len * 100 < chunk_len * DICTIONARY_MIN_EXTRA_PERCENT {
         return None;
     }
-    let aligned = (chunk_offset as u128 * old_len as u128 / new_len.max(1) as u128) as usize;
+    let aligned = ChunkAt { offset: chunk_offset, new_len }.aligned(old_len);
     let start = aligned.saturating_sub(DICTIONARY_MARGIN).min(old_len);
     let end = (aligned + chunk_len + DICTIONARY_MARGIN).min(old_len).min(start + MAX_DICTIONARY_LEN as usize);
     (start < end).then_some(start..end)
@@ -224,7 +224,7 @@ pub(crate) fn extra_dictionary(
 
 /// Encodes a chunk's raw streams as version 3 does: the diff stream run-length coded, every
 /// stream as small as `options.codec` makes it, and the extra stream compressed against
-/// `old[dictionary]` where that makes it smaller still.
+/// `old[dictionary]` when there is one (unless the extra stream is stored).
 pub(crate) fn pack_chunk(
     old: &[u8],
     new: &[u8],
@@ -382,7 +382,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_dictionary_is_kept_only_where_it_shrinks_the_extra_stream() {
+    fn a_dictionary_is_dropped_only_with_a_stored_extra_stream() {
         let old = noise(3, 200_000);
         let related: Vec<u8> = old.chunks_exact(9).flat_map(|piece| piece[..6].to_vec()).collect();
         let unrelated = noise(4, related.len());

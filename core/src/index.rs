@@ -28,7 +28,8 @@ const BUCKET_TABLE_BYTES: u64 = ((1 << 16) + 1) * size_of::<usize>() as u64;
 /// longest-match search the scan needs.
 ///
 /// Memory: [`peak_memory`] while it is built; afterwards 4 bytes per indexed position (8 from
-/// 2^31 positions on), plus the 512 KiB bucket table.
+/// 2^31 positions on), plus the 512 KiB bucket table and the gram filter (at most 1 byte per
+/// indexed position).
 pub(crate) struct SuffixIndex<'a> {
     old: &'a [u8],
     /// Distance between indexed positions: an entry `s` of `suffixes` stands for the suffix

@@ -2,7 +2,7 @@
 //! in bounded memory, verifiably.
 //!
 //! A patch cuts the new file into independent chunks. Each chunk carries bsdiff-style control,
-//! diff (run-length coded) and extra streams, each compressed with zstd or LZMA2 or stored
+//! diff (run-length coded) and extra streams, each compressed with LZMA2 (the default) or zstd, or stored
 //! (format version 3; the extra stream possibly against a window of `old` as a dictionary),
 //! and the blake3 hash of its output. Diff
 //! indexes `old` once with a suffix array and scans the chunks in parallel; apply decodes
