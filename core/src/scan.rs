@@ -216,3 +216,98 @@ impl Scanner<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::diff::tests::noise;
+
+    /// Segments of `new` against `old`, checked to cover `new` exactly and stay inside `old`.
+    fn segments(old: &[u8], new: &[u8], hint: usize, min_gain: usize) -> Vec<Segment> {
+        let index = SuffixIndex::build(old, 1).unwrap();
+        let segments = scan(old, &index, new, hint, min_gain);
+        let covered: usize = segments.iter().map(|s| s.add_len + s.extra_len).sum();
+        assert_eq!(covered, new.len());
+        for s in &segments {
+            assert!(s.old_pos + s.add_len <= old.len(), "{s:?}");
+            assert!(s.add_len + s.extra_len > 0, "empty segment");
+        }
+        segments
+    }
+
+    /// Bytes of `new` the segments copy from old unchanged.
+    fn exact_bytes(old: &[u8], new: &[u8], segments: &[Segment]) -> usize {
+        let mut at = 0;
+        let mut exact = 0;
+        for s in segments {
+            exact += (0..s.add_len).filter(|&i| old[s.old_pos + i] == new[at + i]).count();
+            at += s.add_len + s.extra_len;
+        }
+        exact
+    }
+
+    #[test]
+    fn an_unchanged_chunk_is_one_segment_from_its_hint() {
+        let old = noise(1, 100_000);
+        let new = &old[40_000..70_000];
+        assert_eq!(
+            segments(&old, new, 40_000, MIN_GAINS[0]),
+            [Segment { old_pos: 40_000, add_len: 30_000, extra_len: 0 }]
+        );
+    }
+
+    #[test]
+    fn moved_blocks_are_found_and_new_bytes_are_literal() {
+        let old = noise(2, 200_000);
+        let mut new = old[150_000..160_000].to_vec();
+        // Seed 6: `noise` sets the seed's low bit, so seed 3 would repeat old's bytes.
+        new.extend_from_slice(&noise(6, 500));
+        new.extend_from_slice(&old[10_000..30_000]);
+        for gain in MIN_GAINS {
+            let found = segments(&old, &new, 0, gain);
+            assert_eq!(exact_bytes(&old, &new, &found), 30_000, "gain {gain}: {found:?}");
+            let literal: usize = found.iter().map(|s| s.extra_len).sum();
+            assert!((500..600).contains(&literal), "gain {gain}: {literal} literal bytes");
+        }
+    }
+
+    #[test]
+    fn sparse_changes_stay_on_one_alignment() {
+        let old = noise(4, 300_000);
+        let mut new = old.clone();
+        for at in (100..new.len()).step_by(1000) {
+            new[at] ^= 0x55;
+        }
+        let found = segments(&old, &new, 0, MIN_GAINS[0]);
+        assert_eq!(found.len(), 1, "{found:?}");
+    }
+
+    #[test]
+    fn the_sparing_gain_drops_short_far_matches() {
+        // Short pieces of old, 20 bytes each from far apart, between fresh bytes.
+        let old = noise(5, 1 << 20);
+        let mut new = Vec::new();
+        for i in 0..200 {
+            new.extend_from_slice(&old[i * 5000..i * 5000 + 20]);
+            new.extend_from_slice(&noise(i as u64 + 10, 30));
+        }
+        let eager = segments(&old, &new, 0, MIN_GAINS[0]);
+        let sparing = segments(&old, &new, 0, MIN_GAINS[1]);
+        assert!(eager.len() > 100, "{} segments", eager.len());
+        assert!(sparing.len() < 5, "{} segments", sparing.len());
+    }
+
+    proptest! {
+        #[test]
+        fn segments_cover_any_input(
+            old in prop::collection::vec(prop::sample::select(b"ab\0\xffxyz".to_vec()), 0..2000),
+            new in prop::collection::vec(prop::sample::select(b"ab\0\xffxyz".to_vec()), 0..2000),
+            hint in 0usize..3000,
+            gain in prop::sample::select(MIN_GAINS.to_vec()),
+        ) {
+            segments(&old, &new, hint, gain);
+        }
+    }
+}
