@@ -5,7 +5,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "harness.h"
 
-/* The multi-chunk golden vector: 5 chunks of 4 KiB, in memory and as paths. */
+/* The multi-chunk golden vector of format version 3 (what diff writes): 5 chunks of 4 KiB, in
+ * memory and as paths. */
 struct fixture {
     char old_path[4096], new_path[4096], patch_path[4096];
     unsigned char *old, *new, *patch;
@@ -16,7 +17,7 @@ static struct fixture load(const char *dir) {
     struct fixture f;
     f.old = read_file(join(f.old_path, sizeof f.old_path, dir, "multi-chunk.old"), &f.old_len);
     f.new = read_file(join(f.new_path, sizeof f.new_path, dir, "multi-chunk.new"), &f.new_len);
-    f.patch = read_file(join(f.patch_path, sizeof f.patch_path, dir, "multi-chunk.patch"), &f.patch_len);
+    f.patch = read_file(join(f.patch_path, sizeof f.patch_path, dir, "v3-multi-chunk.patch"), &f.patch_len);
     return f;
 }
 
