@@ -12,7 +12,7 @@ use std::path::Path;
 
 use chunkdelta::{ApplyOptions, Codec, DiffOptions, ErrorKind, apply, apply_file, diff, read_info, verify};
 use common::counting::{CountingAllocator, peak_heap_during};
-use common::{Rng, edited, old_file, tar_like, text};
+use common::{Rng, edited, old_file, text};
 
 const HEADER_LEN: usize = 96;
 const HASH_LEN: usize = 32;
@@ -359,10 +359,12 @@ fn size_fields(base: &Base, cases: &mut Vec<Case>) {
                 }
                 field.copy_from_slice(&value.to_le_bytes()[..width]);
                 // A chunk length over 2^30 breaks a format limit; everything else is corrupt,
-                // and only a dictionary dropped leaves a valid table (whose extra stream then
-                // fails to decode).
+                // and only a dictionary dropped or a grouped chunk's diff code emptied leaves a
+                // valid table (whose streams then fail to decode).
                 let kind = if at == 8 && value > 1 << 30 { L } else { C };
                 let dropped = at == 56 && value == 0 && info.chunks[entry].dictionary.is_some();
+                // A grouped chunk may have an empty diff-code stream: the group's stays valid.
+                let dropped = dropped || (at == 24 && value == 0 && grouped(&base.patch, entry));
                 let name = format!("entry {entry} field at {at} = {value:#x}");
                 cases.push(Case::new(name, &base.old, damaged.join(), kind, (!dropped).then_some(kind)));
             }
