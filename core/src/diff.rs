@@ -28,7 +28,8 @@ use crate::scan::{MIN_GAINS, Segment, scan};
 ///
 /// Memory: the index of `old`, within the budget of [`DiffOptions::memory`] (a full suffix
 /// array, 4 bytes per byte below 2 GiB, 8 above, when it fits), plus the finished patch, plus
-/// a few times the chunk size per thread.
+/// a few times the chunk size per thread, plus every chunk's run-length diff streams until
+/// grouping has offered them to groups (together at most about the size of `new`).
 ///
 /// ```
 /// let old = b"hello, old world".repeat(100);
