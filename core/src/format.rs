@@ -362,7 +362,7 @@ fn validate_group(chunks: &[ChunkInfo], at: usize, n: usize) -> std::result::Res
         |chunk: &ChunkInfo, kind| chunk.stream(kind).is_some_and(|s| s.codec == StreamCodec::InGroup);
     let diff_kinds = [StreamKind::DiffCtrl, StreamKind::DiffCode];
     let leader = &chunks[at];
-    if chunks[at].group_len == 1 {
+    if leader.group_len == 1 {
         return Err("group of 1 chunk".into());
     }
     if diff_kinds.iter().any(|&kind| in_group(leader, kind)) {
