@@ -705,3 +705,22 @@ fn v3_entry_sizes(chunk: &ChunkStreams, old_len: usize, patch: &mut Vec<u8>) {
     patch.extend_from_slice(&u32_le(if chunk.dictionary { old_len } else { 0 }));
     patch.extend_from_slice(&chunk.group_len.to_le_bytes());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two version-3 chunks of one 8-byte add and 2 extra bytes each, made one group
+    /// (selector bit 6): apply must accept them and match the reference decoder.
+    #[test]
+    fn apply_ops_decodes_a_group() {
+        let mut input = vec![16, 0];
+        input.extend(b"abcdefghijklmnop");
+        input.push(0xC1);
+        for _ in 0..2 {
+            input.extend([1, 0, 8, 2, 0]);
+        }
+        input.extend([0, 0, 1, 0, 0, 0, 0, 7, 5, 6]);
+        assert_eq!(apply_ops(&input), Ok(()));
+    }
+}
