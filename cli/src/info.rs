@@ -85,7 +85,7 @@ fn chunk_table(info: &PatchInfo, text: &mut String) {
     for stream in &info.chunks[0].streams {
         let _ = write!(text, " {:>17}", stream.kind.to_string());
     }
-    let _ = writeln!(text, " {:>21}  blake3", "dictionary");
+    let _ = writeln!(text, " {:>21} {:>5}  blake3", "dictionary", "group");
     for (index, chunk) in info.chunks.iter().enumerate() {
         let _ = write!(
             text,
@@ -99,7 +99,7 @@ fn chunk_table(info: &PatchInfo, text: &mut String) {
         }
         let dictionary =
             chunk.dictionary.as_ref().map_or("-".to_string(), |d| format!("{}+{}", d.start, d.end - d.start));
-        let _ = writeln!(text, " {dictionary:>21}  {}", hex(&chunk.hash));
+        let _ = writeln!(text, " {dictionary:>21} {:>5}  {}", chunk.group_len, hex(&chunk.hash));
     }
 }
 
@@ -143,11 +143,12 @@ fn chunk_json(index: usize, chunk: &ChunkInfo) -> String {
         .map_or("null".to_string(), |d| format!("{{\"offset\": {}, \"len\": {}}}", d.start, d.end - d.start));
     format!(
         "{{\"index\": {index}, \"new_offset\": {}, \"new_len\": {}, \"payload_len\": {}, \
-         \"streams\": [{}], \"dictionary\": {dictionary}, \"hash\": \"{}\"}}",
+         \"streams\": [{}], \"dictionary\": {dictionary}, \"group_len\": {}, \"hash\": \"{}\"}}",
         chunk.new_offset,
         chunk.new_len,
         chunk.payload_len(),
         streams.join(", "),
+        chunk.group_len,
         hex(&chunk.hash),
     )
 }

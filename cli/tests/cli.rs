@@ -383,9 +383,9 @@ fn info_prints_sizes_hashes_and_chunk_count() {
 fn every_codec_round_trips_with_its_stream_codecs() {
     let f = Fixture::new();
     let cases = [
-        ("zstd", &["zstd", "stored"][..], Some("zstd")),
-        ("xz", &["xz", "stored"][..], Some("xz")),
-        ("auto", &["zstd", "xz", "stored"][..], None),
+        ("zstd", &["zstd", "stored", "group"][..], Some("zstd")),
+        ("xz", &["xz", "stored", "group"][..], Some("xz")),
+        ("auto", &["zstd", "xz", "stored", "group"][..], None),
     ];
     for (codec, allowed, needed) in cases {
         let out = f.diff_into(&f.patch, &["--chunk-size", CHUNK, "--level", "6", "--codec", codec]);
@@ -444,6 +444,7 @@ fn info_json_has_every_field() {
         let streams = chunk["streams"].as_array().unwrap();
         let kinds: Vec<&str> = streams.iter().map(|s| s["kind"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["control", "diff-ctrl", "diff-code", "extra"]);
+        assert!(chunk["group_len"].as_u64().is_some_and(|n| n != 1), "{chunk}");
         let field = |stream: &serde_json::Value, name: &str| stream[name].as_u64().unwrap();
         assert!(field(&streams[0], "raw_len") > 0);
         assert!(field(&streams[3], "raw_len") <= len);

@@ -3,10 +3,11 @@
 
 use std::fs;
 use std::io::Read;
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -184,9 +185,11 @@ fn run(
     let progress = Progress::new(options.progress.get(), info.new_size);
     let resumed = AtomicU64::new(0);
     let mut hasher = blake3::Hasher::new();
-    // Memory in use: one batch of payloads plus, per chunk, output and stream buffers.
+    // Memory in use: one batch of payloads plus, per chunk, output and stream buffers, plus
+    // the diff streams of the groups the batch reaches into.
     let batch_len = 2 * workers.run(rayon::current_num_threads).max(1);
     let output = &*output;
+    let mut group = None;
     for (batch_index, batch) in info.chunks.chunks(batch_len).enumerate() {
         progress.check()?;
         let payloads = batch
@@ -194,12 +197,14 @@ fn run(
             .map(|chunk| reader.read_vec(chunk.payload_len(), "chunk payloads"))
             .collect::<Result<Vec<_>>>()?;
         let first = batch_index * batch_len;
+        let slices = workers.run(|| group_slices(&info.chunks, first, &payloads, &mut group))?;
         let produced: Vec<Vec<u8>> = workers.run(|| {
             batch
                 .par_iter()
                 .zip(payloads)
+                .zip(slices)
                 .enumerate()
-                .map(|(i, (chunk, payload))| {
+                .map(|(i, ((chunk, payload), slice))| {
                     progress.check()?;
                     let bytes = match output.existing(chunk)? {
                         Some(bytes) => {
@@ -207,7 +212,7 @@ fn run(
                             bytes
                         }
                         None => {
-                            let bytes = decode_chunk(old, chunk, &payload, first + i)?;
+                            let bytes = decode_chunk(old, chunk, &payload, slice.as_ref(), first + i)?;
                             output.write_at(chunk.new_offset, &bytes)?;
                             bytes
                         }
@@ -226,6 +231,70 @@ fn run(
         return Err(Error::corrupt("the output does not match the new file's hash"));
     }
     Ok(ApplyReport { info, chunks_resumed: resumed.into_inner() })
+}
+
+/// One group's decoded diff streams, kept from its leader until its last member is decoded.
+struct GroupStreams {
+    ctrl: Arc<Vec<u8>>,
+    code: Arc<Vec<u8>>,
+    /// Where the next chunk's slices start in `ctrl` and `code`.
+    at: [usize; 2],
+    /// Chunks of the group not yet given their slices.
+    left: usize,
+}
+
+/// A grouped chunk's share of its group's diff streams.
+struct GroupSlice {
+    ctrl: Arc<Vec<u8>>,
+    code: Arc<Vec<u8>>,
+    ranges: [Range<usize>; 2],
+}
+
+/// For the batch of chunks from `first` (whose payloads are `payloads`), each chunk's slices of
+/// its group's diff streams, or `None` outside groups. A leader's group is decoded here; `group`
+/// carries an unfinished group into the next batch.
+fn group_slices(
+    chunks: &[ChunkInfo],
+    first: usize,
+    payloads: &[Vec<u8>],
+    group: &mut Option<GroupStreams>,
+) -> Result<Vec<Option<GroupSlice>>> {
+    let mut slices = Vec::with_capacity(payloads.len());
+    for (i, payload) in payloads.iter().enumerate() {
+        let chunk = &chunks[first + i];
+        if chunk.group_len >= 2 {
+            *group = Some(decode_group(chunks, first + i, payload)?);
+        }
+        let Some(streams) = group.as_mut() else {
+            slices.push(None);
+            continue;
+        };
+        let lens = [chunk.raw_len(StreamKind::DiffCtrl), chunk.raw_len(StreamKind::DiffCode)];
+        let ranges = [0, 1].map(|s| streams.at[s]..streams.at[s] + lens[s] as usize);
+        streams.at = [ranges[0].end, ranges[1].end];
+        slices.push(Some(GroupSlice { ctrl: streams.ctrl.clone(), code: streams.code.clone(), ranges }));
+        streams.left -= 1;
+        if streams.left == 0 {
+            *group = None;
+        }
+    }
+    Ok(slices)
+}
+
+/// Decodes the diff streams of the group that chunk `index` leads from its payload: each to
+/// exactly the sum of its group's raw lengths, which `read_head` bounded by
+/// [`crate::format::MAX_GROUP_RAW`].
+fn decode_group(chunks: &[ChunkInfo], index: usize, payload: &[u8]) -> Result<GroupStreams> {
+    let n = chunks[index].group_len as usize;
+    let members = &chunks[index..index + n];
+    let streams = Unpacker { chunk: &chunks[index], payload, index };
+    let decode = |kind| -> Result<Arc<Vec<u8>>> {
+        let mut raw = vec![0u8; members.iter().map(|c| c.raw_len(kind) as usize).sum()];
+        streams.unpack(kind, &mut raw, &[])?;
+        Ok(Arc::new(raw))
+    };
+    let (ctrl, code) = rayon::join(|| decode(StreamKind::DiffCtrl), || decode(StreamKind::DiffCode));
+    Ok(GroupStreams { ctrl: ctrl?, code: code?, at: [0, 0], left: n })
 }
 
 /// Fails with `SourceMismatch` unless `old` has the size and blake3 the patch records.
@@ -252,8 +321,15 @@ fn check_source(old: &[u8], info: &PatchInfo) -> Result<()> {
 /// streams). The differences are decoded into the tail of the output buffer, behind
 /// `extra_raw_len` free bytes. An add op at output offset `written = diff_at + extra_at` reads
 /// its diff bytes at `extra_raw_len + diff_at >= written`, so it reads each byte before any
-/// write reaches it, and the chunk decodes in place.
-fn decode_chunk(old: &[u8], chunk: &ChunkInfo, payload: &[u8], index: usize) -> Result<Vec<u8>> {
+/// write reaches it, and the chunk decodes in place. A grouped chunk takes its diff streams
+/// from `group`.
+fn decode_chunk(
+    old: &[u8],
+    chunk: &ChunkInfo,
+    payload: &[u8],
+    group: Option<&GroupSlice>,
+    index: usize,
+) -> Result<Vec<u8>> {
     let bad = |what: &str| Error::corrupt(format!("chunk {index}: {what}"));
     let streams = Unpacker { chunk, payload, index };
     let dictionary = match &chunk.dictionary {
@@ -268,7 +344,10 @@ fn decode_chunk(old: &[u8], chunk: &ChunkInfo, payload: &[u8], index: usize) -> 
     let extra = streams.to_vec(StreamKind::Extra, dictionary)?;
     let mut out = vec![0u8; chunk.new_len as usize];
     let diff = &mut out[extra.len()..];
-    if chunk.stream(StreamKind::Diff).is_some() {
+    if let Some(group) = group {
+        let [ctrl, code] = &group.ranges;
+        rle::decode(&group.ctrl[ctrl.clone()], &group.code[code.clone()], diff).map_err(bad)?;
+    } else if chunk.stream(StreamKind::Diff).is_some() {
         streams.unpack(StreamKind::Diff, diff, &[])?;
     } else {
         let (ctrl, code) =

@@ -91,6 +91,9 @@ pub enum StreamCodec {
     Zstd,
     /// One raw LZMA2 stream.
     Lzma2,
+    /// Version 3, a group member's `diff_ctrl` or `diff_code`: no bytes of its own; its
+    /// content is its slice of the group's stream, which the group's first chunk stores.
+    InGroup,
 }
 
 impl StreamCodec {
@@ -100,6 +103,7 @@ impl StreamCodec {
             StreamCodec::Stored => 0,
             StreamCodec::Zstd => 1,
             StreamCodec::Lzma2 => 2,
+            StreamCodec::InGroup => 3,
         }
     }
 
@@ -109,6 +113,7 @@ impl StreamCodec {
             0 => Some(StreamCodec::Stored),
             1 => Some(StreamCodec::Zstd),
             2 => Some(StreamCodec::Lzma2),
+            3 => Some(StreamCodec::InGroup),
             _ => None,
         }
     }
@@ -124,6 +129,7 @@ impl StreamCodec {
             StreamCodec::Lzma2 => {
                 lzma2::compress(raw, level, dict).map_err(|e| Error::io("xz compression", e))
             }
+            StreamCodec::InGroup => Err(Error::invalid("an in-group stream has no bytes to compress")),
         }
     }
 
@@ -147,6 +153,7 @@ impl StreamCodec {
             StreamCodec::Stored => src.len(),
             StreamCodec::Zstd => zstd_decompress(src, dst, dict)?,
             StreamCodec::Lzma2 => lzma2::decompress(src, dst, dict)?,
+            StreamCodec::InGroup => return Err("an in-group stream has no bytes of its own".into()),
         };
         if written != dst.len() {
             return Err(format!("decompressed to {written} bytes, expected {}", dst.len()));
@@ -161,6 +168,7 @@ impl fmt::Display for StreamCodec {
             StreamCodec::Stored => "stored",
             StreamCodec::Zstd => "zstd",
             StreamCodec::Lzma2 => "xz",
+            StreamCodec::InGroup => "group",
         })
     }
 }
@@ -420,10 +428,10 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_unknown_ids_are_none() {
-        for codec in [StreamCodec::Stored, StreamCodec::Zstd, StreamCodec::Lzma2] {
+        for codec in [StreamCodec::Stored, StreamCodec::Zstd, StreamCodec::Lzma2, StreamCodec::InGroup] {
             assert_eq!(StreamCodec::from_id(codec.id()), Some(codec));
         }
-        assert_eq!(StreamCodec::from_id(3), None);
+        assert_eq!(StreamCodec::from_id(4), None);
         assert_eq!((Codec::from_v2_id(0), Codec::from_v2_id(1)), (Some(Codec::Zstd), Some(Codec::Xz)));
         assert_eq!(Codec::from_v2_id(2), None);
     }

@@ -13,7 +13,9 @@ use rayon::prelude::*;
 use crate::codec::StreamCodec;
 use crate::control::{Op, encode_op};
 use crate::error::{Error, Result};
-use crate::format::{self, CONTROL_SLACK, ChunkInfo, MAX_DICTIONARY_LEN, PatchInfo, StreamInfo, StreamKind};
+use crate::format::{
+    self, CONTROL_SLACK, ChunkInfo, MAX_DICTIONARY_LEN, MAX_GROUP_RAW, PatchInfo, StreamInfo, StreamKind,
+};
 use crate::hash::hash;
 use crate::index::SuffixIndex;
 use crate::io::{OutputFile, map_file, same_file};
@@ -26,7 +28,8 @@ use crate::scan::{MIN_GAINS, Segment, scan};
 ///
 /// Memory: the index of `old`, within the budget of [`DiffOptions::memory`] (a full suffix
 /// array, 4 bytes per byte below 2 GiB, 8 above, when it fits), plus the finished patch, plus
-/// a few times the chunk size per thread.
+/// a few times the chunk size per thread, plus every chunk's run-length diff streams until
+/// grouping has offered them to groups (together at most about the size of `new`).
 ///
 /// ```
 /// let old = b"hello, old world".repeat(100);
@@ -69,10 +72,25 @@ pub fn diff_file(
     format::read_info(&patch[..])
 }
 
-/// A chunk's table entry and its streams as stored, back to back.
+/// A chunk's table entry and its streams as stored, in payload order.
 pub(crate) struct EncodedChunk {
     info: ChunkInfo,
-    pub(crate) payload: Vec<u8>,
+    packed: [Vec<u8>; 4],
+    /// The run-length form of the chunk's differences, which [`group_chunks`] offers to groups.
+    runs: rle::Rle,
+}
+
+impl EncodedChunk {
+    /// Total bytes of the chunk's payload.
+    #[cfg(feature = "bench-internals")]
+    pub(crate) fn payload_len(&self) -> usize {
+        self.packed.iter().map(Vec::len).sum()
+    }
+
+    /// Packed bytes of the two diff streams.
+    fn diff_len(&self) -> usize {
+        self.packed[1].len() + self.packed[2].len()
+    }
 }
 
 fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
@@ -89,7 +107,7 @@ fn build_patch_with_step(old: &[u8], new: &[u8], options: &DiffOptions, step: us
     progress.advance(old.len() as u64)?;
 
     let chunk_size = options.chunk_size as usize;
-    let chunks: Vec<EncodedChunk> = new
+    let mut chunks: Vec<EncodedChunk> = new
         .par_chunks(chunk_size)
         .enumerate()
         .map(|(i, chunk)| {
@@ -100,13 +118,88 @@ fn build_patch_with_step(old: &[u8], new: &[u8], options: &DiffOptions, step: us
             Ok(encoded)
         })
         .collect::<Result<_>>()?;
+    group_chunks(&mut chunks, options)?;
 
     let infos: Vec<ChunkInfo> = chunks.iter().map(|c| c.info.clone()).collect();
     let mut patch = format::encode_head(old.len() as u64, old_hash, new.len() as u64, new_hash, &infos);
-    for chunk in chunks {
-        patch.extend_from_slice(&chunk.payload);
+    for stream in chunks.iter().flat_map(|chunk| &chunk.packed) {
+        patch.extend_from_slice(stream);
     }
     Ok(patch)
+}
+
+/// Groups runs of consecutive chunks: their run-length coded diff streams, concatenated, are
+/// compressed once and stored by the group's first chunk ([`format::MAX_GROUP_RAW`] bytes at
+/// most per stream). Candidates are maximal runs of chunks with differences, cut at the cap,
+/// compressed in parallel; one is kept only where it packs smaller than its chunks' diff
+/// streams as they stand, so grouping never grows a patch.
+fn group_chunks(chunks: &mut [EncodedChunk], options: &DiffOptions) -> Result<()> {
+    let candidates = group_candidates(chunks);
+    let packed: Vec<Option<[Packed; 2]>> = candidates
+        .par_iter()
+        .map(|range| pack_group(&chunks[range.clone()], options))
+        .collect::<Result<_>>()?;
+    for (range, packed) in candidates.into_iter().zip(packed) {
+        if let Some(packed) = packed {
+            join_group(&mut chunks[range], packed);
+        }
+    }
+    Ok(())
+}
+
+/// Ranges of at least two consecutive chunks with differences, whose run-length streams sum to
+/// at most [`MAX_GROUP_RAW`] each, taken greedily from the front.
+fn group_candidates(chunks: &[EncodedChunk]) -> Vec<Range<usize>> {
+    let (mut groups, mut start, mut sums) = (Vec::new(), 0, [0u64; 2]);
+    for (i, chunk) in chunks.iter().enumerate() {
+        let lens = [chunk.runs.ctrl.len() as u64, chunk.runs.code.len() as u64];
+        let fits = sums[0] + lens[0] <= MAX_GROUP_RAW && sums[1] + lens[1] <= MAX_GROUP_RAW;
+        if lens[0] == 0 || !fits {
+            if i - start >= 2 {
+                groups.push(start..i);
+            }
+            (start, sums) = if lens[0] == 0 { (i + 1, [0, 0]) } else { (i, lens) };
+        } else {
+            sums = [sums[0] + lens[0], sums[1] + lens[1]];
+        }
+    }
+    if chunks.len() - start >= 2 {
+        groups.push(start..chunks.len());
+    }
+    groups
+}
+
+/// The group's concatenated `diff_ctrl` and `diff_code`, packed, if smaller than its chunks'
+/// diff streams together.
+fn pack_group(chunks: &[EncodedChunk], options: &DiffOptions) -> Result<Option<[Packed; 2]>> {
+    let ctrl: Vec<u8> = chunks.iter().flat_map(|c| c.runs.ctrl.iter().copied()).collect();
+    let code: Vec<u8> = chunks.iter().flat_map(|c| c.runs.code.iter().copied()).collect();
+    let (ctrl, code) =
+        rayon::join(|| Packed::smallest(&ctrl, &[], options), || Packed::smallest(&code, &[], options));
+    let (ctrl, code) = (ctrl?, code?);
+    let separate: usize = chunks.iter().map(EncodedChunk::diff_len).sum();
+    Ok((ctrl.bytes.len() + code.bytes.len() < separate).then_some([ctrl, code]))
+}
+
+/// Makes `chunks` one group: the leader stores `packed`, every chunk's diff streams take
+/// their run-length lengths, and the members' become in-group.
+fn join_group(chunks: &mut [EncodedChunk], packed: [Packed; 2]) {
+    for chunk in chunks.iter_mut() {
+        let lens = [chunk.runs.ctrl.len(), chunk.runs.code.len()];
+        for (s, stream) in chunk.info.streams[1..3].iter_mut().enumerate() {
+            stream.raw_len = lens[s] as u64;
+            (stream.codec, stream.packed_len) = (StreamCodec::InGroup, 0);
+            chunk.packed[1 + s].clear();
+        }
+    }
+    let n = u32::try_from(chunks.len()).expect("groups are cut at the chunk count's cap");
+    let leader = &mut chunks[0];
+    leader.info.group_len = n;
+    for (s, packed) in packed.into_iter().enumerate() {
+        let stream = &mut leader.info.streams[1 + s];
+        (stream.codec, stream.packed_len) = (packed.codec, packed.bytes.len() as u64);
+        leader.packed[1 + s] = packed.bytes;
+    }
 }
 
 /// The three raw streams of a chunk.
@@ -234,8 +327,9 @@ pub(crate) fn pack_chunk(
     options: &DiffOptions,
 ) -> Result<EncodedChunk> {
     let pack = |raw: &[u8], dict: &[u8]| Packed::smallest(raw, dict, options);
+    let runs = rle::encode(&streams.diff);
     let ((control, diff), extra) = rayon::join(
-        || rayon::join(|| pack(&streams.control, &[]), || pack_diff(&streams.diff, &pack)),
+        || rayon::join(|| pack(&streams.control, &[]), || pack_diff(&streams.diff, &runs, &pack)),
         || pack_extra(old, &streams.extra, dictionary, &pack),
     );
     let ([diff_ctrl, diff_code], (extra, dictionary)) = (diff?, extra?);
@@ -251,10 +345,15 @@ pub(crate) fn pack_chunk(
             packed_len: p.bytes.len() as u64,
         })
         .collect();
-    let info =
-        ChunkInfo { new_offset: offset, new_len: new.len() as u64, streams, dictionary, hash: hash(new) };
-    let payload = packed.into_iter().flat_map(|p| p.bytes).collect();
-    Ok(EncodedChunk { info, payload })
+    let info = ChunkInfo {
+        new_offset: offset,
+        new_len: new.len() as u64,
+        streams,
+        dictionary,
+        hash: hash(new),
+        group_len: 0,
+    };
+    Ok(EncodedChunk { info, packed: packed.map(|p| p.bytes), runs })
 }
 
 /// One stream as the patch stores it.
@@ -275,12 +374,17 @@ impl Packed {
 /// The diff stream as `diff_ctrl` and `diff_code`: run-length coded, or as one literal item
 /// where that packs smaller (measured: LZMA2, and zstd on some executables, compress the
 /// plain differences better than the split streams).
-fn pack_diff(diff: &[u8], pack: &(impl Fn(&[u8], &[u8]) -> Result<Packed> + Sync)) -> Result<[Packed; 2]> {
-    let pack_pair = |rle: rle::Rle| -> Result<[Packed; 2]> {
+/// `runs` is `rle::encode(diff)`.
+fn pack_diff(
+    diff: &[u8],
+    runs: &rle::Rle,
+    pack: &(impl Fn(&[u8], &[u8]) -> Result<Packed> + Sync),
+) -> Result<[Packed; 2]> {
+    let pack_pair = |rle: &rle::Rle| -> Result<[Packed; 2]> {
         let (ctrl, code) = rayon::join(|| pack(&rle.ctrl, &[]), || pack(&rle.code, &[]));
         Ok([ctrl?, code?])
     };
-    let (runs, literal) = rayon::join(|| pack_pair(rle::encode(diff)), || pack_pair(rle::literal(diff)));
+    let (runs, literal) = rayon::join(|| pack_pair(runs), || pack_pair(&rle::literal(diff)));
     let (runs, literal) = (runs?, literal?);
     let size = |pair: &[Packed; 2]| pair[0].bytes.len() + pair[1].bytes.len();
     Ok(if size(&literal) < size(&runs) { literal } else { runs })
@@ -373,10 +477,11 @@ pub(crate) mod tests {
     fn the_diff_stream_is_run_length_coded_or_one_literal_whichever_packs_smaller() {
         let options = DiffOptions::new().level(3);
         let pack = |raw: &[u8], dict: &[u8]| Packed::smallest(raw, dict, &options);
-        let [ctrl, code] = pack_diff(&[0u8; 100_000], &pack).unwrap();
+        let zeros = [0u8; 100_000];
+        let [ctrl, code] = pack_diff(&zeros, &rle::encode(&zeros), &pack).unwrap();
         assert_eq!((ctrl.raw_len, code.raw_len), (3, 0), "one run item");
         let random = noise(5, 100_000);
-        let [ctrl, code] = pack_diff(&random, &pack).unwrap();
+        let [ctrl, code] = pack_diff(&random, &rle::encode(&random), &pack).unwrap();
         assert_eq!((ctrl.raw_len, code.raw_len), (3, random.len()), "one literal item");
         assert_eq!((ctrl.codec, code.codec), (StreamCodec::Stored, StreamCodec::Stored));
     }

@@ -37,6 +37,9 @@ pub const MAX_CHUNK_COUNT: u64 = 1 << 22;
 pub const MAX_SIGNATURE_LEN: u64 = 1 << 16;
 /// Largest `dict_len` of a version-3 entry (64 MiB).
 pub const MAX_DICTIONARY_LEN: u64 = 1 << 26;
+/// Largest sum over a version-3 group of its chunks' `diff_ctrl` raw lengths, and likewise of
+/// their `diff_code` raw lengths (16 MiB): what a decoder holds of one group's streams.
+pub const MAX_GROUP_RAW: u64 = 16 << 20;
 /// `control_raw_len` (and in v3 `diff_ctrl` raw length) may exceed its bound by this many bytes.
 pub(crate) const CONTROL_SLACK: u64 = 32;
 
@@ -130,6 +133,9 @@ pub struct ChunkInfo {
     pub dictionary: Option<Range<u64>>,
     /// blake3 of the chunk's output bytes.
     pub hash: [u8; 32],
+    /// Version 3: 0 for a chunk outside any group or a member of one; n >= 2 for the first
+    /// chunk (the leader) of a group of n chunks, whose diff streams it stores for all of them.
+    pub group_len: u32,
 }
 
 impl ChunkInfo {
@@ -171,6 +177,7 @@ impl ChunkInfo {
         let dictionary = self.dictionary.clone().unwrap_or(0..0);
         out[48..56].copy_from_slice(&dictionary.start.to_le_bytes());
         put_u32(&mut out, 56, dictionary.end - dictionary.start);
+        put_u32(&mut out, 60, u64::from(self.group_len));
         out[64..96].copy_from_slice(&self.hash);
         out
     }
@@ -195,11 +202,12 @@ impl ChunkInfo {
             streams,
             dictionary: None,
             hash: bytes[32..64].try_into().unwrap(),
+            group_len: 0,
         }
     }
 
-    /// A version-3 entry: fails on an unknown codec byte, a set reserved byte or a
-    /// dictionary range that overflows.
+    /// A version-3 entry: fails on an unknown codec byte or a dictionary range that
+    /// overflows.
     fn decode_v3(bytes: &[u8], index: usize) -> Result<Self> {
         let bad = |what: String| Err(Error::corrupt(format!("chunk {index}: {what}")));
         let u32_at = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()));
@@ -214,9 +222,6 @@ impl ChunkInfo {
                 raw_len: u32_at(16 + 4 * i),
                 packed_len: u32_at(32 + 4 * i),
             });
-        }
-        if bytes[60..64] != [0; 4] {
-            return bad("reserved entry bytes are set".into());
         }
         let (dict_offset, dict_len) = (u64::from_le_bytes(bytes[48..56].try_into().unwrap()), u32_at(56));
         let dictionary = match (dict_offset, dict_len) {
@@ -233,6 +238,7 @@ impl ChunkInfo {
             streams,
             dictionary,
             hash: bytes[64..96].try_into().unwrap(),
+            group_len: u32_at(60) as u32,
         })
     }
 
@@ -256,7 +262,8 @@ impl ChunkInfo {
             return bad("extends past the end of the new file");
         }
         self.validate_lengths().or_else(|what| bad(&what))?;
-        for stream in &self.streams {
+        // A leader's diff streams describe its group's: `validate_groups` checks them.
+        for stream in self.streams.iter().filter(|s| self.group_len == 0 || !s.kind.is_diff()) {
             stream.validate().or_else(|what| bad(&what))?;
         }
         self.validate_dictionary(header.old_size).or_else(bad)
@@ -301,11 +308,26 @@ impl ChunkInfo {
     }
 }
 
+impl StreamKind {
+    /// Whether the stream is one of version 3's two diff streams, which groups share.
+    pub(crate) fn is_diff(self) -> bool {
+        matches!(self, StreamKind::DiffCtrl | StreamKind::DiffCode)
+    }
+}
+
 impl StreamInfo {
     /// Sizes agree with the codec: empty exactly when packed is empty, and then stored; stored
-    /// bytes are the raw bytes; compressed ones within [`compress_bound`].
+    /// bytes are the raw bytes; compressed ones within [`compress_bound`]; an in-group stream
+    /// takes no bytes (`validate_groups` checks where it may appear).
     fn validate(&self) -> std::result::Result<(), String> {
         let (kind, raw, packed) = (self.kind, self.raw_len, self.packed_len);
+        if self.codec == StreamCodec::InGroup {
+            return match (kind.is_diff(), packed) {
+                (false, _) => Err(format!("in-group codec for the {kind} stream")),
+                (true, 0) => Ok(()),
+                (true, _) => Err(format!("in-group {kind} stream takes {packed} bytes")),
+            };
+        }
         if (raw == 0) != (packed == 0) || (raw == 0 && self.codec != StreamCodec::Stored) {
             return Err(format!("{kind} stream sizes disagree ({raw} raw, {packed} packed, {})", self.codec));
         }
@@ -317,6 +339,56 @@ impl StreamInfo {
         }
         Ok(())
     }
+}
+
+/// Checks the groups of a version-3 table whose entries each passed [`ChunkInfo::validate`]:
+/// a leader's `group_len - 1` members follow it, each with group length 0 and both diff
+/// streams in-group, which appear nowhere else; per diff stream, the group's raw lengths sum
+/// to at most [`MAX_GROUP_RAW`] and the leader's codec and packed length are valid for that
+/// sum.
+fn validate_groups(chunks: &[ChunkInfo]) -> Result<()> {
+    let mut at = 0;
+    while at < chunks.len() {
+        let n = (chunks[at].group_len as usize).max(1);
+        validate_group(chunks, at, n).map_err(|what| Error::corrupt(format!("chunk {at}: {what}")))?;
+        at += n;
+    }
+    Ok(())
+}
+
+/// [`validate_groups`] for the `n` chunks from `at` (`n` = 1: a chunk outside any group).
+fn validate_group(chunks: &[ChunkInfo], at: usize, n: usize) -> std::result::Result<(), String> {
+    let in_group =
+        |chunk: &ChunkInfo, kind| chunk.stream(kind).is_some_and(|s| s.codec == StreamCodec::InGroup);
+    let diff_kinds = [StreamKind::DiffCtrl, StreamKind::DiffCode];
+    let leader = &chunks[at];
+    if leader.group_len == 1 {
+        return Err("group of 1 chunk".into());
+    }
+    if diff_kinds.iter().any(|&kind| in_group(leader, kind)) {
+        return Err("in-group stream outside a group's members".into());
+    }
+    if n > chunks.len() - at {
+        return Err(format!("group of {n} chunks runs past the last chunk"));
+    }
+    let members = &chunks[at + 1..at + n];
+    if let Some(i) =
+        members.iter().position(|m| m.group_len != 0 || !diff_kinds.iter().all(|&k| in_group(m, k)))
+    {
+        return Err(format!(
+            "chunk {} in the group is not a member (group length 0, in-group diff streams)",
+            at + 1 + i
+        ));
+    }
+    for kind in diff_kinds.into_iter().filter(|_| n > 1) {
+        let total: u64 = chunks[at..at + n].iter().map(|c| c.raw_len(kind)).sum();
+        if total > MAX_GROUP_RAW {
+            return Err(format!("group's {kind} stream of {total} bytes exceeds {MAX_GROUP_RAW}"));
+        }
+        let stream = leader.stream(kind).expect("version 3 has diff streams");
+        StreamInfo { raw_len: total, ..*stream }.validate().map_err(|what| format!("group's {what}"))?;
+    }
+    Ok(())
 }
 
 /// The largest zstd frame a compressor may produce from `raw` bytes (`ZSTD_compressBound`),
@@ -562,6 +634,7 @@ pub(crate) fn read_head<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64
             header.new_size
         )));
     }
+    validate_groups(&chunks)?;
     // Every version so far reserves the signature block and skips its content.
     reader.read_vec(u64::from(header.signature_len), "signature block")?;
 
@@ -618,6 +691,7 @@ mod tests {
             ],
             dictionary: None,
             hash: [7; 32],
+            group_len: 0,
         }
     }
 
@@ -704,13 +778,89 @@ mod tests {
         }
     }
 
+    /// A group of three chunks of 100 bytes, each with 10 diff bytes in 2 + 5 bytes of
+    /// run-length streams; the leader holds the group's streams as zstd of 7 and 9 bytes.
+    fn sample_group() -> Vec<ChunkInfo> {
+        let mut chunks: Vec<ChunkInfo> = (0..3).map(|i| sample_chunk(100 * i)).collect();
+        for (i, chunk) in chunks.iter_mut().enumerate() {
+            let (codec, packed) =
+                if i == 0 { (StreamCodec::Zstd, [7, 9]) } else { (StreamCodec::InGroup, [0, 0]) };
+            (chunk.streams[3].raw_len, chunk.streams[3].packed_len) = (90, 90);
+            chunk.streams[1] = StreamInfo { codec, raw_len: 2, packed_len: packed[0], ..chunk.streams[1] };
+            chunk.streams[2] = StreamInfo { codec, raw_len: 5, packed_len: packed[1], ..chunk.streams[2] };
+        }
+        chunks[0].group_len = 3;
+        chunks
+    }
+
+    /// Sets each chunk's offset to the end of the one before.
+    fn contiguous(chunks: &mut [ChunkInfo]) {
+        let mut offset = 0;
+        for chunk in chunks {
+            chunk.new_offset = offset;
+            offset += chunk.new_len;
+        }
+    }
+
+    #[test]
+    fn grouped_heads_round_trip() {
+        let mut chunks = sample_group();
+        chunks.push(sample_chunk(300));
+        let patch = patch_of(&chunks, 5);
+        let info = read_info(&patch[..]).unwrap();
+        assert_eq!(info.chunks, chunks);
+        assert_eq!(info.patch_size, patch.len() as u64);
+    }
+
+    /// Each way a group can break a rule, as (what to change, expected message part).
+    #[test]
+    fn groups_that_break_a_rule_are_corrupt() {
+        type Change = fn(&mut Vec<ChunkInfo>);
+        let cases: [(Change, &str); 10] = [
+            (|c| c[0].group_len = 1, "chunk 0: group of 1 chunk"),
+            (|c| c[0].group_len = 4, "chunk 0: group of 4 chunks runs past the last chunk"),
+            (|c| c[0].group_len = 2, "chunk 2: in-group stream outside a group's members"),
+            (|c| c[2].group_len = 2, "chunk 2 in the group is not a member"),
+            (
+                |c| {
+                    c[1].streams[2] =
+                        StreamInfo { codec: StreamCodec::Stored, packed_len: 5, ..c[1].streams[2] }
+                },
+                "chunk 1 in the group is not a member",
+            ),
+            (|c| c[1].streams[0].codec = StreamCodec::InGroup, "in-group codec for the control stream"),
+            (|c| c[1].streams[2].packed_len = 1, "in-group diff-code stream takes 1 bytes"),
+            (|c| c[0].streams[1].codec = StreamCodec::InGroup, "chunk 0: in-group stream outside a group's"),
+            (
+                |c| c[0].streams[1].packed_len = 1000,
+                "group's diff-ctrl stream is larger than a codec can produce",
+            ),
+            (
+                |c| {
+                    c[1].new_len = MAX_GROUP_RAW + 100;
+                    c[1].streams[2].raw_len = MAX_GROUP_RAW;
+                    contiguous(c);
+                },
+                "group's diff-code stream of 16777226 bytes exceeds 16777216",
+            ),
+        ];
+        for (change, expected) in cases {
+            let mut chunks = sample_group();
+            change(&mut chunks);
+            let err = read_info(&patch_of(&chunks, 5)[..]).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::CorruptPatch, "{err}");
+            assert!(err.to_string().contains(expected), "{err} lacks {expected:?}");
+        }
+    }
+
     #[test]
     fn v3_entry_bytes_that_break_a_rule_are_corrupt() {
         let head_len = HEADER_LEN + ENTRY_LEN;
-        let cases: [(usize, u8, &str); 4] = [
-            (12, 3, "unknown codec 3 for the control stream"),
+        let cases: [(usize, u8, &str); 5] = [
+            (12, 3, "in-group codec for the control stream"),
+            (12, 4, "unknown codec 4 for the control stream"),
             (15, 0xFF, "unknown codec 255 for the extra stream"),
-            (60, 1, "reserved entry bytes are set"),
+            (60, 1, "group of 1 chunk"),
             (48, 1, "a dictionary offset without a dictionary"),
         ];
         for (at, value, expected) in cases {

@@ -48,7 +48,7 @@ pub fn chunk_streams(index: &Index<'_>, chunk: &[u8]) -> ChunkStreams {
 /// or stored, blake3), as the whole new file; returns the length of its payload.
 pub fn encode_chunk(index: &Index<'_>, chunk: &[u8], level: i32) -> Result<usize> {
     let at = ChunkAt { offset: 0, new_len: chunk.len() };
-    Ok(encode(index.old, &index.inner, chunk, at, &DiffOptions::new().level(level))?.payload.len())
+    Ok(encode(index.old, &index.inner, chunk, at, &DiffOptions::new().level(level))?.payload_len())
 }
 
 /// One zstd frame of `raw` at `level`, as diff writes each stream.

@@ -56,8 +56,8 @@ pub use codec::{Codec, StreamCodec};
 pub use diff::{diff, diff_file};
 pub use error::{Error, ErrorKind, Result};
 pub use format::{
-    ChunkInfo, FORMAT_VERSION, MAGIC, MAX_CHUNK_COUNT, MAX_CHUNK_LEN, MAX_DICTIONARY_LEN, MAX_SIGNATURE_LEN,
-    PatchInfo, StreamInfo, StreamKind, read_info,
+    ChunkInfo, FORMAT_VERSION, MAGIC, MAX_CHUNK_COUNT, MAX_CHUNK_LEN, MAX_DICTIONARY_LEN, MAX_GROUP_RAW,
+    MAX_SIGNATURE_LEN, PatchInfo, StreamInfo, StreamKind, read_info,
 };
 pub use options::{
     ApplyOptions, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, DEFAULT_MEMORY, DiffOptions, IndexPlan, MIN_CHUNK_SIZE,

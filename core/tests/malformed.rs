@@ -2,8 +2,9 @@
 //! apply, verify, apply_file and read_info. Each case must end in its typed error, with no
 //! panic, nothing at the destination, and no allocation beyond [`MEMORY_LIMIT`].
 //!
-//! The bases are patches of today's encoder (format version 3: one chunk, ten chunks, xz, and
-//! an extra stream with a dictionary) and the decode-only golden vectors of versions 1 and 2.
+//! The bases are patches of today's encoder (format version 3: one chunk, ten chunks, xz, an
+//! extra stream with a dictionary, and groups) and the decode-only golden vectors of versions 1
+//! and 2.
 
 mod common;
 
@@ -123,7 +124,8 @@ struct Base {
 }
 
 /// Version 3: a one-chunk patch and a ten-chunk patch of release-like data, a one-chunk xz
-/// patch, and the dictionary golden vector; then the version-1 and version-2 golden vectors.
+/// patch, and the dictionary golden vector; then the version-1 and version-2 golden vectors;
+/// then the group golden vector.
 fn bases() -> Vec<Base> {
     let make = |name, seed, len, chunk_size, codec| {
         let old = old_file(seed, len);
@@ -157,10 +159,12 @@ fn bases() -> Vec<Base> {
         vector("v3-dictionary", "pieces"),
         vector("multi-chunk", "multi-chunk"),
         vector("multi-chunk-xz", "multi-chunk-xz"),
+        vector("v3-groups", "tar-like"),
     ];
     let infos: Vec<_> = bases.iter().map(|base| read_info(&base.patch[..]).unwrap()).collect();
     let versions: Vec<_> = infos.iter().map(|info| (info.format_version, info.codec)).collect();
-    assert_eq!(versions[3..], [(3, None), (1, Some(Codec::Zstd)), (2, Some(Codec::Xz))]);
+    assert_eq!(versions[3..], [(3, None), (1, Some(Codec::Zstd)), (2, Some(Codec::Xz)), (3, None)]);
+    assert!(infos[6].chunks.iter().any(|c| c.group_len >= 2), "the group base has a group");
     let xz = infos[2].chunks[0].streams.iter().any(|s| s.codec == chunkdelta::StreamCodec::Lzma2);
     assert!(xz, "the xz base has an xz stream");
     assert!(infos[3].chunks[0].dictionary.is_some());
@@ -250,25 +254,34 @@ fn flips(base: &Base, cases: &mut Vec<Case>) {
 
 /// Chunks swapped, duplicated or dropped, with the table rebuilt around the change so that
 /// only the chunk offsets, the coverage check or the final hash can catch it.
+/// Whether chunk `index` of `patch` leads or belongs to a group: moving it breaks the table.
+fn grouped(patch: &[u8], index: usize) -> bool {
+    let chunk = &read_info(patch).unwrap().chunks[index];
+    chunk.group_len > 0 || chunk.streams.iter().any(|s| s.codec == chunkdelta::StreamCodec::InGroup)
+}
+
 fn reorders(base: &Base, cases: &mut Vec<Case>) {
     let parts = Parts::split(&base.patch);
     let corrupt = ErrorKind::CorruptPatch;
     let mut add =
         |name: &str, parts: &Parts, info| cases.push(Case::new(name, &base.old, parts.join(), corrupt, info));
+    // A renumbered table is valid unless the moved chunks were grouped.
+    let unless_grouped =
+        |indices: &[usize]| indices.iter().any(|&i| grouped(&base.patch, i)).then_some(corrupt);
 
     let mut dropped = parts.clone();
     dropped.entries.pop();
     dropped.payloads.pop();
     add("last entry dropped", &dropped, Some(corrupt));
     dropped.renumber();
-    add("last chunk dropped, new size adjusted", &dropped, None);
+    add("last chunk dropped, new size adjusted", &dropped, unless_grouped(&[parts.entries.len() - 1]));
 
     let mut duplicated = parts.clone();
     duplicated.entries.insert(0, parts.entries[0].clone());
     duplicated.payloads.insert(0, parts.payloads[0].clone());
     add("first chunk duplicated", &duplicated, Some(corrupt));
     duplicated.renumber();
-    add("first chunk duplicated, offsets and new size adjusted", &duplicated, None);
+    add("first chunk duplicated, offsets and new size adjusted", &duplicated, unless_grouped(&[0]));
 
     if parts.entries.len() < 2 {
         return;
@@ -279,7 +292,7 @@ fn reorders(base: &Base, cases: &mut Vec<Case>) {
     swapped.payloads.swap(0, 1);
     add("first two chunks swapped", &swapped, Some(corrupt));
     swapped.renumber();
-    add("first two chunks swapped, offsets adjusted", &swapped, None);
+    add("first two chunks swapped, offsets adjusted", &swapped, unless_grouped(&[0, 1]));
     let mut payloads_swapped = parts.clone();
     payloads_swapped.payloads.swap(0, 1);
     add("first two payloads swapped", &payloads_swapped, None);
@@ -314,7 +327,7 @@ fn size_fields(base: &Base, cases: &mut Vec<Case>) {
     let mut entries = vec![0, parts.entries.len() - 1];
     entries.dedup();
     // (offset, width) of every field but the hash; in version 3, offset 12 is the four codec
-    // bytes, 48 and 56 the dictionary, 60 reserved.
+    // bytes, 48 and 56 the dictionary, 60 the group length.
     let fields: &[(usize, usize)] = if entry_len(&base.patch) == 96 {
         &[
             (0, 8),
@@ -346,10 +359,12 @@ fn size_fields(base: &Base, cases: &mut Vec<Case>) {
                 }
                 field.copy_from_slice(&value.to_le_bytes()[..width]);
                 // A chunk length over 2^30 breaks a format limit; everything else is corrupt,
-                // and only a dictionary dropped leaves a valid table (whose extra stream then
-                // fails to decode).
+                // and only a dictionary dropped or a grouped chunk's diff code emptied leaves a
+                // valid table (whose streams then fail to decode).
                 let kind = if at == 8 && value > 1 << 30 { L } else { C };
                 let dropped = at == 56 && value == 0 && info.chunks[entry].dictionary.is_some();
+                // A grouped chunk may have an empty diff-code stream: the group's stays valid.
+                let dropped = dropped || (at == 24 && value == 0 && grouped(&base.patch, entry));
                 let name = format!("entry {entry} field at {at} = {value:#x}");
                 cases.push(Case::new(name, &base.old, damaged.join(), kind, (!dropped).then_some(kind)));
             }

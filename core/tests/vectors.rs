@@ -13,7 +13,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use chunkdelta::{ApplyOptions, Codec, DiffOptions, apply, diff, read_info};
-use common::{Rng, edited, old_file, text};
+use common::{Rng, edited, old_file, tar_like, text};
 use serde_json::{Value, json};
 
 /// One vector the encoder writes: `pair` names its `.old` and `.new` files (shared with the
@@ -32,6 +32,7 @@ fn cases() -> Vec<Case> {
     let small = text(&mut Rng::new(21), 4000);
     let mixed = old_file(22, 20_000);
     let (pieces_old, pieces_new) = pieces(26);
+    let (tar_old, tar_new) = tar_like(27, 40);
     let case = |name, pair, old: &[u8], new: Vec<u8>, level, chunk_size, codec| Case {
         name,
         pair,
@@ -51,6 +52,7 @@ fn cases() -> Vec<Case> {
         case("v3-multi-chunk", "multi-chunk", &mixed, edited(&mixed, 25, 12), 19, 4096, Codec::Zstd),
         case("v3-dictionary", "pieces", &pieces_old, pieces_new.clone(), 19, 1 << 20, Codec::Zstd),
         case("v3-dictionary-xz", "pieces", &pieces_old, pieces_new, 19, 1 << 20, Codec::Xz),
+        case("v3-groups", "tar-like", &tar_old, tar_new, 19, 4096, Codec::Xz),
     ]
 }
 
@@ -95,6 +97,7 @@ fn describe(case: &Case, patch: &[u8]) -> Value {
         "new_blake3": hex(&info.new_hash),
         "chunk_count": info.chunks.len(),
         "dictionary_chunks": info.chunks.iter().filter(|c| c.dictionary.is_some()).count(),
+        "group_chunks": info.chunks.iter().map(|c| c.group_len).sum::<u32>(),
         "patch_size": info.patch_size,
     })
 }
@@ -165,6 +168,8 @@ fn golden_patches_apply_and_describe_themselves() {
         if !decode_only(&vector) {
             let dictionaries = info.chunks.iter().filter(|c| c.dictionary.is_some()).count();
             assert_eq!(dictionaries as u64, vector["dictionary_chunks"].as_u64().unwrap(), "{name}");
+            let grouped: u32 = info.chunks.iter().map(|c| c.group_len).sum();
+            assert_eq!(u64::from(grouped), vector["group_chunks"].as_u64().unwrap(), "{name}");
         }
     }
 }
@@ -192,4 +197,11 @@ fn the_dictionary_vectors_use_a_dictionary() {
     for vector in vectors().iter().filter(|v| v["name"].as_str().unwrap().starts_with("v3-dictionary")) {
         assert!(vector["dictionary_chunks"].as_u64().unwrap() >= 1, "{}", vector["name"]);
     }
+}
+
+/// The group vector exists to exercise groups: its patch must have one.
+#[test]
+fn the_group_vector_has_a_group() {
+    let vector = vectors().into_iter().find(|v| v["name"] == "v3-groups").unwrap();
+    assert!(vector["group_chunks"].as_u64().unwrap() >= 2);
 }

@@ -88,7 +88,8 @@ pub fn apply_prefixed(data: &[u8]) -> Outcome {
 /// written from `FORMAT.md`, so the in-place op decoder is reached and its output judged.
 ///
 /// After `old` comes a selector: its low two bits give the chunk count (1 to 4), its bit 7 the
-/// format (0: version 1; 1: version 3, with run-length coded diffs). Each chunk is
+/// format (0: version 1; 1: version 3, with run-length coded diffs), and in version 3 its bit 6
+/// makes all chunks one group (two or more), the first storing their diff streams. Each chunk is
 /// `u8 op_count | ops | u8 tamper`, an op being three LEB128 varints (zigzag seek, add length,
 /// extra length). The diff and extra streams get as many bytes as the ops consume (at most
 /// 16 KiB each), cut from the `fill` left at the end of the input, repeated as needed. `tamper`
@@ -106,7 +107,11 @@ pub fn apply_ops(data: &[u8]) -> Outcome {
     let (chunk_count, v3) = (1 + selector % 4, selector & 0x80 != 0);
     let specs: Vec<ChunkSpec> = (0..chunk_count).map(|_| ChunkSpec::read(&mut input)).collect();
     let mut fill = Fill { bytes: if input.0.is_empty() { &[0] } else { input.0 }, at: 0 };
-    let chunks: Vec<ChunkStreams> = specs.into_iter().map(|spec| spec.streams(&mut fill, old, v3)).collect();
+    let mut chunks: Vec<ChunkStreams> =
+        specs.into_iter().map(|spec| spec.streams(&mut fill, old, v3)).collect();
+    if v3 && chunk_count >= 2 && selector & 0x40 != 0 {
+        group(&mut chunks);
+    }
     let outputs: Vec<Option<Vec<u8>>> = chunks.iter().map(|chunk| reference_decode(old, chunk)).collect();
     let expected: Option<Vec<u8>> = outputs.iter().try_fold(Vec::new(), |mut new, output| {
         new.extend_from_slice(output.as_deref()?);
@@ -219,6 +224,7 @@ fn check_info(info: &PatchInfo, patch_len: usize) {
     for (i, chunk) in info.chunks.iter().enumerate() {
         assert_eq!(chunk.new_offset, end, "chunk {i} does not follow the previous one");
         check_chunk(chunk, info.old_size, i);
+        check_group(&info.chunks, i);
         end += chunk.new_len;
         payloads += chunk.payload_len();
     }
@@ -242,16 +248,44 @@ fn check_chunk(chunk: &ChunkInfo, old_size: u64, i: usize) {
         assert!(ctrl <= diff + 32 && (ctrl == 0) == (diff == 0), "chunk {i}: diff control length");
     }
     for stream in &chunk.streams {
-        let (raw, packed) = (stream.raw_len, stream.packed_len);
-        assert_eq!(raw == 0, packed == 0, "chunk {i}: stream sizes {raw} and {packed}");
-        assert!(raw > 0 || stream.codec == StreamCodec::Stored, "chunk {i}: an empty stream is not stored");
-        assert!(stream.codec != StreamCodec::Stored || raw == packed, "chunk {i}: stored {raw} as {packed}");
-        assert!(packed <= compress_bound(raw), "chunk {i}: {packed} bytes from {raw}");
+        let diff = matches!(stream.kind, StreamKind::DiffCtrl | StreamKind::DiffCode);
+        if stream.codec == StreamCodec::InGroup {
+            assert!(diff && stream.packed_len == 0, "chunk {i}: in-group {} stream", stream.kind);
+        } else if !(diff && chunk.group_len > 0) {
+            check_stream(stream.raw_len, stream, i);
+        }
     }
     if let Some(dictionary) = &chunk.dictionary {
         assert!(dictionary.end <= old_size && dictionary.end - dictionary.start <= 1 << 26, "chunk {i}");
         let extra = chunk.stream(StreamKind::Extra).expect("a dictionary without an extra stream");
         assert_ne!(extra.codec, StreamCodec::Stored, "chunk {i}: a dictionary for a stored extra stream");
+    }
+}
+
+/// The per-stream rules for a stream of `raw` bytes (a group's: their sum) stored as `stream`.
+fn check_stream(raw: u64, stream: &chunkdelta::StreamInfo, i: usize) {
+    let packed = stream.packed_len;
+    assert_eq!(raw == 0, packed == 0, "chunk {i}: stream sizes {raw} and {packed}");
+    assert!(raw > 0 || stream.codec == StreamCodec::Stored, "chunk {i}: an empty stream is not stored");
+    assert!(stream.codec != StreamCodec::Stored || raw == packed, "chunk {i}: stored {raw} as {packed}");
+    assert!(packed <= compress_bound(raw), "chunk {i}: {packed} bytes from {raw}");
+}
+
+/// The group rules of `FORMAT.md` for chunk `i`, if it leads a group.
+fn check_group(chunks: &[ChunkInfo], i: usize) {
+    let n = chunks[i].group_len as usize;
+    if n == 0 {
+        return;
+    }
+    assert!(n >= 2 && i + n <= chunks.len(), "chunk {i}: group of {n}");
+    for member in &chunks[i + 1..i + n] {
+        assert_eq!(member.group_len, 0, "chunk {i}: a nested group");
+        assert!(member.streams[1..3].iter().all(|s| s.codec == StreamCodec::InGroup), "chunk {i}: member");
+    }
+    for s in 1..3 {
+        let total: u64 = chunks[i..i + n].iter().map(|c| c.streams[s].raw_len).sum();
+        assert!(total <= chunkdelta::MAX_GROUP_RAW, "chunk {i}: group stream of {total}");
+        check_stream(total, &chunks[i].streams[s], i);
     }
 }
 
@@ -358,7 +392,16 @@ impl ChunkSpec {
         if !v3 {
             let control = [self.ops, self.tamper].concat();
             let stored = vec![zstd(&control), zstd(&diff), zstd(&extra)];
-            return ChunkStreams { control, diff, extra, rle: None, dictionary: false, stored };
+            return ChunkStreams {
+                control,
+                diff,
+                extra,
+                rle: None,
+                dictionary: false,
+                stored,
+                group_len: 0,
+                grouped: false,
+            };
         }
         let (mut ctrl, code) = rle_encode(&diff);
         ctrl.extend_from_slice(&self.tamper);
@@ -367,7 +410,16 @@ impl ChunkSpec {
         let dict = if dictionary { old } else { &[] };
         let stored =
             vec![small(&self.ops), small(&ctrl), small(&code), Packed::zstd(&extra, self.two_frames, dict)];
-        ChunkStreams { control: self.ops, diff, extra, rle: Some((ctrl, code)), dictionary, stored }
+        ChunkStreams {
+            control: self.ops,
+            diff,
+            extra,
+            rle: Some((ctrl, code)),
+            dictionary,
+            stored,
+            group_len: 0,
+            grouped: false,
+        }
     }
 }
 
@@ -381,7 +433,7 @@ fn write_varint(mut value: u64, out: &mut Vec<u8>) {
 
 /// One stream as stored in the patch.
 struct Packed {
-    /// The version-3 codec byte: 0 stored, 1 zstd.
+    /// The version-3 codec byte: 0 stored, 1 zstd, 3 in group.
     codec: u8,
     raw_len: usize,
     bytes: Vec<u8>,
@@ -492,6 +544,35 @@ struct ChunkStreams {
     /// Version 3: whether the extra stream is compressed against all of old.
     dictionary: bool,
     stored: Vec<Packed>,
+    /// Version 3: the entry's group length (0, or the chunk count for the first chunk).
+    group_len: u32,
+    /// Whether the chunk leads or belongs to a group: its diff streams' sizes are the group's.
+    grouped: bool,
+}
+
+/// Makes `chunks` (version 3) one group: the first chunk stores their concatenated diff
+/// streams, as one zstd frame or stored as its own diff streams were; the others take codec 3.
+fn group(chunks: &mut [ChunkStreams]) {
+    for s in 1..3 {
+        let whole: Vec<u8> = chunks
+            .iter()
+            .flat_map(|c| if s == 1 { &c.rle.as_ref().unwrap().0 } else { &c.rle.as_ref().unwrap().1 })
+            .copied()
+            .collect();
+        let own = chunks[0].stored[s].raw_len;
+        let mut packed = if chunks[0].stored[0].codec == 1 {
+            Packed::zstd(&whole, false, &[])
+        } else {
+            Packed::stored(&whole)
+        };
+        packed.raw_len = own;
+        chunks[0].stored[s] = packed;
+        for member in &mut chunks[1..] {
+            member.stored[s] = Packed { codec: 3, raw_len: member.stored[s].raw_len, bytes: Vec::new() };
+        }
+    }
+    chunks[0].group_len = chunks.len() as u32;
+    chunks.iter_mut().for_each(|c| c.grouped = true);
 }
 
 impl ChunkStreams {
@@ -509,7 +590,10 @@ impl ChunkStreams {
         new_len >= 1
             && (1..=new_len + 32).contains(&(self.control.len() as u64))
             && diff_streams_valid
-            && self.stored.iter().all(|s| s.bytes.len() as u64 <= compress_bound(s.raw_len as u64))
+            && self.stored.iter().enumerate().all(|(i, s)| {
+                (self.grouped && (i == 1 || i == 2))
+                    || s.bytes.len() as u64 <= compress_bound(s.raw_len as u64)
+            })
     }
 }
 
@@ -609,7 +693,8 @@ fn build_patch(
     patch
 }
 
-/// Bytes 8..64 of a version-3 entry: length, codecs, raw and packed sizes, dictionary, reserved.
+/// Bytes 8..64 of a version-3 entry: length, codecs, raw and packed sizes, dictionary, group
+/// length.
 fn v3_entry_sizes(chunk: &ChunkStreams, old_len: usize, patch: &mut Vec<u8>) {
     let u32_le = |value: usize| (value as u32).to_le_bytes();
     patch.extend_from_slice(&u32_le(chunk.new_len()));
@@ -618,5 +703,24 @@ fn v3_entry_sizes(chunk: &ChunkStreams, old_len: usize, patch: &mut Vec<u8>) {
     chunk.stored.iter().for_each(|s| patch.extend_from_slice(&u32_le(s.bytes.len())));
     patch.extend_from_slice(&0u64.to_le_bytes());
     patch.extend_from_slice(&u32_le(if chunk.dictionary { old_len } else { 0 }));
-    patch.extend_from_slice(&[0; 4]);
+    patch.extend_from_slice(&chunk.group_len.to_le_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two version-3 chunks of one 8-byte add and 2 extra bytes each, made one group
+    /// (selector bit 6): apply must accept them and match the reference decoder.
+    #[test]
+    fn apply_ops_decodes_a_group() {
+        let mut input = vec![16, 0];
+        input.extend(b"abcdefghijklmnop");
+        input.push(0xC1);
+        for _ in 0..2 {
+            input.extend([1, 0, 8, 2, 0]);
+        }
+        input.extend([0, 0, 1, 0, 0, 0, 0, 7, 5, 6]);
+        assert_eq!(apply_ops(&input), Ok(()));
+    }
 }

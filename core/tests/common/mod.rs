@@ -86,3 +86,22 @@ pub(crate) fn edited(old: &[u8], seed: u64, edits: usize) -> Vec<u8> {
     }
     new
 }
+
+/// A tar-like pair: old is `copies` copies of one random 2,000-byte block, each behind its own
+/// 8-byte header; new edits the same three bytes of every copy, so every chunk of a diff has
+/// much the same diff streams, which compress better together (a group) than one by one.
+pub(crate) fn tar_like(seed: u64, copies: usize) -> (Vec<u8>, Vec<u8>) {
+    let block = Rng::new(seed).bytes(2000);
+    let mut old = Vec::with_capacity(copies * 2008);
+    for copy in 0..copies as u64 {
+        old.extend_from_slice(&copy.to_le_bytes());
+        old.extend_from_slice(&block);
+    }
+    let mut new = old.clone();
+    for copy in new.chunks_mut(2008) {
+        for at in [108, 700, 1500] {
+            copy[at] = copy[at].wrapping_add(1);
+        }
+    }
+    (old, new)
+}
