@@ -2,10 +2,11 @@
 
 use std::fmt::Write as _;
 
-use chunkdelta::{ChunkInfo, PatchInfo, StreamKind};
+use chunkdelta::{ChunkInfo, PatchInfo, SignatureInfo, StreamKind};
 
 use crate::hex;
 use crate::size::{format_percent, format_size};
+use crate::trust::format_time;
 
 /// The summary, then with `with_chunks` one row per chunk: its streams' packed sizes and codecs.
 pub(crate) fn text(info: &PatchInfo, with_chunks: bool) -> String {
@@ -26,6 +27,7 @@ pub(crate) fn text(info: &PatchInfo, with_chunks: bool) -> String {
     );
     let _ = writeln!(text, "chunks          {}", info.chunks.len());
     let _ = writeln!(text, "table blake3    {}", hex(&info.table_hash));
+    signatures_text(info, &mut text);
     for total in stream_totals(info) {
         let _ = writeln!(
             text,
@@ -42,6 +44,31 @@ pub(crate) fn text(info: &PatchInfo, with_chunks: bool) -> String {
         chunk_table(info, &mut text);
     }
     text
+}
+
+/// The signatures, one line each, or "none". They are shown, not checked: `verify
+/// --trusted-key` checks them.
+fn signatures_text(info: &PatchInfo, text: &mut String) {
+    if info.signatures.is_empty() {
+        let _ = writeln!(text, "signatures      none");
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "signatures      {} (not checked here: use verify --trusted-key)",
+        info.signatures.len()
+    );
+    for signature in &info.signatures {
+        let _ = write!(text, "  key {}  created {}", signature.key_id, format_time(signature.created));
+        let _ = write!(text, "  expires {}", signature.expires.map_or("never".into(), format_time));
+        if let Some(product) = &signature.product {
+            let _ = write!(text, "  product {product:?}");
+        }
+        if let Some(release) = signature.release {
+            let _ = write!(text, "  release {release}");
+        }
+        text.push('\n');
+    }
 }
 
 /// One stream kind's sizes summed over the chunks, and how many chunks store it with each codec.
@@ -117,6 +144,9 @@ pub(crate) fn json(info: &PatchInfo) -> String {
     let _ = writeln!(json, "  \"patch_size\": {},", info.patch_size);
     let _ = writeln!(json, "  \"chunk_count\": {},", info.chunks.len());
     let _ = writeln!(json, "  \"table_hash\": \"{}\",", hex(&info.table_hash));
+    let _ = writeln!(json, "  \"signing_digest\": \"{}\",", hex(&info.signing_digest));
+    let signatures: Vec<String> = info.signatures.iter().map(signature_json).collect();
+    let _ = writeln!(json, "  \"signatures\": [{}],", signatures.join(", "));
     json.push_str("  \"chunks\": [");
     for (index, chunk) in info.chunks.iter().enumerate() {
         let separator = if index == 0 { "" } else { "," };
@@ -124,6 +154,19 @@ pub(crate) fn json(info: &PatchInfo) -> String {
     }
     json.push_str(if info.chunks.is_empty() { "]\n}\n" } else { "\n  ]\n}\n" });
     json
+}
+
+fn signature_json(signature: &SignatureInfo) -> String {
+    let or_null = |value: Option<String>| value.unwrap_or_else(|| "null".into());
+    let product = signature.product.as_ref().map(|p| serde_json::to_string(p).expect("strings serialise"));
+    format!(
+        "{{\"key_id\": \"{}\", \"created\": {}, \"expires\": {}, \"product\": {}, \"release\": {}}}",
+        signature.key_id,
+        signature.created,
+        or_null(signature.expires.map(|t| t.to_string())),
+        or_null(product),
+        or_null(signature.release.map(|r| r.to_string())),
+    )
 }
 
 fn chunk_json(index: usize, chunk: &ChunkInfo) -> String {

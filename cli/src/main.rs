@@ -1,14 +1,16 @@
 //! `chunkdelta`, the command-line tool of the chunkdelta library: builds a patch from an old
-//! to a new file (`diff`), applies it (`apply`), checks it without writing (`verify`) and shows
-//! what it holds (`info`).
+//! to a new file (`diff`), applies it (`apply`), checks it without writing (`verify`), shows
+//! what it holds (`info`), and makes keys (`keygen`) and signatures (`sign`, `diff --sign`).
 //!
 //! Exit codes: 0 success, 1 error (one `error:` line on stderr), 2 usage error, 3 the patch was
-//! made for a different old file, 130 interrupted (SIGINT, SIGTERM or SIGHUP). An interrupted
+//! made for a different old file, 4 the patch is not trusted (`--trusted-key`), 130 interrupted
+//! (SIGINT, SIGTERM or SIGHUP). An interrupted
 //! command stops after the chunks in progress and removes its temporary output; a second
 //! signal exits at once.
 
 mod info;
 mod size;
+mod trust;
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -29,6 +31,8 @@ use crate::size::{format_duration, format_percent, format_size, parse_size};
 const EXIT_ERROR: u8 = 1;
 /// Exit code when the patch was made for a different old file.
 const EXIT_SOURCE_MISMATCH: u8 = 3;
+/// Exit code when trusted keys are configured and the patch does not meet them.
+const EXIT_UNTRUSTED: u8 = 4;
 /// Exit code after an interrupting signal, as shells report a process killed by SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
 /// `chunkdelta::DEFAULT_CHUNK_SIZE` as the help shows it; a unit test keeps them equal.
@@ -46,7 +50,7 @@ const STDIN: &str = "-";
     version,
     about = "Chunked, parallel, verified binary delta patches",
     after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 the patch was made for a different old file, \
-                  130 interrupted."
+                  4 the patch is not trusted, 130 interrupted."
 )]
 struct Cli {
     /// Print nothing but errors (no progress bar, no summary).
@@ -65,8 +69,12 @@ enum Command {
     Apply(ApplyArgs),
     /// Check that PATCH applies to OLD and yields the promised file, writing nothing.
     Verify(VerifyArgs),
-    /// Show what a patch holds: sizes, blake3 hashes and chunks.
+    /// Show what a patch holds: sizes, blake3 hashes, signatures and chunks.
     Info(InfoArgs),
+    /// Make a signing key pair: NAME.key (secret, mode 0600) and NAME.pub, in minisign's format.
+    Keygen(KeygenArgs),
+    /// Add a signature to an existing patch, in place (during a key rotation, sign with both keys).
+    Sign(SignCommandArgs),
 }
 
 /// `--codec` values.
@@ -115,6 +123,12 @@ struct DiffArgs {
     /// 256th position is indexed: less memory, somewhat larger patches.
     #[arg(long, value_name = "SIZE", default_value = DEFAULT_MEMORY_TEXT, value_parser = parse_memory)]
     memory: u64,
+    /// Sign the patch with this minisign secret key (its password, if it has one, from
+    /// CHUNKDELTA_KEY_PASSWORD).
+    #[arg(long, value_name = "KEY")]
+    sign: Option<PathBuf>,
+    #[command(flatten)]
+    signature: trust::SignArgs,
     #[command(flatten)]
     threads: Threads,
 }
@@ -133,6 +147,8 @@ struct ApplyArgs {
     #[arg(long)]
     no_fsync: bool,
     #[command(flatten)]
+    trust: trust::TrustArgs,
+    #[command(flatten)]
     threads: Threads,
 }
 
@@ -143,7 +159,30 @@ struct VerifyArgs {
     /// The patch file, or - to read it from standard input.
     patch: PathBuf,
     #[command(flatten)]
+    trust: trust::TrustArgs,
+    #[command(flatten)]
     threads: Threads,
+}
+
+#[derive(Args)]
+struct KeygenArgs {
+    /// The key pair's path without its extension: writes NAME.key and NAME.pub.
+    #[arg(short, long, value_name = "NAME")]
+    output: PathBuf,
+    /// Replace existing key files (the old secret key is lost).
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+struct SignCommandArgs {
+    /// The patch to sign; it is replaced atomically by the signed patch.
+    patch: PathBuf,
+    /// The minisign secret key (its password, if it has one, from CHUNKDELTA_KEY_PASSWORD).
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+    #[command(flatten)]
+    signature: trust::SignArgs,
 }
 
 #[derive(Args)]
@@ -182,6 +221,8 @@ fn main() -> ExitCode {
         Command::Apply(args) => apply(&args, ui),
         Command::Verify(args) => verify(&args, ui),
         Command::Info(args) => info(&args, ui),
+        Command::Keygen(args) => keygen(&args, ui),
+        Command::Sign(args) => sign(&args, ui),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -200,6 +241,7 @@ fn main() -> ExitCode {
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::SourceMismatch => EXIT_SOURCE_MISMATCH,
+        ErrorKind::Untrusted => EXIT_UNTRUSTED,
         ErrorKind::Cancelled => EXIT_INTERRUPTED,
         _ => EXIT_ERROR,
     }
@@ -208,14 +250,21 @@ fn exit_code(kind: ErrorKind) -> u8 {
 fn diff(args: &DiffArgs, ui: Ui) -> Result<(), Error> {
     let started = Instant::now();
     let total = file_len(&args.old).unwrap_or(0) + file_len(&args.new).unwrap_or(0);
-    let progress = Progress::start(ui, "diff", total);
-    let options = DiffOptions::new()
+    let mut options = DiffOptions::new()
         .codec(args.codec.into())
         .level(args.level)
         .chunk_size(args.chunk_size)
         .memory(args.memory)
-        .threads(args.threads.threads)
-        .progress(progress.callback());
+        .threads(args.threads.threads);
+    match &args.sign {
+        Some(key) => options = options.sign(trust::read_secret_key(key)?, args.signature.options()),
+        None if args.signature.options() != chunkdelta::SignOptions::new() => {
+            return Err(Error::InvalidArgument("--expires, --product and --release need --sign KEY".into()));
+        }
+        None => {}
+    }
+    let progress = Progress::start(ui, "diff", total);
+    let options = options.progress(progress.callback());
     let info = chunkdelta::diff_file(&args.old, &args.new, &args.output, &options)?;
     drop(progress);
     let step = options.index_plan(info.old_size)?.step;
@@ -237,7 +286,7 @@ fn apply(args: &ApplyArgs, ui: Ui) -> Result<(), Error> {
     let started = Instant::now();
     let patch = open_patch(&args.patch)?;
     let progress = Progress::start(ui, "apply", 0);
-    let options = apply_options(args.threads.threads, &progress).durable(!args.no_fsync);
+    let options = apply_options(args.threads.threads, &args.trust, &progress)?.durable(!args.no_fsync);
     let report = chunkdelta::apply_file(&args.old, patch, &args.output, &options)?;
     drop(progress);
     let resumed = match report.chunks_resumed {
@@ -260,7 +309,7 @@ fn verify(args: &VerifyArgs, ui: Ui) -> Result<(), Error> {
     let started = Instant::now();
     let patch = open_patch(&args.patch)?;
     let progress = Progress::start(ui, "verify", 0);
-    let options = apply_options(args.threads.threads, &progress);
+    let options = apply_options(args.threads.threads, &args.trust, &progress)?;
     let info = chunkdelta::verify_file(&args.old, patch, &options)?;
     drop(progress);
     ui.say(format_args!(
@@ -284,8 +333,42 @@ fn info(args: &InfoArgs, ui: Ui) -> Result<(), Error> {
     write_stdout(&text)
 }
 
-fn apply_options(threads: usize, progress: &Progress) -> ApplyOptions {
-    ApplyOptions::new().threads(threads).progress(progress.callback())
+fn apply_options(
+    threads: usize,
+    trust: &trust::TrustArgs,
+    progress: &Progress,
+) -> Result<ApplyOptions, Error> {
+    let options = ApplyOptions::new().threads(threads).progress(progress.callback());
+    Ok(match trust.policy()? {
+        Some(policy) => options.trust(policy),
+        None => options,
+    })
+}
+
+fn keygen(args: &KeygenArgs, ui: Ui) -> Result<(), Error> {
+    let public = chunkdelta::write_key_pair(&args.output, args.force).map_err(|err| match err {
+        Error::InvalidArgument(message) => Error::InvalidArgument(format!("{message} (--force)")),
+        other => other,
+    })?;
+    ui.say(format_args!(
+        "wrote {0}.key (secret: keep it private) and {0}.pub; key id {1}",
+        args.output.display(),
+        public.id()
+    ));
+    Ok(())
+}
+
+fn sign(args: &SignCommandArgs, ui: Ui) -> Result<(), Error> {
+    let key = trust::read_secret_key(&args.key)?;
+    let info = chunkdelta::sign_file(&args.patch, &key, &args.signature.options())?;
+    ui.say(format_args!(
+        "signed {} with key {}; it carries {} signature(s), {} bytes",
+        args.patch.display(),
+        key.id(),
+        info.signatures.len(),
+        info.patch_size
+    ));
+    Ok(())
 }
 
 /// The patch to read in one forward pass: a buffered file, or locked standard input for `-`.
@@ -491,6 +574,7 @@ mod tests {
     #[test]
     fn exit_codes() {
         assert_eq!(exit_code(ErrorKind::SourceMismatch), 3);
+        assert_eq!(exit_code(ErrorKind::Untrusted), 4);
         assert_eq!(exit_code(ErrorKind::CorruptPatch), 1);
         assert_eq!(exit_code(ErrorKind::Io), 1);
     }

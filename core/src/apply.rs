@@ -179,6 +179,9 @@ fn run(
     let workers = Workers::new(options.threads)?;
     let mut reader = PatchReader::new(patch);
     let info = read_head(&mut reader, options.max_chunk_len)?;
+    if let Some(policy) = &options.trust {
+        policy.check(&info)?;
+    }
     workers.run(|| check_source(old, &info))?;
     output.prepare(&info)?;
 

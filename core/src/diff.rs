@@ -41,7 +41,11 @@ use crate::scan::{MIN_GAINS, Segment, scan};
 pub fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
     options.validate(new.len() as u64)?;
     let workers = Workers::new(options.threads)?;
-    workers.run(|| build_patch(old, new, options))
+    let mut patch = workers.run(|| build_patch(old, new, options))?;
+    for (key, sign_options) in &options.signers {
+        patch = crate::trust::sign(&patch, key, sign_options)?;
+    }
+    Ok(patch)
 }
 
 /// Diffs two files into `patch_path`, which appears only once complete.

@@ -28,6 +28,9 @@ pub enum ErrorKind {
     InvalidArgument,
     /// The progress callback asked to stop.
     Cancelled,
+    /// Trust is configured and the patch does not meet it: unsigned, signed by no trusted key,
+    /// expired, for another product, or for a release below the minimum.
+    Untrusted,
 }
 
 impl ErrorKind {
@@ -41,6 +44,7 @@ impl ErrorKind {
             ErrorKind::LimitExceeded => "LIMIT_EXCEEDED",
             ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
             ErrorKind::Cancelled => "CANCELLED",
+            ErrorKind::Untrusted => "UNTRUSTED",
         }
     }
 }
@@ -92,6 +96,11 @@ pub enum Error {
     InvalidArgument(String),
     /// The progress callback asked to stop; nothing was written.
     Cancelled,
+    /// The patch does not meet the caller's [`crate::TrustPolicy`]; nothing was decoded or written.
+    Untrusted {
+        /// Which rule each signature failed, or that there is none.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -105,6 +114,7 @@ impl Error {
             Error::LimitExceeded { .. } => ErrorKind::LimitExceeded,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Cancelled => ErrorKind::Cancelled,
+            Error::Untrusted { .. } => ErrorKind::Untrusted,
         }
     }
 
@@ -122,6 +132,10 @@ impl Error {
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidArgument(message.into())
+    }
+
+    pub(crate) fn untrusted(reason: impl Into<String>) -> Self {
+        Error::Untrusted { reason: reason.into() }
     }
 }
 
@@ -154,6 +168,7 @@ impl fmt::Display for Error {
             }
             Error::InvalidArgument(message) => write!(f, "invalid argument: {message}"),
             Error::Cancelled => write!(f, "cancelled by the progress callback"),
+            Error::Untrusted { reason } => write!(f, "untrusted patch: {reason}"),
         }
     }
 }

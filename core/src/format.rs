@@ -15,6 +15,7 @@ use std::ops::Range;
 
 use crate::codec::{Codec, StreamCodec};
 use crate::error::{Error, Result};
+use crate::trust::{self, SignatureInfo};
 
 /// `magic`, offset 0, 4 bytes: the ASCII bytes `CDLT`.
 pub const MAGIC: [u8; 4] = *b"CDLT";
@@ -27,6 +28,8 @@ pub(crate) const HEADER_LEN: usize = 96;
 const LEGACY_ENTRY_LEN: usize = 64;
 /// Size of one chunk table entry in version 3.
 const ENTRY_LEN: usize = 96;
+/// Offset of `signature_len` in the header.
+const SIGNATURE_LEN_AT: usize = 92;
 /// Size of the blake3 hash of header and chunk table that follows the table.
 pub(crate) const TABLE_HASH_LEN: usize = 32;
 /// Largest `new_len` of one chunk that the format allows (1 GiB).
@@ -67,6 +70,11 @@ pub struct PatchInfo {
     pub table_hash: [u8; 32],
     /// One entry per chunk, in output order.
     pub chunks: Vec<ChunkInfo>,
+    /// What every signature covers: blake3 of the header, with `signature_len` read as 0,
+    /// and the chunk table. Adding a signature changes the table hash but not this.
+    pub signing_digest: [u8; 32],
+    /// The signatures in the signature block, in their order there; empty when unsigned.
+    pub signatures: Vec<SignatureInfo>,
 }
 
 /// What one stream of a chunk holds.
@@ -569,6 +577,25 @@ impl<R: Read> PatchReader<R> {
         Ok(buf)
     }
 
+    /// Bytes read so far.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Copies the next `len` bytes to `to`; fewer is a "truncated" corrupt-patch error.
+    pub(crate) fn copy_exact(&mut self, len: u64, to: &mut impl std::io::Write, what: &str) -> Result<()> {
+        let copied = std::io::copy(&mut self.inner.by_ref().take(len), to)
+            .map_err(|e| Error::io(format!("copying the {what}"), e))?;
+        self.offset += copied;
+        if copied < len {
+            return Err(Error::corrupt(format!(
+                "truncated: the patch ends at byte {} inside the {what}",
+                self.offset
+            )));
+        }
+        Ok(())
+    }
+
     /// Succeeds only if the stream has no bytes left.
     pub(crate) fn expect_end(&mut self) -> Result<()> {
         let mut byte = [0u8; 1];
@@ -594,6 +621,18 @@ impl<R: Read> PatchReader<R> {
 /// Memory grows with the entries actually present in the stream (64 or 96 bytes each), never
 /// with the counts the header claims.
 pub(crate) fn read_head<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64) -> Result<PatchInfo> {
+    read_head_raw(reader, max_chunk_len).map(|head| head.info)
+}
+
+/// A patch's decoded head, with the header and chunk table bytes as read.
+pub(crate) struct Head {
+    pub(crate) info: PatchInfo,
+    /// The header and chunk table, from byte 0 to the table hash.
+    pub(crate) table: Vec<u8>,
+}
+
+/// [`read_head`], also returning the header and chunk table bytes.
+pub(crate) fn read_head_raw<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64) -> Result<Head> {
     let mut header_bytes = [0u8; HEADER_LEN];
     reader.read_exact(&mut header_bytes, "header")?;
     let header = Header::decode(&header_bytes)?;
@@ -620,7 +659,6 @@ pub(crate) fn read_head<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64
     let entries = table[HEADER_LEN..].chunks_exact(entry_len).enumerate();
     let chunks =
         entries.map(|(index, bytes)| header.decode_entry(bytes, index)).collect::<Result<Vec<_>>>()?;
-    drop(table);
     let mut offset = 0u64;
     let mut payload_total = 0u64;
     for (index, chunk) in chunks.iter().enumerate() {
@@ -635,13 +673,13 @@ pub(crate) fn read_head<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64
         )));
     }
     validate_groups(&chunks)?;
-    // Every version so far reserves the signature block and skips its content.
-    reader.read_vec(u64::from(header.signature_len), "signature block")?;
+    let block = reader.read_vec(u64::from(header.signature_len), "signature block")?;
+    let signatures = trust::decode_block(&block)?;
 
     let head_len = (HEADER_LEN + TABLE_HASH_LEN) as u64
         + entry_len as u64 * u64::from(header.chunk_count)
         + u64::from(header.signature_len);
-    Ok(PatchInfo {
+    let info = PatchInfo {
         format_version: header.version,
         codec: header.codec,
         old_size: header.old_size,
@@ -651,7 +689,30 @@ pub(crate) fn read_head<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64
         patch_size: head_len + payload_total,
         table_hash,
         chunks,
-    })
+        signing_digest: signing_digest(&table),
+        signatures,
+    };
+    Ok(Head { info, table })
+}
+
+/// blake3 of `table` (header and chunk table) with the header's `signature_len` read as 0.
+fn signing_digest(table: &[u8]) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&table[..SIGNATURE_LEN_AT]).update(&[0; 4]).update(&table[SIGNATURE_LEN_AT + 4..]);
+    *hasher.finalize().as_bytes()
+}
+
+/// The head of a patch whose header and chunk table are `table` and whose signature block is
+/// `block`: the table with `signature_len` set, its new table hash, and the block.
+pub(crate) fn head_with_block(table: &[u8], block: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(table.len() + TABLE_HASH_LEN + block.len());
+    out.extend_from_slice(table);
+    let len = u32::try_from(block.len()).expect("blocks are bounded by MAX_SIGNATURE_LEN");
+    out[SIGNATURE_LEN_AT..SIGNATURE_LEN_AT + 4].copy_from_slice(&len.to_le_bytes());
+    let table_hash = blake3::hash(&out);
+    out.extend_from_slice(table_hash.as_bytes());
+    out.extend_from_slice(block);
+    out
 }
 
 /// Reads the header and chunk table of a patch, then reads through the payloads without
@@ -659,16 +720,7 @@ pub(crate) fn read_head<R: Read>(reader: &mut PatchReader<R>, max_chunk_len: u64
 pub fn read_info(patch: impl Read) -> Result<PatchInfo> {
     let mut reader = PatchReader::new(patch);
     let info = read_head(&mut reader, MAX_CHUNK_LEN)?;
-    let mut rest = reader.inner.by_ref().take(info.patch_size - reader.offset);
-    let copied =
-        std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| Error::io("reading the patch", e))?;
-    reader.offset += copied;
-    if reader.offset < info.patch_size {
-        return Err(Error::corrupt(format!(
-            "truncated: the patch has {} bytes but its chunk table accounts for {}",
-            reader.offset, info.patch_size
-        )));
-    }
+    reader.copy_exact(info.patch_size - reader.offset, &mut std::io::sink(), "chunk payloads")?;
     reader.expect_end()?;
     Ok(info)
 }

@@ -50,6 +50,7 @@ mod options;
 mod parallel;
 mod rle;
 mod scan;
+mod trust;
 
 pub use apply::{ApplyReport, apply, apply_file, verify, verify_file};
 pub use codec::{Codec, StreamCodec};
@@ -62,4 +63,7 @@ pub use format::{
 pub use options::{
     ApplyOptions, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, DEFAULT_MEMORY, DiffOptions, IndexPlan, MIN_CHUNK_SIZE,
     MIN_MEMORY, ProgressFn, level_range,
+};
+pub use trust::{
+    KeyId, PublicKey, SecretKey, SignOptions, SignatureInfo, TrustPolicy, sign, sign_file, write_key_pair,
 };

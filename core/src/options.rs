@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::format::{MAX_CHUNK_COUNT, MAX_CHUNK_LEN};
 use crate::index::{choose_step, peak_memory};
 use crate::io::Durability;
+use crate::trust::{SecretKey, SignOptions, TrustPolicy};
 
 /// A progress callback: receives (bytes done, bytes total) and returns
 /// [`ControlFlow::Break`] to cancel. It is called from worker threads, never concurrently,
@@ -68,6 +69,7 @@ pub struct DiffOptions {
     pub(crate) chunk_size: u64,
     pub(crate) memory: u64,
     pub(crate) progress: Callback,
+    pub(crate) signers: Vec<(SecretKey, SignOptions)>,
 }
 
 impl Default for DiffOptions {
@@ -87,6 +89,7 @@ impl DiffOptions {
             chunk_size: DEFAULT_CHUNK_SIZE,
             memory: DEFAULT_MEMORY,
             progress: Callback::default(),
+            signers: Vec::new(),
         }
     }
 
@@ -157,6 +160,13 @@ impl DiffOptions {
         self
     }
 
+    /// Signs the patch with `key` as it is made (see [`crate::sign`]); call again to add
+    /// signatures by more keys.
+    pub fn sign(mut self, key: SecretKey, options: SignOptions) -> Self {
+        self.signers.push((key, options));
+        self
+    }
+
     pub(crate) fn validate(&self, new_size: u64) -> Result<()> {
         if !level_range().contains(&self.level) {
             return Err(Error::invalid(format!(
@@ -211,6 +221,7 @@ pub struct ApplyOptions {
     pub(crate) max_chunk_len: u64,
     pub(crate) durable: bool,
     pub(crate) progress: Callback,
+    pub(crate) trust: Option<TrustPolicy>,
 }
 
 impl Default for ApplyOptions {
@@ -220,13 +231,15 @@ impl Default for ApplyOptions {
 }
 
 impl ApplyOptions {
-    /// Defaults: all cores, chunks up to [`MAX_CHUNK_LEN`], durable, no progress callback.
+    /// Defaults: all cores, chunks up to [`MAX_CHUNK_LEN`], durable, no progress callback, no
+    /// trust policy (signatures are not checked).
     pub fn new() -> Self {
         ApplyOptions {
             threads: 0,
             max_chunk_len: MAX_CHUNK_LEN,
             durable: true,
             progress: Callback::default(),
+            trust: None,
         }
     }
 
@@ -249,6 +262,13 @@ impl ApplyOptions {
     /// destination empty or as it was. Costs measured in the README's benchmark table.
     pub fn durable(mut self, durable: bool) -> Self {
         self.durable = durable;
+        self
+    }
+
+    /// Refuses, with [`crate::ErrorKind::Untrusted`], a patch that `policy` does not accept,
+    /// before decoding any payload or creating any output.
+    pub fn trust(mut self, policy: TrustPolicy) -> Self {
+        self.trust = Some(policy);
         self
     }
 
