@@ -207,5 +207,30 @@ fn apply(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hash, index, chunk, scan_worst, compress, diff, apply);
+/// What signing costs: one signature added to a patch, one trust check (the Ed25519
+/// verification that apply runs before decoding), and apply of the same small patch without
+/// and with a trust policy.
+fn trust(c: &mut Criterion) {
+    let mut group = group(c, "trust", 20, 2);
+    let pair = &pairs(SIZES.pair)[0];
+    let key = chunkdelta::SecretKey::generate().unwrap();
+    let unsigned = chunkdelta::diff(&pair.old, &pair.new, &DiffOptions::new()).unwrap();
+    let sign_options = chunkdelta::SignOptions::new().product("bench").release(1);
+    let signed = chunkdelta::sign(&unsigned, &key, &sign_options).unwrap();
+    let info = chunkdelta::read_info(&signed[..]).unwrap();
+    let policy = chunkdelta::TrustPolicy::new().trust(key.public_key()).product("bench").min_release(1);
+    group.bench_function("sign", |b| {
+        b.iter(|| chunkdelta::sign(black_box(&unsigned), &key, &sign_options).unwrap())
+    });
+    group.bench_function("check", |b| b.iter(|| policy.check(black_box(&info)).unwrap().release));
+    let trusted = ApplyOptions::new().trust(policy.clone());
+    for (name, options) in [("apply-unchecked", ApplyOptions::new()), ("apply-trusted", trusted)] {
+        group.bench_function(format!("{name}/{}", pair.name), |b| {
+            b.iter(|| chunkdelta::apply(black_box(&pair.old), black_box(&signed[..]), &options).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, hash, index, chunk, scan_worst, compress, diff, apply, trust);
 criterion_main!(benches);

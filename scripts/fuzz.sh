@@ -30,8 +30,9 @@ sanitizer=${FUZZ_SANITIZER:-address}
 export RUSTC_BOOTSTRAP=1
 
 # Largest input per target: room for the golden vectors, small enough to keep runs fast.
-declare -A max_len=([apply_raw]=32768 [apply_prefixed]=32768 [apply_ops]=8192 [info]=16384 [roundtrip]=65536)
-all=(apply_raw apply_prefixed apply_ops info roundtrip)
+declare -A max_len=([apply_raw]=32768 [apply_prefixed]=32768 [apply_ops]=8192 [info]=16384 [roundtrip]=65536
+                   [trust]=16384)
+all=(apply_raw apply_prefixed apply_ops info roundtrip trust)
 targets=("${@:-${all[@]}}")
 read -ra extra <<< "${FUZZ_ARGS:-}"
 
@@ -61,6 +62,13 @@ while read -r old new patch; do
   cp "$patch" "corpus/info/$name"
   { printf '\x03'; u16le "$(stat -c %s "$old")"; cat "$old" "$new"; } > "corpus/roundtrip/$name"
 done < <(vectors)
+# trust reads `u8 selector | patch` (even) or `u8 selector | key file` (odd).
+for patch in ../core/tests/vectors/signed/*.patch; do
+  { printf '\x00'; cat "$patch"; } > "corpus/trust/$(basename "$patch")"
+done
+for key in ../core/tests/vectors/signed/*.{pub,key}; do
+  { printf '\x01'; cat "$key"; } > "corpus/trust/$(basename "$key")"
+done
 for saved in ../core/tests/regressions/*-*; do
   target=$(basename "$saved")
   cp "$saved" "corpus/${target%%-*}/"

@@ -2,10 +2,11 @@
 # Installs what building and testing chunkdelta needs on a fresh Debian/Ubuntu machine; safe to
 # run again (it only installs what is missing).
 #
-#   scripts/setup.sh [c] [python]
+#   scripts/setup.sh [c] [python] [minisign]
 #
 # Always: a C compiler (the bundled libsais). `c` adds pkg-config, for the C tests of the C ABI;
-# `python` adds python3 with venv, for the Python module's tests.
+# `python` adds python3 with venv, for the Python module's tests; `minisign` adds minisign, for
+# the tests that our key files work with it.
 set -euo pipefail
 
 need_apt=()
@@ -15,7 +16,8 @@ for part in "$@"; do
     c) command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config) ;;
     # Debian's python3 ships venv without ensurepip until python3-venv is installed.
     python) python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3 python3-dev python3-venv) ;;
-    *) echo "[setup] unknown part: $part (expected c or python)" >&2; exit 2 ;;
+    minisign) command -v minisign >/dev/null 2>&1 || need_apt+=(minisign) ;;
+    *) echo "[setup] unknown part: $part (expected c, python or minisign)" >&2; exit 2 ;;
   esac
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

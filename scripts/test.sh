@@ -4,7 +4,7 @@
 # CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh minisign
 
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --all --check

@@ -359,6 +359,7 @@ fn info_prints_sizes_hashes_and_chunk_count() {
         format!("patch size      {patch_len} bytes"),
         format!("chunks          {chunks}"),
         format!("table blake3    {}", blake3::hash(&f.patch_bytes()[..96 + 96 * chunks as usize]).to_hex()),
+        "signatures      none".to_string(),
         streams[0].clone(),
         streams[1].clone(),
         streams[2].clone(),
@@ -431,6 +432,8 @@ fn info_json_has_every_field() {
     let table_end = 96 + 96 * chunks.len();
     let table_hash = blake3::hash(&f.patch_bytes()[..table_end]).to_hex().to_string();
     assert_eq!(info["table_hash"], table_hash);
+    assert_eq!(info["signatures"], serde_json::json!([]));
+    assert_eq!(info["signing_digest"].as_str().map(str::len), Some(64));
     let new_bytes = fs::read(&f.new).unwrap();
     let mut offset = 0;
     let mut payloads = 0;

@@ -11,7 +11,9 @@ pub mod cases;
 use std::path::Path;
 
 use cases::{Outcome, TARGETS};
-use chunkdelta::ErrorKind::{CorruptPatch, LimitExceeded, SourceMismatch, UnsupportedVersion};
+use chunkdelta::ErrorKind::{
+    CorruptPatch, InvalidArgument, LimitExceeded, SourceMismatch, UnsupportedVersion,
+};
 
 /// Every saved input, with the outcome its case must return.
 const EXPECTED: &[(&str, Outcome)] = &[
@@ -51,6 +53,11 @@ const EXPECTED: &[(&str, Outcome)] = &[
     // u8 chunk size selector | u16 old_len | old | new
     ("roundtrip-empty-pair", Ok(())),
     ("roundtrip-from-empty", Ok(())),
+    // u8 selector | patch (even) or key file (odd): the rotation vector, judged; the vectors'
+    // secret key file, which is no public key; a public key cut inside its base64 line.
+    ("trust-rotation-vector", Ok(())),
+    ("trust-secret-key-file", Err(InvalidArgument)),
+    ("trust-truncated-public-key", Err(InvalidArgument)),
 ];
 
 #[test]

@@ -14,6 +14,8 @@
 //! - `info`: the patch itself.
 //! - `roundtrip`: `u8 chunk size selector | u16 old_len | old | new`.
 //! - `apply_ops`: `u16 old_len | old | u8 selector | chunk specs | fill`, described at [`apply_ops`].
+//! - `trust`: `u8 selector | rest`: an even selector makes `rest` a patch, judged by a trust
+//!   policy; an odd one makes it a key file, described at [`trust`].
 
 use chunkdelta::{
     ApplyOptions, ChunkInfo, Codec, DiffOptions, ErrorKind, MAX_CHUNK_COUNT, MAX_SIGNATURE_LEN, PatchInfo,
@@ -27,12 +29,13 @@ pub type Outcome = Result<(), ErrorKind>;
 pub type Case = fn(&[u8]) -> Outcome;
 
 /// Every case by target name. Saved inputs are named `<target>-<anything>`.
-pub const TARGETS: [(&str, Case); 5] = [
+pub const TARGETS: [(&str, Case); 6] = [
     ("apply_raw", apply_raw),
     ("apply_prefixed", apply_prefixed),
     ("apply_ops", apply_ops),
     ("info", info),
     ("roundtrip", roundtrip),
+    ("trust", trust),
 ];
 
 /// Longest chunk the cases let apply decode: apply's memory is about three times this per
@@ -138,6 +141,35 @@ pub fn info(data: &[u8]) -> Outcome {
     let info = chunkdelta::read_info(data).map_err(|e| e.kind())?;
     check_info(&info, data.len());
     assert!(chunkdelta::read_info(&data[..data.len() - 1]).is_err(), "read_info accepts a truncated patch");
+    Ok(())
+}
+
+/// The public key of the signed golden vectors, which [`trust`] trusts.
+const PUBLISHER: &str = include_str!("../../core/tests/vectors/signed/publisher.pub");
+
+/// Signatures and key files. With an even selector, `rest` is a patch: when `read_info`
+/// accepts it, a policy trusting [`PUBLISHER`] either refuses it as untrusted or accepts one
+/// of its own signatures. With an odd one, `rest` is read as a public and as a secret key
+/// file (without a password, so no scrypt); a secret key that parses must survive a round
+/// trip through its own text.
+pub fn trust(data: &[u8]) -> Outcome {
+    let Some((&selector, rest)) = data.split_first() else { return Ok(()) };
+    if selector % 2 == 1 {
+        let text = String::from_utf8_lossy(rest);
+        if let Ok(secret) = chunkdelta::SecretKey::from_minisign(&text, None) {
+            let again = chunkdelta::SecretKey::from_minisign(&secret.to_minisign(), None).expect("own text");
+            assert_eq!(again.public_key(), secret.public_key(), "a secret key changes through its text");
+        }
+        return chunkdelta::PublicKey::from_minisign(&text).map(drop).map_err(|e| e.kind());
+    }
+    let info = chunkdelta::read_info(rest).map_err(|e| e.kind())?;
+    let publisher = chunkdelta::PublicKey::from_minisign(PUBLISHER).expect("the vectors' key parses");
+    match chunkdelta::TrustPolicy::new().trust(publisher).check(&info) {
+        Ok(signature) => {
+            assert!(info.signatures.contains(signature), "accepted a signature it does not hold")
+        }
+        Err(err) => assert_eq!(err.kind(), ErrorKind::Untrusted, "{err}"),
+    }
     Ok(())
 }
 
