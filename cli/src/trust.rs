@@ -64,23 +64,21 @@ pub(crate) struct TrustArgs {
 impl TrustArgs {
     /// The policy these options describe, or `None` when no key is configured.
     pub(crate) fn policy(&self) -> Result<Option<TrustPolicy>, Error> {
-        let mut paths = self.keys.clone();
-        if let Some(dir) = &self.trust_dir {
-            paths.extend(public_keys_in(dir)?);
-        }
-        if paths.is_empty() {
-            if self.product.is_some() || self.min_release.is_some() || self.trust_dir.is_some() {
+        if self.keys.is_empty() && self.trust_dir.is_none() {
+            if self.product.is_some() || self.min_release.is_some() {
                 return Err(Error::InvalidArgument(
-                    "--product and --min-release need trusted keys: --trusted-key FILE, or a --trust-dir \
-                     holding *.pub files"
+                    "--product and --min-release need trusted keys: --trusted-key FILE or --trust-dir DIR"
                         .into(),
                 ));
             }
             return Ok(None);
         }
         let mut policy = TrustPolicy::new();
-        for path in paths {
+        for path in &self.keys {
             policy = policy.trust(PublicKey::read(path)?);
+        }
+        if let Some(dir) = &self.trust_dir {
+            policy = policy.trust_dir(dir)?;
         }
         if let Some(product) = &self.product {
             policy = policy.product(product.clone());
@@ -90,28 +88,6 @@ impl TrustArgs {
         }
         Ok(Some(policy))
     }
-}
-
-/// The `*.pub` files of `dir`, sorted.
-fn public_keys_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
-        context: format!("reading the trust directory {}", dir.display()),
-        source,
-    })?;
-    let mut keys = Vec::new();
-    for entry in entries {
-        let path = entry
-            .map_err(|source| Error::Io {
-                context: format!("reading the trust directory {}", dir.display()),
-                source,
-            })?
-            .path();
-        if path.extension().is_some_and(|ext| ext == "pub") {
-            keys.push(path);
-        }
-    }
-    keys.sort();
-    Ok(keys)
 }
 
 /// Reads a secret key, with the password from [`PASSWORD_VAR`] when it is encrypted.

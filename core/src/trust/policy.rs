@@ -1,5 +1,6 @@
 //! Which signatures a client accepts: [`TrustPolicy`].
 
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::Signature;
@@ -49,6 +50,23 @@ impl TrustPolicy {
         self
     }
 
+    /// Trusts every `*.pub` file (minisign public key) in `dir`. A directory without one is an
+    /// [`crate::ErrorKind::InvalidArgument`]: it would refuse every patch.
+    pub fn trust_dir(mut self, dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let keys = public_key_files(dir)?;
+        if keys.is_empty() {
+            return Err(Error::invalid(format!(
+                "the trust directory {} holds no *.pub key file",
+                dir.display()
+            )));
+        }
+        for path in keys {
+            self.keys.push(PublicKey::read(path)?);
+        }
+        Ok(self)
+    }
+
     /// Requires the accepted signature to name this product id.
     pub fn product(mut self, product: impl Into<String>) -> Self {
         self.product = Some(product.into());
@@ -76,13 +94,23 @@ impl TrustPolicy {
     /// Checks `info`'s signatures. Returns the first one that meets every rule; otherwise an
     /// [`crate::ErrorKind::Untrusted`] error that names, for each signature, the rule it failed.
     pub fn check<'a>(&self, info: &'a PatchInfo) -> Result<&'a SignatureInfo> {
-        if info.signatures.is_empty() {
+        self.check_signatures(&info.signatures, &info.signing_digest)
+    }
+
+    /// [`TrustPolicy::check`] for any signed structure: `signatures` over `signing_digest`.
+    /// Every kind of patch (files today; trees and containers) signs its own digest this way.
+    pub(crate) fn check_signatures<'a>(
+        &self,
+        signatures: &'a [SignatureInfo],
+        signing_digest: &[u8; 32],
+    ) -> Result<&'a SignatureInfo> {
+        if signatures.is_empty() {
             return Err(Error::untrusted("the patch is not signed"));
         }
         let now = self.now.unwrap_or_else(unix_now);
         let mut refusals = Vec::new();
-        for signature in &info.signatures {
-            match self.judge(signature, &info.signing_digest, now) {
+        for signature in signatures {
+            match self.judge(signature, signing_digest, now) {
                 Ok(()) => return Ok(signature),
                 Err(why) => refusals.push(format!("signature by key {}: {why}", signature.key_id)),
             }
@@ -124,6 +152,20 @@ impl TrustPolicy {
         }
         Ok(())
     }
+}
+
+/// The `*.pub` files of `dir`, sorted.
+fn public_key_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let context = || format!("reading the trust directory {}", dir.display());
+    let mut keys = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(context(), e))? {
+        let path = entry.map_err(|e| Error::io(context(), e))?.path();
+        if path.extension().is_some_and(|ext| ext == "pub") {
+            keys.push(path);
+        }
+    }
+    keys.sort();
+    Ok(keys)
 }
 
 pub(crate) fn unix_now() -> u64 {
