@@ -360,13 +360,12 @@ fn keygen(args: &KeygenArgs, ui: Ui) -> Result<(), Error> {
 
 fn sign(args: &SignCommandArgs, ui: Ui) -> Result<(), Error> {
     let key = trust::read_secret_key(&args.key)?;
-    let info = chunkdelta::sign_file(&args.patch, &key, &args.signature.options())?;
+    let signatures = chunkdelta::sign_file(&args.patch, &key, &args.signature.options())?;
     ui.say(format_args!(
-        "signed {} with key {}; it carries {} signature(s), {} bytes",
+        "signed {} with key {}; it carries {} signature(s)",
         args.patch.display(),
         key.id(),
-        info.signatures.len(),
-        info.patch_size
+        signatures.len(),
     ));
     Ok(())
 }

@@ -64,8 +64,20 @@ pub fn apply_file(
     let old_path = old_path.as_ref();
     let old = map_file(old_path)?;
     let permissions = fs::metadata(old_path).map(|m| m.permissions()).ok();
-    let mut output = FileOutput { file: None, resumable_len: 0, dest: out_path.as_ref(), permissions };
-    let report = run(&old, patch, &mut output, options)?;
+    apply_to_file(&old, patch, out_path.as_ref(), permissions, options)
+}
+
+/// [`apply_file`] with `old` already in memory and the output's permissions chosen by the
+/// caller (`None`: the process's defaults).
+pub(crate) fn apply_to_file(
+    old: &[u8],
+    patch: impl Read,
+    out_path: &Path,
+    permissions: Option<fs::Permissions>,
+    options: &ApplyOptions,
+) -> Result<ApplyReport> {
+    let mut output = FileOutput { file: None, resumable_len: 0, dest: out_path, permissions };
+    let report = run(old, patch, &mut output, options)?;
     output.file.take().expect("run prepares the output").commit_with(options.durability())?;
     Ok(report)
 }

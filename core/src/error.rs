@@ -83,6 +83,14 @@ pub enum Error {
         /// blake3 of the `old` given; `None` when the sizes already differ and it was not computed.
         actual_hash: Option<[u8; 32]>,
     },
+    /// A file of the old tree is not the one a tree patch was made for (or is missing, or
+    /// lies behind a symlink).
+    TreeSourceMismatch {
+        /// The file's path, relative to the old tree.
+        path: std::path::PathBuf,
+        /// How it differs.
+        reason: String,
+    },
     /// A size is beyond what this library or the caller's options allow.
     LimitExceeded {
         /// What was too large.
@@ -110,7 +118,7 @@ impl Error {
             Error::Io { .. } => ErrorKind::Io,
             Error::CorruptPatch { .. } => ErrorKind::CorruptPatch,
             Error::UnsupportedVersion { .. } => ErrorKind::UnsupportedVersion,
-            Error::SourceMismatch { .. } => ErrorKind::SourceMismatch,
+            Error::SourceMismatch { .. } | Error::TreeSourceMismatch { .. } => ErrorKind::SourceMismatch,
             Error::LimitExceeded { .. } => ErrorKind::LimitExceeded,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Cancelled => ErrorKind::Cancelled,
@@ -162,6 +170,9 @@ impl fmt::Display for Error {
                         hex(expected_hash)
                     ),
                 }
+            }
+            Error::TreeSourceMismatch { path, reason } => {
+                write!(f, "this patch was made for a different old tree: {}: {reason}", path.display())
             }
             Error::LimitExceeded { what, value, limit } => {
                 write!(f, "limit exceeded: {what} is {value}, the limit is {limit}")

@@ -50,6 +50,7 @@ mod options;
 mod parallel;
 mod rle;
 mod scan;
+mod tree;
 mod trust;
 
 pub use apply::{ApplyReport, apply, apply_file, verify, verify_file};
@@ -63,6 +64,10 @@ pub use format::{
 pub use options::{
     ApplyOptions, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, DEFAULT_MEMORY, DiffOptions, IndexPlan, MIN_CHUNK_SIZE,
     MIN_MEMORY, ProgressFn, level_range,
+};
+pub use tree::{
+    EntryKind, FileSource, MAX_MANIFEST_LEN, OldFile, TREE_FORMAT_VERSION, TREE_MAGIC, TreeEntry, TreeInfo,
+    apply_tree, diff_tree, is_tree_patch, read_tree_info, read_tree_info_file, verify_tree,
 };
 pub use trust::{
     KeyId, PublicKey, SecretKey, SignOptions, SignatureInfo, TrustPolicy, sign, sign_file, write_key_pair,

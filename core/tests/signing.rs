@@ -173,8 +173,8 @@ fn sign_file_adds_a_signature_in_place() {
     fs::write(&path, &p.unsigned).unwrap();
     let (a, b) = (key(), key());
     sign_file(&path, &a, &release_options()).unwrap();
-    let info = sign_file(&path, &b, &release_options()).unwrap();
-    assert_eq!(info.signatures.len(), 2);
+    let signatures = sign_file(&path, &b, &release_options()).unwrap();
+    assert_eq!(signatures.len(), 2);
     let patch = fs::read(&path).unwrap();
     assert_eq!(
         patch,

@@ -102,6 +102,9 @@ impl SignOptions {
 /// holds its earlier signatures (except an earlier one by the same key, which this replaces)
 /// and the new one. Payloads are unchanged.
 pub fn sign(patch: &[u8], key: &SecretKey, options: &SignOptions) -> Result<Vec<u8>> {
+    if crate::tree::is_tree_patch(patch) {
+        return crate::tree::sign_tree(patch, key, options);
+    }
     let mut reader = PatchReader::new(patch);
     let head = format::read_head_raw(&mut reader, MAX_CHUNK_LEN)?;
     let payloads = &patch[reader.offset() as usize..];
@@ -117,9 +120,38 @@ pub fn sign(patch: &[u8], key: &SecretKey, options: &SignOptions) -> Result<Vec<
 
 /// Adds a signature by `key` to the patch file at `path`, as [`sign`] does, in place and
 /// atomically: the signed patch is written beside it and renamed over it, so `path` holds
-/// either the old or the new patch. Returns the signed patch's info.
-pub fn sign_file(path: impl AsRef<Path>, key: &SecretKey, options: &SignOptions) -> Result<PatchInfo> {
+/// either the old or the new patch. Works on file and tree patches (a tree patch is signed in
+/// memory). Returns the signatures the patch now carries.
+pub fn sign_file(
+    path: impl AsRef<Path>,
+    key: &SecretKey,
+    options: &SignOptions,
+) -> Result<Vec<SignatureInfo>> {
     let path = path.as_ref();
+    let mapped = crate::io::map_file(path)?;
+    if crate::tree::is_tree_patch(&mapped) {
+        let signed = crate::tree::sign_tree(&mapped, key, options)?;
+        drop(mapped);
+        write_replacing(path, &signed)?;
+        return Ok(crate::tree::read_tree_info(&signed)?.signatures);
+    }
+    drop(mapped);
+    Ok(sign_file_patch(path, key, options)?.signatures)
+}
+
+/// Replaces `path` atomically with `bytes`, keeping its permissions.
+fn write_replacing(path: &Path, bytes: &[u8]) -> Result<()> {
+    let permissions =
+        std::fs::metadata(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let output = OutputFile::create(path)?;
+    output.set_permissions(permissions.permissions())?;
+    std::io::Write::write_all(&mut output.file(), bytes)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    output.commit()
+}
+
+/// [`sign_file`] for a file patch, streamed: only the head is held in memory.
+fn sign_file_patch(path: &Path, key: &SecretKey, options: &SignOptions) -> Result<PatchInfo> {
     let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let permissions = file.metadata().map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     let mut reader = PatchReader::new(BufReader::new(file));
@@ -140,10 +172,22 @@ pub fn sign_file(path: impl AsRef<Path>, key: &SecretKey, options: &SignOptions)
 
 /// The header, table, table hash and signature block of `head`'s patch with the new signature.
 fn signed_head(head: &Head, key: &SecretKey, options: &SignOptions) -> Result<Vec<u8>> {
+    let block = add_signature(&head.info.signatures, &head.info.signing_digest, key, options)?;
+    Ok(format::head_with_block(&head.table, &block))
+}
+
+/// The signature block holding `signatures` (less any earlier one by `key`) and a new
+/// signature by `key` over `signing_digest`: how every kind of patch is signed.
+pub(crate) fn add_signature(
+    signatures: &[SignatureInfo],
+    signing_digest: &[u8; 32],
+    key: &SecretKey,
+    options: &SignOptions,
+) -> Result<Vec<u8>> {
     let mut record = options.record(key)?;
-    record.signature = key.key.sign(&record.message(&head.info.signing_digest)).to_bytes();
+    record.signature = key.key.sign(&record.message(signing_digest)).to_bytes();
     let mut signatures: Vec<SignatureInfo> =
-        head.info.signatures.iter().filter(|s| s.key_id != key.id).cloned().collect();
+        signatures.iter().filter(|s| s.key_id != key.id).cloned().collect();
     signatures.push(record);
     if signatures.len() > block::MAX_SIGNATURES {
         return Err(Error::limit("signatures", signatures.len() as u64, block::MAX_SIGNATURES as u64));
@@ -152,5 +196,5 @@ fn signed_head(head: &Head, key: &SecretKey, options: &SignOptions) -> Result<Ve
     if block.len() as u64 > MAX_SIGNATURE_LEN {
         return Err(Error::limit("signature block", block.len() as u64, MAX_SIGNATURE_LEN));
     }
-    Ok(format::head_with_block(&head.table, &block))
+    Ok(block)
 }

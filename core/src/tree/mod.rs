@@ -1,0 +1,263 @@
+//! Tree patches: a whole directory (files, directories, symlinks, permission bits) from an old
+//! to a new release, specified in `TREE-FORMAT.md`.
+//!
+//! ```text
+//! header (64 bytes) | signature block | manifest (zstd) | file patches, back to back
+//! ```
+//!
+//! The manifest lists the old files the patch reads (path, size, blake3) and every entry of the
+//! new tree: a file made by copying an old file (unchanged, moved or duplicated content: no
+//! payload), by a chunkdelta file patch against an old file, or by one against an empty file
+//! (a literal); a directory; or a symlink. Each file's content is an ordinary file patch, so
+//! the tree format has no encoder or decoder of its own. Signatures use the same block and
+//! [`crate::TrustPolicy`] as file patches, over the tree patch's own signing digest.
+
+mod build;
+mod manifest;
+mod platform;
+mod similar;
+mod stage;
+mod walk;
+
+use std::path::Path;
+
+pub use manifest::{EntryKind, FileSource, OldFile, TreeEntry};
+pub use stage::{apply_tree, verify_tree};
+
+use crate::codec::StreamCodec;
+use crate::error::{Error, Result};
+use crate::format::MAX_SIGNATURE_LEN;
+use crate::io::{OutputFile, map_file};
+use crate::options::DiffOptions;
+use crate::trust::{self, SecretKey, SignOptions, SignatureInfo, TrustPolicy};
+use manifest::Manifest;
+
+/// `magic`: the ASCII bytes `CDTR`.
+pub const TREE_MAGIC: [u8; 4] = *b"CDTR";
+/// The tree format version this library writes and reads.
+pub const TREE_FORMAT_VERSION: u16 = 1;
+const HEADER_LEN: usize = 64;
+/// Offset of `signature_len`, the first header byte that signatures do not cover.
+const SIGNED_HEADER_LEN: usize = 56;
+/// Largest decompressed manifest (64 MiB, about half a million entries).
+pub const MAX_MANIFEST_LEN: u64 = 64 << 20;
+
+/// Everything a tree patch says about itself before its file patches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TreeInfo {
+    /// The tree format version: 1.
+    pub format_version: u16,
+    /// The old files the patch reads, sorted by path; apply checks each one's size and hash.
+    pub old_files: Vec<OldFile>,
+    /// Every entry of the new tree, sorted by path bytes (so a directory precedes its content).
+    pub entries: Vec<TreeEntry>,
+    /// Total size of the patch in bytes.
+    pub patch_size: u64,
+    /// blake3 of the decompressed manifest.
+    pub manifest_hash: [u8; 32],
+    /// What every signature covers: blake3 of the header before `signature_len`.
+    pub signing_digest: [u8; 32],
+    /// The signatures in the signature block; empty when unsigned.
+    pub signatures: Vec<SignatureInfo>,
+}
+
+/// Whether `prefix` (the first bytes of a patch) starts like a tree patch.
+pub fn is_tree_patch(prefix: &[u8]) -> bool {
+    prefix.starts_with(&TREE_MAGIC)
+}
+
+/// Reads a whole tree patch held in memory and checks its structure: header, signature block,
+/// manifest hash and content, and that the file patches fill the rest exactly. File patches
+/// are not decoded.
+pub fn read_tree_info(patch: &[u8]) -> Result<TreeInfo> {
+    Ok(parse(patch, None)?.0)
+}
+
+/// Diffs the directory `old_dir` into `new_dir` and writes a tree patch to `patch_path`, which
+/// appears only once complete. Symlinks are recorded, never followed; devices, fifos, sockets
+/// and names that differ only in case are an [`crate::ErrorKind::InvalidArgument`]. Each
+/// file is matched to an old file with the same content anywhere (a copy: moves and
+/// duplicates cost no payload), else the old file at the same path, else the old file that
+/// shares most of its content-defined chunks (a renamed-and-edited file, a moved folder),
+/// else one with the same name and a similar size; its patch is stored literally when that is
+/// smaller. Files are diffed in
+/// parallel. The patch is built in memory before it is written. Signers in `options` sign the
+/// tree patch.
+pub fn diff_tree(
+    old_dir: impl AsRef<Path>,
+    new_dir: impl AsRef<Path>,
+    patch_path: impl AsRef<Path>,
+    options: &DiffOptions,
+) -> Result<TreeInfo> {
+    let (manifest, blobs) = build::build(old_dir.as_ref(), new_dir.as_ref(), options)?;
+    let mut patch = encode(&manifest, &blobs)?;
+    for (key, sign_options) in &options.signers {
+        patch = sign_tree(&patch, key, sign_options)?;
+    }
+    let output = OutputFile::create(patch_path.as_ref())?;
+    std::io::Write::write_all(&mut output.file(), &patch)
+        .map_err(|e| Error::io(format!("writing {}", patch_path.as_ref().display()), e))?;
+    output.commit()?;
+    read_tree_info(&patch)
+}
+
+/// [`read_tree_info`] of the patch file at `path` (memory-mapped).
+pub fn read_tree_info_file(path: impl AsRef<Path>) -> Result<TreeInfo> {
+    read_tree_info(&map_file(path.as_ref())?)
+}
+
+/// The header fields.
+struct Header {
+    manifest_raw_len: u64,
+    manifest_packed_len: u64,
+    manifest_hash: [u8; 32],
+    signature_len: u32,
+}
+
+impl Header {
+    fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        out[0..4].copy_from_slice(&TREE_MAGIC);
+        out[4..6].copy_from_slice(&TREE_FORMAT_VERSION.to_le_bytes());
+        out[8..16].copy_from_slice(&self.manifest_raw_len.to_le_bytes());
+        out[16..24].copy_from_slice(&self.manifest_packed_len.to_le_bytes());
+        out[24..56].copy_from_slice(&self.manifest_hash);
+        out[56..60].copy_from_slice(&self.signature_len.to_le_bytes());
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        let Some(bytes) = bytes.first_chunk::<HEADER_LEN>() else {
+            return Err(Error::corrupt("truncated: the tree patch ends inside its header"));
+        };
+        if !is_tree_patch(bytes) {
+            return Err(Error::corrupt("not a chunkdelta tree patch (bad magic)"));
+        }
+        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+        if version != TREE_FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion { found: version, supported: TREE_FORMAT_VERSION });
+        }
+        let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let header = Header {
+            manifest_raw_len: u64_at(8),
+            manifest_packed_len: u64_at(16),
+            manifest_hash: bytes[24..56].try_into().expect("32 bytes"),
+            signature_len: u32::from_le_bytes(bytes[56..60].try_into().expect("4 bytes")),
+        };
+        if bytes[6..8] != [0, 0] || bytes[60..64] != [0; 4] {
+            return Err(Error::corrupt("reserved tree header fields are set"));
+        }
+        if header.manifest_raw_len > MAX_MANIFEST_LEN {
+            return Err(Error::limit("tree manifest", header.manifest_raw_len, MAX_MANIFEST_LEN));
+        }
+        if header.manifest_packed_len > crate::format::compress_bound(header.manifest_raw_len) {
+            return Err(Error::corrupt("the tree manifest is larger than its raw size allows"));
+        }
+        if u64::from(header.signature_len) > MAX_SIGNATURE_LEN {
+            return Err(Error::corrupt(format!("signature block of {} bytes", header.signature_len)));
+        }
+        Ok(header)
+    }
+}
+
+/// A parsed tree patch: its info, and where its file patches start.
+pub(crate) struct Parsed {
+    blobs_at: usize,
+}
+
+/// Parses `patch`. With `trust`, the signatures are checked right after the header and block,
+/// before the manifest is decompressed.
+pub(crate) fn parse(patch: &[u8], trust: Option<&TrustPolicy>) -> Result<(TreeInfo, Parsed)> {
+    let header = Header::decode(patch)?;
+    let signing_digest = *blake3::hash(&patch[..SIGNED_HEADER_LEN]).as_bytes();
+    let block_end = HEADER_LEN + header.signature_len as usize;
+    let block = patch.get(HEADER_LEN..block_end).ok_or_else(|| truncated("signature block"))?;
+    let signatures = trust::decode_block(block)?;
+    if let Some(policy) = trust {
+        policy.check_signatures(&signatures, &signing_digest)?;
+    }
+    let manifest_end = block_end.saturating_add(header.manifest_packed_len as usize);
+    let packed = patch.get(block_end..manifest_end).ok_or_else(|| truncated("manifest"))?;
+    let mut raw = vec![0u8; header.manifest_raw_len as usize];
+    StreamCodec::Zstd
+        .decompress_exact(packed, &mut raw, &[])
+        .map_err(|why| Error::corrupt(format!("tree manifest: {why}")))?;
+    if *blake3::hash(&raw).as_bytes() != header.manifest_hash {
+        return Err(Error::corrupt("the tree manifest does not match its hash"));
+    }
+    let manifest = Manifest::decode(&raw)?;
+    check_copies(&manifest)?;
+    let blob_total = manifest.entries.iter().try_fold(0u64, |sum, entry| match &entry.kind {
+        EntryKind::File { source, .. } => sum.checked_add(source.blob_len()),
+        _ => Some(sum),
+    });
+    let expected = blob_total.and_then(|total| total.checked_add(manifest_end as u64));
+    if expected != Some(patch.len() as u64) {
+        return Err(Error::corrupt(format!(
+            "the tree patch has {} bytes but its manifest accounts for {expected:?}",
+            patch.len()
+        )));
+    }
+    let info = TreeInfo {
+        format_version: TREE_FORMAT_VERSION,
+        old_files: manifest.old_files,
+        entries: manifest.entries,
+        patch_size: patch.len() as u64,
+        manifest_hash: header.manifest_hash,
+        signing_digest,
+        signatures,
+    };
+    Ok((info, Parsed { blobs_at: manifest_end }))
+}
+
+/// A copy must copy an old file with the entry's size and hash.
+fn check_copies(manifest: &Manifest) -> Result<()> {
+    for entry in &manifest.entries {
+        if let EntryKind::File { size, hash, source: FileSource::Copy { old } } = &entry.kind {
+            let old = &manifest.old_files[*old];
+            if (old.size, &old.hash) != (*size, hash) {
+                return Err(Error::corrupt(format!(
+                    "{} copies an old file of other content",
+                    entry.path.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn truncated(what: &str) -> Error {
+    Error::corrupt(format!("truncated: the tree patch ends inside its {what}"))
+}
+
+/// Serialises an unsigned tree patch.
+fn encode(manifest: &Manifest, blobs: &[Vec<u8>]) -> Result<Vec<u8>> {
+    let raw = manifest.encode();
+    if raw.len() as u64 > MAX_MANIFEST_LEN {
+        return Err(Error::limit("tree manifest", raw.len() as u64, MAX_MANIFEST_LEN));
+    }
+    let packed = zstd::bulk::compress(&raw, 19).map_err(|e| Error::io("compressing the tree manifest", e))?;
+    let header = Header {
+        manifest_raw_len: raw.len() as u64,
+        manifest_packed_len: packed.len() as u64,
+        manifest_hash: *blake3::hash(&raw).as_bytes(),
+        signature_len: 0,
+    };
+    let mut out = header.encode().to_vec();
+    out.extend_from_slice(&packed);
+    blobs.iter().for_each(|blob| out.extend_from_slice(blob));
+    Ok(out)
+}
+
+/// `patch` (a tree patch) with a signature by `key` added, as [`crate::sign`] does for file
+/// patches.
+pub(crate) fn sign_tree(patch: &[u8], key: &SecretKey, options: &SignOptions) -> Result<Vec<u8>> {
+    let (info, _) = parse(patch, None)?;
+    let header = Header::decode(patch)?;
+    let block = trust::add_signature(&info.signatures, &info.signing_digest, key, options)?;
+    let rest = &patch[HEADER_LEN + header.signature_len as usize..];
+    let mut head = Header { signature_len: block.len() as u32, ..header }.encode().to_vec();
+    head.extend_from_slice(&block);
+    Ok([head, rest.to_vec()].concat())
+}

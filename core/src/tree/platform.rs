@@ -1,0 +1,47 @@
+//! The operating-system specific part of tree apply, kept in one place for ports.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Renames the directory `from` to `to`, failing if `to` exists (even if it is created
+/// meanwhile): Linux's `renameat2(RENAME_NOREPLACE)`.
+#[cfg(target_os = "linux")]
+pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |path: &Path| {
+        CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| Error::invalid(format!("{} holds a NUL byte", path.display())))
+    };
+    let (from_c, to_c) = (c(from)?, c(to)?);
+    // SAFETY: both arguments are valid NUL-terminated strings that outlive the call, and
+    // AT_FDCWD makes them relative to the working directory, as `rename` would.
+    let status = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from_c.as_ptr(),
+            libc::AT_FDCWD,
+            to_c.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if status != 0 {
+        let error = std::io::Error::last_os_error();
+        return Err(Error::io(format!("renaming {} to {}", from.display(), to.display()), error));
+    }
+    Ok(())
+}
+
+/// Renames the directory `from` to `to`, failing if `to` exists. Without an atomic
+/// no-replace rename here, a `to` created between the check and the rename is replaced only
+/// if it is an empty directory (`rename` refuses a non-empty one).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(to).is_ok() {
+        let exists = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
+        return Err(Error::io(format!("renaming {} to {}", from.display(), to.display()), exists));
+    }
+    std::fs::rename(from, to)
+        .map_err(|e| Error::io(format!("renaming {} to {}", from.display(), to.display()), e))
+}

@@ -1,0 +1,294 @@
+//! The apply side of tree patches: check the old files, build the new tree in a staging
+//! directory beside the destination, and rename it into place only once every file is
+//! written and verified.
+
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io::Write;
+use std::ops::Range;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::hash::hash;
+use crate::io::{MappedFile, map_file};
+use crate::options::{ApplyOptions, Callback};
+use crate::parallel::{Progress, Workers};
+use crate::tree::manifest::{EntryKind, FileSource, OldFile, TreeEntry};
+use crate::tree::{TreeInfo, parse, platform};
+
+/// Applies the tree patch at `patch_path` to the directory `old_dir`, creating the directory
+/// `out_dir`, which must not exist. `old_dir` is only read.
+///
+/// Before anything is created, the patch's signatures are checked against
+/// [`ApplyOptions::trust`] (if set), and every old file the patch reads is checked (size and
+/// blake3; no symlink on its path): a difference is a [`crate::ErrorKind::SourceMismatch`]
+/// that names the file. The new tree is then built in a staging directory beside `out_dir`
+/// (`.NAME.cdtr-ID`), every file verified by its hash as it is written, symlinks created last
+/// (so nothing is ever written through one), and the staging directory renamed to `out_dir`
+/// (refusing to replace anything that appeared there meanwhile). On failure it is removed:
+/// `out_dir` exists only complete. Regular files get their permission bits (`0o777` at most),
+/// directories theirs; owners, times and extended attributes are not carried.
+pub fn apply_tree(
+    old_dir: impl AsRef<Path>,
+    patch_path: impl AsRef<Path>,
+    out_dir: impl AsRef<Path>,
+    options: &ApplyOptions,
+) -> Result<TreeInfo> {
+    let out_dir = out_dir.as_ref();
+    if fs::symlink_metadata(out_dir).is_ok() {
+        return Err(Error::invalid(format!(
+            "{} exists: a tree apply creates a new directory",
+            out_dir.display()
+        )));
+    }
+    run(old_dir.as_ref(), patch_path.as_ref(), Some(out_dir), options)
+}
+
+/// Does everything [`apply_tree`] does, every file patch decoded and checked, without
+/// writing anything.
+pub fn verify_tree(
+    old_dir: impl AsRef<Path>,
+    patch_path: impl AsRef<Path>,
+    options: &ApplyOptions,
+) -> Result<TreeInfo> {
+    run(old_dir.as_ref(), patch_path.as_ref(), None, options)
+}
+
+fn run(
+    old_dir: &Path,
+    patch_path: &Path,
+    out_dir: Option<&Path>,
+    options: &ApplyOptions,
+) -> Result<TreeInfo> {
+    let patch = map_file(patch_path)?;
+    let (info, parsed) = parse(&patch, options.trust.as_ref())?;
+    let workers = Workers::new(options.threads)?;
+    workers.run(|| {
+        let old = read_old_files(old_dir, &info.old_files)?;
+        let blobs = &patch[parsed.blobs_at..];
+        let progress = Progress::new(options.progress.get(), new_bytes(&info));
+        let job = Job { info: &info, old: &old, blobs, options, progress: &progress };
+        match out_dir {
+            None => job.files(None),
+            Some(out_dir) => {
+                let staging = Staging::create(out_dir)?;
+                job.write(&staging.root)?;
+                staging.commit(out_dir, options.durable)
+            }
+        }
+    })?;
+    Ok(info)
+}
+
+fn new_bytes(info: &TreeInfo) -> u64 {
+    info.entries.iter().map(|e| if let EntryKind::File { size, .. } = e.kind { size } else { 0 }).sum()
+}
+
+/// Maps every old file the patch reads and checks its size and hash, in parallel.
+fn read_old_files(root: &Path, files: &[OldFile]) -> Result<Vec<MappedFile>> {
+    files
+        .par_iter()
+        .map(|file| {
+            let path = no_symlink_on_path(root, &file.path)?;
+            let data = map_file(&path)?;
+            let mismatch = |reason: String| Error::TreeSourceMismatch { path: file.path.clone(), reason };
+            if data.len() as u64 != file.size {
+                return Err(mismatch(format!("{} bytes, expected {}", data.len(), file.size)));
+            }
+            if hash(&data) != file.hash {
+                return Err(mismatch("its blake3 differs".into()));
+            }
+            Ok(data)
+        })
+        .collect()
+}
+
+/// `root/relative`, after checking that no component below `root` is a symlink and that it
+/// is a regular file: a patch reads only what is inside the old tree.
+fn no_symlink_on_path(root: &Path, relative: &Path) -> Result<PathBuf> {
+    let mut path = root.to_path_buf();
+    let components: Vec<_> = relative.components().collect();
+    for (index, component) in components.iter().enumerate() {
+        path.push(component);
+        let meta = fs::symlink_metadata(&path).map_err(|e| Error::TreeSourceMismatch {
+            path: relative.to_path_buf(),
+            reason: format!("cannot read it: {e}"),
+        })?;
+        let is_last = index + 1 == components.len();
+        let expected = if is_last { meta.is_file() } else { meta.is_dir() };
+        if !expected {
+            let what = if is_last { "a regular file" } else { "a directory" };
+            return Err(Error::TreeSourceMismatch {
+                path: relative.to_path_buf(),
+                reason: format!("{} is not {what}", path.display()),
+            });
+        }
+    }
+    Ok(path)
+}
+
+/// One apply or verify: the patch, the checked old files and the options.
+struct Job<'a> {
+    info: &'a TreeInfo,
+    old: &'a [MappedFile],
+    blobs: &'a [u8],
+    options: &'a ApplyOptions,
+    progress: &'a Progress<'a>,
+}
+
+impl Job<'_> {
+    /// Directories, then files in parallel, then symlinks, then directory modes.
+    fn write(&self, root: &Path) -> Result<()> {
+        for entry in self.info.entries.iter().filter(|e| e.kind == EntryKind::Dir) {
+            let path = fresh(root, entry)?;
+            fs::create_dir(&path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+        }
+        self.files(Some(root))?;
+        for entry in &self.info.entries {
+            if let EntryKind::Symlink { target } = &entry.kind {
+                let path = fresh(root, entry)?;
+                std::os::unix::fs::symlink(target, &path)
+                    .map_err(|e| Error::io(format!("creating the symlink {}", path.display()), e))?;
+            }
+        }
+        for entry in self.info.entries.iter().rev().filter(|e| e.kind == EntryKind::Dir) {
+            let path = root.join(&entry.path);
+            if self.options.durable {
+                sync(&path)?;
+            }
+            fs::set_permissions(&path, Permissions::from_mode(entry.mode))
+                .map_err(|e| Error::io(format!("setting permissions of {}", path.display()), e))?;
+        }
+        Ok(())
+    }
+
+    /// Makes (under `root`) or checks (without) every file, in parallel.
+    fn files(&self, root: Option<&Path>) -> Result<()> {
+        let mut at = 0u64;
+        let mut jobs = Vec::new();
+        for entry in &self.info.entries {
+            if let EntryKind::File { source, .. } = entry.kind {
+                let len = source.blob_len();
+                jobs.push((entry, at as usize..(at + len) as usize));
+                at += len;
+            }
+        }
+        let inner = ApplyOptions { trust: None, progress: Callback::default(), ..self.options.clone() };
+        jobs.par_iter().try_for_each(|(entry, blob)| {
+            self.progress.check()?;
+            self.file(entry, blob.clone(), root, &inner)?;
+            let EntryKind::File { size, .. } = entry.kind else { unreachable!("files only") };
+            self.progress.advance(size)
+        })
+    }
+
+    fn file(
+        &self,
+        entry: &TreeEntry,
+        blob: Range<usize>,
+        root: Option<&Path>,
+        inner: &ApplyOptions,
+    ) -> Result<()> {
+        let EntryKind::File { size, hash: expected, source } = entry.kind else { unreachable!("files only") };
+        let old: &[u8] = source.old().map_or(&[], |index| &self.old[index]);
+        let blob = &self.blobs[blob];
+        let made = match (source, root) {
+            (FileSource::Copy { .. }, None) => return Ok(()),
+            (FileSource::Copy { .. }, Some(root)) => {
+                return write_copy(&fresh(root, entry)?, old, entry.mode, inner.durable);
+            }
+            (_, None) => crate::verify(old, blob, inner)?,
+            (_, Some(root)) => {
+                let permissions = Some(Permissions::from_mode(entry.mode));
+                crate::apply::apply_to_file(old, blob, &fresh(root, entry)?, permissions, inner)?.info
+            }
+        };
+        if (made.new_size, made.new_hash) != (size, expected) {
+            return Err(Error::corrupt(format!(
+                "the file patch of {} makes other content than its entry",
+                entry.path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `root/entry`, which must not exist yet: on a case-insensitive filesystem, two entries
+/// that differ only in case name one file, and the second is refused here.
+fn fresh(root: &Path, entry: &TreeEntry) -> Result<PathBuf> {
+    let path = root.join(&entry.path);
+    if fs::symlink_metadata(&path).is_ok() {
+        let collision = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
+        return Err(Error::io(
+            format!("creating {} (another entry names the same file on this filesystem)", path.display()),
+            collision,
+        ));
+    }
+    Ok(path)
+}
+
+fn write_copy(path: &Path, content: &[u8], mode: u32, durable: bool) -> Result<()> {
+    let context = |what: &str| format!("{what} {}", path.display());
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| Error::io(context("creating"), e))?;
+    file.write_all(content).map_err(|e| Error::io(context("writing"), e))?;
+    file.set_permissions(Permissions::from_mode(mode))
+        .map_err(|e| Error::io(context("setting permissions of"), e))?;
+    if durable {
+        file.sync_all().map_err(|e| Error::io(context("syncing"), e))?;
+    }
+    Ok(())
+}
+
+fn sync(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))
+}
+
+/// The directory a new tree is built in, beside its destination; removed unless committed.
+struct Staging {
+    root: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    fn create(dest: &Path) -> Result<Self> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = dest
+            .file_name()
+            .ok_or_else(|| Error::invalid(format!("output path {} has no name", dest.display())))?;
+        let tag = format!("{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let root = parent.join(format!(".{}.cdtr-{tag}", name.to_string_lossy()));
+        fs::create_dir(&root).map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
+        Ok(Staging { root, committed: false })
+    }
+
+    fn commit(mut self, dest: &Path, durable: bool) -> Result<()> {
+        if durable {
+            sync(&self.root)?;
+        }
+        platform::rename_no_replace(&self.root, dest)?;
+        self.committed = true;
+        if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty() && durable) {
+            sync(parent)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.root);
+        }
+    }
+}
