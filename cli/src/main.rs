@@ -10,6 +10,7 @@
 
 mod info;
 mod size;
+mod tree;
 mod trust;
 
 use std::fmt::Write as _;
@@ -63,7 +64,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build a patch that turns OLD into NEW.
+    /// Build a patch that turns OLD into NEW (two files, or two directories for a tree patch).
     Diff(DiffArgs),
     /// Apply PATCH to OLD, writing the new file to OUT.
     Apply(ApplyArgs),
@@ -265,6 +266,13 @@ fn diff(args: &DiffArgs, ui: Ui) -> Result<(), Error> {
     }
     let progress = Progress::start(ui, "diff", total);
     let options = options.progress(progress.callback());
+    if args.old.is_dir() && args.new.is_dir() {
+        let info = chunkdelta::diff_tree(&args.old, &args.new, &args.output, &options)?;
+        drop(progress);
+        let took = format_duration(started.elapsed());
+        ui.say(format_args!("wrote {}: {} in {took}", args.output.display(), tree::summary(&info)));
+        return Ok(());
+    }
     let info = chunkdelta::diff_file(&args.old, &args.new, &args.output, &options)?;
     drop(progress);
     let step = options.index_plan(info.old_size)?.step;
@@ -284,9 +292,27 @@ fn diff(args: &DiffArgs, ui: Ui) -> Result<(), Error> {
 
 fn apply(args: &ApplyArgs, ui: Ui) -> Result<(), Error> {
     let started = Instant::now();
-    let patch = open_patch(&args.patch)?;
     let progress = Progress::start(ui, "apply", 0);
     let options = apply_options(args.threads.threads, &args.trust, &progress)?.durable(!args.no_fsync);
+    if tree::is_tree_patch_file(&args.patch) {
+        let info = chunkdelta::apply_tree(&args.old, &args.patch, &args.output, &options)?;
+        drop(progress);
+        let took = format_duration(started.elapsed());
+        ui.say(format_args!(
+            "wrote {}: {}, blake3 verified, in {took}",
+            args.output.display(),
+            tree::summary(&info)
+        ));
+        return Ok(());
+    }
+    if args.old.is_dir() {
+        return Err(Error::InvalidArgument(format!(
+            "{} is a directory, but {} is not a tree patch file (tree patches are read from a file, not standard input)",
+            args.old.display(),
+            patch_name(&args.patch)
+        )));
+    }
+    let patch = open_patch(&args.patch)?;
     let report = chunkdelta::apply_file(&args.old, patch, &args.output, &options)?;
     drop(progress);
     let resumed = match report.chunks_resumed {
@@ -307,9 +333,21 @@ fn apply(args: &ApplyArgs, ui: Ui) -> Result<(), Error> {
 
 fn verify(args: &VerifyArgs, ui: Ui) -> Result<(), Error> {
     let started = Instant::now();
-    let patch = open_patch(&args.patch)?;
     let progress = Progress::start(ui, "verify", 0);
     let options = apply_options(args.threads.threads, &args.trust, &progress)?;
+    if tree::is_tree_patch_file(&args.patch) {
+        let info = chunkdelta::verify_tree(&args.old, &args.patch, &options)?;
+        drop(progress);
+        let took = format_duration(started.elapsed());
+        ui.say(format_args!(
+            "ok: {} applies to {}: {}, in {took}",
+            args.patch.display(),
+            args.old.display(),
+            tree::summary(&info)
+        ));
+        return Ok(());
+    }
+    let patch = open_patch(&args.patch)?;
     let info = chunkdelta::verify_file(&args.old, patch, &options)?;
     drop(progress);
     ui.say(format_args!(
@@ -325,6 +363,13 @@ fn verify(args: &VerifyArgs, ui: Ui) -> Result<(), Error> {
 }
 
 fn info(args: &InfoArgs, ui: Ui) -> Result<(), Error> {
+    if tree::is_tree_patch_file(&args.patch) {
+        let info = chunkdelta::read_tree_info_file(&args.patch)?;
+        if !ui.quiet {
+            write_stdout(&if args.json { tree::json(&info) } else { tree::text(&info) })?;
+        }
+        return Ok(());
+    }
     let info = chunkdelta::read_info(open_patch(&args.patch)?)?;
     if ui.quiet {
         return Ok(());

@@ -439,6 +439,11 @@ impl Header {
     /// Checks magic, then version, then the flags or codec field. The other fields are
     /// checked by [`Header::validate`] once the table hash has confirmed them.
     fn decode(bytes: &[u8; HEADER_LEN]) -> Result<Self> {
+        if crate::tree::is_tree_patch(bytes) {
+            return Err(Error::invalid(
+                "this is a tree patch: give its file (not standard input) and directories",
+            ));
+        }
         if bytes[0..4] != MAGIC {
             return Err(Error::corrupt("not a chunkdelta patch (bad magic)"));
         }

@@ -1,0 +1,160 @@
+//! Tree patches on the command line: `diff` of two directories, and `apply`, `verify` and
+//! `info` of a patch that starts with the tree magic.
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::Path;
+
+use chunkdelta::{EntryKind, FileSource, TreeInfo};
+use serde_json::{Value, json};
+
+use crate::hex;
+use crate::size::format_size;
+use crate::trust::format_time;
+
+/// Whether the patch file at `path` is a tree patch (standard input never is: tree patches
+/// are read from files).
+pub(crate) fn is_tree_patch_file(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut file| file.read_exact(&mut magic)).is_ok()
+        && chunkdelta::is_tree_patch(&magic)
+}
+
+/// What an apply or diff of a tree did, in one line.
+pub(crate) fn summary(info: &TreeInfo) -> String {
+    let counts = Counts::of(info);
+    format!(
+        "{} files ({} copied, {} patched, {} literal), {} directories, {} symlinks; patch {}",
+        counts.files,
+        counts.copied,
+        counts.patched,
+        counts.files - counts.copied - counts.patched,
+        counts.dirs,
+        counts.links,
+        format_size(info.patch_size)
+    )
+}
+
+#[derive(Default)]
+struct Counts {
+    files: usize,
+    copied: usize,
+    patched: usize,
+    dirs: usize,
+    links: usize,
+}
+
+impl Counts {
+    fn of(info: &TreeInfo) -> Self {
+        let mut counts = Counts::default();
+        for entry in &info.entries {
+            match &entry.kind {
+                EntryKind::File { source, .. } => {
+                    counts.files += 1;
+                    match source {
+                        FileSource::Copy { .. } => counts.copied += 1,
+                        FileSource::Patch { .. } => counts.patched += 1,
+                        _ => {}
+                    }
+                }
+                EntryKind::Dir => counts.dirs += 1,
+                EntryKind::Symlink { .. } => counts.links += 1,
+                _ => {}
+            }
+        }
+        counts
+    }
+}
+
+/// `info` of a tree patch: the summary, the signatures, then one line per entry.
+pub(crate) fn text(info: &TreeInfo) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "tree format     {}", info.format_version);
+    let _ = writeln!(text, "patch size      {} bytes ({})", info.patch_size, format_size(info.patch_size));
+    let _ = writeln!(text, "entries         {}", summary(info));
+    let _ = writeln!(text, "old files read  {}", info.old_files.len());
+    let _ = writeln!(text, "manifest blake3 {}", hex(&info.manifest_hash));
+    let _ = writeln!(text, "signatures      {}", info.signatures.len());
+    for signature in &info.signatures {
+        let expires = signature.expires.map_or("never".into(), format_time);
+        let _ = writeln!(
+            text,
+            "  key {}  created {}  expires {expires}",
+            signature.key_id,
+            format_time(signature.created)
+        );
+    }
+    text.push('\n');
+    for entry in &info.entries {
+        let path = entry.path.display();
+        let _ = match &entry.kind {
+            EntryKind::File { size, source, .. } => {
+                let (op, detail) = operation(info, *source);
+                writeln!(text, "{op:<8} {:o} {path} ({size} bytes){detail}", entry.mode)
+            }
+            EntryKind::Dir => writeln!(text, "dir      {:o} {path}", entry.mode),
+            EntryKind::Symlink { target } => writeln!(text, "symlink      {path} -> {}", target.display()),
+            _ => Ok(()),
+        };
+    }
+    text
+}
+
+/// The operation's name and what it reads.
+fn operation(info: &TreeInfo, source: FileSource) -> (&'static str, String) {
+    let old = |index: usize| info.old_files[index].path.display().to_string();
+    match source {
+        FileSource::Copy { old: index } => ("copy", format!(" from {}", old(index))),
+        FileSource::Patch { old: index, blob_len } => {
+            ("patch", format!(" against {}, {blob_len} bytes", old(index)))
+        }
+        FileSource::Literal { blob_len } => ("literal", format!(", {blob_len} bytes")),
+        _ => ("unknown", String::new()),
+    }
+}
+
+/// `info --json` of a tree patch.
+pub(crate) fn json(info: &TreeInfo) -> String {
+    let entries: Vec<Value> = info.entries.iter().map(|entry| entry_json(info, entry)).collect();
+    let old_files: Vec<Value> = info
+        .old_files
+        .iter()
+        .map(|f| json!({"path": f.path.to_string_lossy(), "size": f.size, "hash": hex(&f.hash)}))
+        .collect();
+    let signatures: Vec<Value> = info
+        .signatures
+        .iter()
+        .map(|s| {
+            json!({"key_id": s.key_id.to_string(), "created": s.created, "expires": s.expires,
+                   "product": s.product, "release": s.release})
+        })
+        .collect();
+    let value = json!({
+        "kind": "tree",
+        "format_version": info.format_version,
+        "patch_size": info.patch_size,
+        "manifest_hash": hex(&info.manifest_hash),
+        "signing_digest": hex(&info.signing_digest),
+        "signatures": signatures,
+        "old_files": old_files,
+        "entries": entries,
+    });
+    serde_json::to_string_pretty(&value).expect("JSON values serialise") + "\n"
+}
+
+fn entry_json(info: &TreeInfo, entry: &chunkdelta::TreeEntry) -> Value {
+    let path = entry.path.to_string_lossy();
+    match &entry.kind {
+        EntryKind::File { size, hash, source } => {
+            let (op, _) = operation(info, *source);
+            let old = source.old().map(|index| info.old_files[index].path.to_string_lossy());
+            json!({"path": path, "kind": "file", "mode": entry.mode, "size": size, "hash": hex(hash),
+                   "op": op, "old": old, "blob_len": source.blob_len()})
+        }
+        EntryKind::Dir => json!({"path": path, "kind": "dir", "mode": entry.mode}),
+        EntryKind::Symlink { target } => {
+            json!({"path": path, "kind": "symlink", "target": target.to_string_lossy()})
+        }
+        _ => json!({"path": path, "kind": "unknown"}),
+    }
+}
