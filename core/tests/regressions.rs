@@ -53,6 +53,9 @@ const EXPECTED: &[(&str, Outcome)] = &[
     // u8 chunk size selector | u16 old_len | old | new
     ("roundtrip-empty-pair", Ok(())),
     ("roundtrip-from-empty", Ok(())),
+    // A tree patch (a patched file, a literal one, a symlink; made by `chunkdelta diff` of two
+    // small directories).
+    ("tree-small-patch", Ok(())),
     // u8 selector | patch (even) or key file (odd): the rotation vector, judged; the vectors'
     // secret key file, which is no public key; a public key cut inside its base64 line.
     ("trust-rotation-vector", Ok(())),

@@ -199,3 +199,176 @@ unsafe extern "C" {
     #[link_name = "mkfifo"]
     fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
 }
+
+/// Hand-made tree patches, written from `TREE-FORMAT.md` alone.
+mod crafted {
+    use super::*;
+
+    pub(super) fn path(out: &mut Vec<u8>, path: &[u8]) {
+        out.extend_from_slice(&(path.len() as u16).to_le_bytes());
+        out.extend_from_slice(path);
+    }
+
+    /// A manifest of no old files and `entries` (already encoded), with `count` claimed.
+    pub(super) fn manifest(count: u32, entries: &[u8]) -> Vec<u8> {
+        [&0u32.to_le_bytes()[..], &count.to_le_bytes(), entries].concat()
+    }
+
+    pub(super) fn dir(out: &mut Vec<u8>, name: &[u8]) {
+        path(out, name);
+        out.push(1);
+        out.extend_from_slice(&0o755u32.to_le_bytes());
+    }
+
+    pub(super) fn link(out: &mut Vec<u8>, name: &[u8], target: &[u8]) {
+        path(out, name);
+        out.push(2);
+        out.extend_from_slice(&0u32.to_le_bytes());
+        path(out, target);
+    }
+
+    /// A literal file entry whose content is `content`; returns its file patch.
+    pub(super) fn literal(out: &mut Vec<u8>, name: &[u8], content: &[u8]) -> Vec<u8> {
+        let blob = chunkdelta::diff(&[], content, &DiffOptions::new().level(1)).unwrap();
+        path(out, name);
+        out.push(0);
+        out.extend_from_slice(&0o644u32.to_le_bytes());
+        out.extend_from_slice(&(content.len() as u64).to_le_bytes());
+        out.extend_from_slice(blake3::hash(content).as_bytes());
+        out.push(2);
+        out.extend_from_slice(&(blob.len() as u64).to_le_bytes());
+        blob
+    }
+
+    /// The tree patch of `manifest` (raw) and `blobs`.
+    pub(super) fn patch(manifest: &[u8], blobs: &[u8]) -> Vec<u8> {
+        let packed = zstd::bulk::compress(manifest, 3).unwrap();
+        let mut out = b"CDTR".to_vec();
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&(manifest.len() as u64).to_le_bytes());
+        out.extend_from_slice(&(packed.len() as u64).to_le_bytes());
+        out.extend_from_slice(blake3::hash(manifest).as_bytes());
+        out.extend_from_slice(&[0; 8]);
+        [out, packed, blobs.to_vec()].concat()
+    }
+}
+
+/// Applies `patch` from `sandbox/p` to an empty old tree, into `sandbox/box/out`; returns the
+/// error, after checking that nothing but the patch, `old` and the empty `box` is left.
+fn hostile(patch: &[u8]) -> chunkdelta::Error {
+    let sandbox = tempfile::tempdir().unwrap();
+    let (old, inside) = (sandbox.path().join("old"), sandbox.path().join("box"));
+    fs::create_dir(&old).unwrap();
+    fs::create_dir(&inside).unwrap();
+    fs::write(sandbox.path().join("p"), patch).unwrap();
+    let err =
+        apply_tree(&old, sandbox.path().join("p"), inside.join("out"), &ApplyOptions::new()).unwrap_err();
+    assert_eq!(
+        fs::read_dir(sandbox.path()).unwrap().count(),
+        3,
+        "{err}: something was written beside the box"
+    );
+    assert_eq!(fs::read_dir(&inside).unwrap().count(), 0, "{err}: something was left in the box");
+    err
+}
+
+#[test]
+fn a_crafted_valid_patch_applies() {
+    let mut entries = Vec::new();
+    crafted::dir(&mut entries, b"d");
+    let blob = crafted::literal(&mut entries, b"d/f", b"content");
+    let patch = crafted::patch(&crafted::manifest(2, &entries), &blob);
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("old")).unwrap();
+    fs::write(dir.path().join("p"), &patch).unwrap();
+    apply_tree(dir.path().join("old"), dir.path().join("p"), dir.path().join("out"), &ApplyOptions::new())
+        .unwrap();
+    assert_eq!(fs::read(dir.path().join("out/d/f")).unwrap(), b"content");
+}
+
+#[test]
+fn traversal_absolute_and_odd_paths_are_refused() {
+    for name in
+        [&b"../escaped"[..], b"/tmp/chunkdelta-absolute", b"a/../../escaped", b"./x", b"x/", b"a\0b", b""]
+    {
+        let mut entries = Vec::new();
+        let blob = crafted::literal(&mut entries, name, b"evil");
+        let err = hostile(&crafted::patch(&crafted::manifest(1, &entries), &blob));
+        assert_eq!(err.kind(), ErrorKind::CorruptPatch, "{name:?}: {err}");
+    }
+    assert!(!Path::new("/tmp/chunkdelta-absolute").exists());
+}
+
+#[test]
+fn writing_through_a_symlink_is_refused() {
+    let target = tempfile::tempdir().unwrap();
+    let mut entries = Vec::new();
+    crafted::link(&mut entries, b"a", target.path().as_os_str().as_encoded_bytes());
+    let blob = crafted::literal(&mut entries, b"a/passwd", b"evil");
+    let err = hostile(&crafted::patch(&crafted::manifest(2, &entries), &blob));
+    assert_eq!(err.kind(), ErrorKind::CorruptPatch, "{err}");
+    assert_eq!(fs::read_dir(target.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn duplicate_unsorted_and_orphan_entries_are_refused() {
+    let mut twice = Vec::new();
+    let mut blobs = crafted::literal(&mut twice, b"f", b"one");
+    blobs.extend(crafted::literal(&mut twice, b"f", b"two"));
+    let mut unsorted = Vec::new();
+    let mut unsorted_blobs = crafted::literal(&mut unsorted, b"z", b"one");
+    unsorted_blobs.extend(crafted::literal(&mut unsorted, b"a", b"two"));
+    let mut orphan = Vec::new();
+    let orphan_blob = crafted::literal(&mut orphan, b"missing-dir/f", b"x");
+    let cases = [
+        (2, twice, blobs, "repeated"),
+        (2, unsorted, unsorted_blobs, "out of order"),
+        (1, orphan, orphan_blob, "not under"),
+    ];
+    for (count, entries, blobs, reason) in cases {
+        let err = hostile(&crafted::patch(&crafted::manifest(count, &entries), &blobs));
+        assert_eq!(err.kind(), ErrorKind::CorruptPatch, "{err}");
+        assert!(err.to_string().contains(reason), "{reason}: {err}");
+    }
+}
+
+#[test]
+fn huge_claims_are_refused_without_allocating_them() {
+    let err = hostile(&crafted::patch(&crafted::manifest(u32::MAX, &[]), &[]));
+    assert_eq!(err.kind(), ErrorKind::CorruptPatch, "{err}");
+    let mut huge_manifest = crafted::patch(&crafted::manifest(0, &[]), &[]);
+    huge_manifest[8..16].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    assert_eq!(hostile(&huge_manifest).kind(), ErrorKind::LimitExceeded);
+    let mut entries = Vec::new();
+    let blob = crafted::literal(&mut entries, b"f", b"content");
+    let mut lying = crafted::patch(&crafted::manifest(1, &entries), &blob);
+    lying.truncate(lying.len() - 1);
+    assert_eq!(hostile(&lying).kind(), ErrorKind::CorruptPatch);
+}
+
+#[test]
+fn every_flipped_byte_of_a_small_tree_patch_is_refused_or_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    put(&old, "a/x", &old_file(90, 3000), 0o644);
+    put(&new, "a/x", &edited(&old_file(90, 3000), 91, 3), 0o644);
+    put(&new, "b", b"new file", 0o600);
+    let patch_path = dir.path().join("p");
+    diff_tree(&old, &new, &patch_path, &options()).unwrap();
+    let patch = fs::read(&patch_path).unwrap();
+    let out = dir.path().join("out");
+    for at in (0..patch.len()).step_by(3) {
+        let mut bad = patch.clone();
+        bad[at] ^= 0x04;
+        fs::write(&patch_path, &bad).unwrap();
+        match apply_tree(&old, &patch_path, &out, &ApplyOptions::new()) {
+            Err(_) => assert!(!out.exists(), "byte {at} left output"),
+            Ok(_) => {
+                // Only bytes no hash covers may change without an error, and then the tree is exact.
+                assert_eq!(snapshot(&out), snapshot(&new), "byte {at} changed the result");
+                fs::remove_dir_all(&out).unwrap();
+            }
+        }
+    }
+}

@@ -14,6 +14,7 @@
 //! - `info`: the patch itself.
 //! - `roundtrip`: `u8 chunk size selector | u16 old_len | old | new`.
 //! - `apply_ops`: `u16 old_len | old | u8 selector | chunk specs | fill`, described at [`apply_ops`].
+//! - `tree`: a tree patch, read by `read_tree_info`.
 //! - `trust`: `u8 selector | rest`: an even selector makes `rest` a patch, judged by a trust
 //!   policy; an odd one makes it a key file, described at [`trust`].
 
@@ -29,13 +30,14 @@ pub type Outcome = Result<(), ErrorKind>;
 pub type Case = fn(&[u8]) -> Outcome;
 
 /// Every case by target name. Saved inputs are named `<target>-<anything>`.
-pub const TARGETS: [(&str, Case); 6] = [
+pub const TARGETS: [(&str, Case); 7] = [
     ("apply_raw", apply_raw),
     ("apply_prefixed", apply_prefixed),
     ("apply_ops", apply_ops),
     ("info", info),
     ("roundtrip", roundtrip),
     ("trust", trust),
+    ("tree", tree),
 ];
 
 /// Longest chunk the cases let apply decode: apply's memory is about three times this per
@@ -141,6 +143,22 @@ pub fn info(data: &[u8]) -> Outcome {
     let info = chunkdelta::read_info(data).map_err(|e| e.kind())?;
     check_info(&info, data.len());
     assert!(chunkdelta::read_info(&data[..data.len() - 1]).is_err(), "read_info accepts a truncated patch");
+    Ok(())
+}
+
+/// `read_tree_info` on arbitrary bytes. What it accepts must account for every byte, list
+/// entries in strict path order, and name only old files that exist in its list.
+pub fn tree(data: &[u8]) -> Outcome {
+    let info = chunkdelta::read_tree_info(data).map_err(|e| e.kind())?;
+    assert_eq!(info.patch_size, data.len() as u64);
+    assert!(info.entries.windows(2).all(|w| w[0].path.as_os_str() < w[1].path.as_os_str()), "entries out of order");
+    for entry in &info.entries {
+        assert!(entry.path.is_relative(), "absolute path {}", entry.path.display());
+        if let chunkdelta::EntryKind::File { source, .. } = entry.kind {
+            assert!(source.old().is_none_or(|old| old < info.old_files.len()), "old index out of range");
+        }
+    }
+    assert!(chunkdelta::read_tree_info(&data[..data.len() - 1]).is_err(), "a truncated tree patch is accepted");
     Ok(())
 }
 
