@@ -97,6 +97,9 @@ pub(crate) fn text(info: &TreeInfo) -> String {
             _ => Ok(()),
         };
     }
+    for path in &info.removed {
+        let _ = writeln!(text, "removed      {}", path.display());
+    }
     text
 }
 
@@ -138,6 +141,7 @@ pub(crate) fn json(info: &TreeInfo) -> String {
         "signatures": signatures,
         "old_files": old_files,
         "entries": entries,
+        "removed": info.removed.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
     });
     serde_json::to_string_pretty(&value).expect("JSON values serialise") + "\n"
 }

@@ -209,9 +209,10 @@ mod crafted {
         out.extend_from_slice(path);
     }
 
-    /// A manifest of no old files and `entries` (already encoded), with `count` claimed.
+    /// A manifest of no old files, `entries` (already encoded) with `count` claimed, and no
+    /// removed paths.
     pub(super) fn manifest(count: u32, entries: &[u8]) -> Vec<u8> {
-        [&0u32.to_le_bytes()[..], &count.to_le_bytes(), entries].concat()
+        [&0u32.to_le_bytes()[..], &count.to_le_bytes(), entries, &0u32.to_le_bytes()].concat()
     }
 
     pub(super) fn dir(out: &mut Vec<u8>, name: &[u8]) {

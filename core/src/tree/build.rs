@@ -49,7 +49,9 @@ pub(crate) fn build(
         let new_files = read_files(new_dir, &new)?;
         let bases = choose_bases(&old_files, &new_files);
         let made = file_patches(&old_files, &new_files, &bases, options)?;
-        Ok(assemble(&new, &old_files, &new_files, made))
+        let (mut manifest, blobs) = assemble(&new, &old_files, &new_files, made);
+        manifest.removed = removed(&old, &new);
+        Ok((manifest, blobs))
     })
 }
 
@@ -228,7 +230,13 @@ fn assemble(
         .collect();
     // File patches go in entry order, which is the new files' order.
     let blobs = made.into_iter().map(|(_, blob)| blob).collect();
-    (Manifest { old_files: old, entries }, blobs)
+    (Manifest { old_files: old, entries, removed: Vec::new() }, blobs)
+}
+
+/// The paths of `old` that `new` does not have, in path byte order.
+fn removed(old: &[Found], new: &[Found]) -> Vec<PathBuf> {
+    let kept: std::collections::HashSet<&Path> = new.iter().map(|f| f.path.as_path()).collect();
+    old.iter().map(|f| &f.path).filter(|p| !kept.contains(p.as_path())).cloned().collect()
 }
 
 fn path_bytes(path: &Path) -> &[u8] {

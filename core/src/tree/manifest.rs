@@ -108,6 +108,10 @@ pub struct TreeEntry {
 pub(crate) struct Manifest {
     pub(crate) old_files: Vec<OldFile>,
     pub(crate) entries: Vec<TreeEntry>,
+    /// Paths of the old tree that the new tree does not have, sorted: with the old files and
+    /// the entries, every path of the old tree, so that an in-place apply can tell the files a
+    /// user added (which it carries over) from the ones the release removed.
+    pub(crate) removed: Vec<PathBuf>,
 }
 
 const KIND_FILE: u8 = 0;
@@ -151,6 +155,10 @@ impl Manifest {
                 }
             }
         }
+        out.extend_from_slice(&(self.removed.len() as u32).to_le_bytes());
+        for path in &self.removed {
+            put_path(&mut out, path);
+        }
         out
     }
 
@@ -168,12 +176,18 @@ impl Manifest {
         for _ in 0..entry_count {
             entries.push(input.entry(old_files.len())?);
         }
+        let removed_count = input.u32()? as usize;
+        let mut removed = Vec::with_capacity(removed_count.min(bytes.len() / 3));
+        for _ in 0..removed_count {
+            removed.push(input.path()?);
+        }
         if !input.0.is_empty() {
             return Err(corrupt(format!("{} bytes follow the last entry", input.0.len())));
         }
-        check_old_files(&old_files)?;
+        check_sorted(old_files.iter().map(|f| &f.path), "old files")?;
+        check_sorted(removed.iter(), "removed paths")?;
         check_tree(&entries)?;
-        Ok(Manifest { old_files, entries })
+        Ok(Manifest { old_files, entries, removed })
     }
 }
 
@@ -307,11 +321,10 @@ pub(crate) fn check_path(bytes: &[u8]) -> std::result::Result<(), &'static str> 
     Ok(())
 }
 
-fn check_old_files(old_files: &[OldFile]) -> Result<()> {
-    let sorted =
-        old_files.windows(2).all(|w| w[0].path.as_os_str().as_bytes() < w[1].path.as_os_str().as_bytes());
-    if !sorted {
-        return Err(corrupt("the old files are not sorted by path, or repeat one".into()));
+fn check_sorted<'a>(paths: impl Iterator<Item = &'a PathBuf>, what: &str) -> Result<()> {
+    let bytes: Vec<&[u8]> = paths.map(|p| p.as_os_str().as_bytes()).collect();
+    if !bytes.windows(2).all(|w| w[0] < w[1]) {
+        return Err(corrupt(format!("the {what} are not sorted by path, or repeat one")));
     }
     Ok(())
 }
@@ -367,6 +380,7 @@ mod tests {
                 entry("bin/link", EntryKind::Symlink { target: "../lib/a.so".into() }),
                 entry("data", file(FileSource::Literal { blob_len: 40 })),
             ],
+            removed: vec!["bin/old-tool".into(), "lib/b.so".into()],
         }
     }
 
@@ -395,7 +409,7 @@ mod tests {
             EntryKind::File { size: 1, hash: [0; 32], source: FileSource::Literal { blob_len: 1 } },
         );
         for entries in [vec![link, under.clone()], vec![under.clone()], vec![under.clone(), under]] {
-            let manifest = Manifest { old_files: vec![], entries };
+            let manifest = Manifest { old_files: vec![], entries, removed: vec![] };
             assert!(Manifest::decode(&manifest.encode()).is_err());
         }
     }

@@ -52,6 +52,8 @@ pub struct TreeInfo {
     pub old_files: Vec<OldFile>,
     /// Every entry of the new tree, sorted by path bytes (so a directory precedes its content).
     pub entries: Vec<TreeEntry>,
+    /// Paths of the old tree that the new one does not have (files, directories, symlinks).
+    pub removed: Vec<std::path::PathBuf>,
     /// Total size of the patch in bytes.
     pub patch_size: u64,
     /// blake3 of the decompressed manifest.
@@ -203,6 +205,7 @@ pub(crate) fn parse(patch: &[u8], trust: Option<&TrustPolicy>) -> Result<(TreeIn
         format_version: TREE_FORMAT_VERSION,
         old_files: manifest.old_files,
         entries: manifest.entries,
+        removed: manifest.removed,
         patch_size: patch.len() as u64,
         manifest_hash: header.manifest_hash,
         signing_digest,
