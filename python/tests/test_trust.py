@@ -3,8 +3,11 @@ each refusal raising UntrustedPatchError with nothing written, and the shared si
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import stat
+import struct
 from pathlib import Path
 
 import pytest
@@ -155,6 +158,36 @@ def test_bad_keys_and_arguments(tmp_path: Path, keys: dict[str, tuple[Path, Path
         chunkdelta.sign(UNSIGNED, secret, created=2_000_000_000, expires=1_000_000_000)
     with pytest.raises(TypeError):
         chunkdelta.sign("not bytes", secret)  # type: ignore[arg-type]
+
+
+def encrypt_minisign_key(text: str, password: bytes) -> str:
+    """An unencrypted minisign secret key file encrypted as minisign does: kdf "Sc", and the key
+    id, seed, public key and checksum (the last 104 bytes) XORed with scrypt(password, salt).
+    The limits (opslimit 32768, memlimit 16 MiB) map to scrypt N = 2^10, r = 8, p = 1."""
+    comment, line = text.splitlines()[:2]
+    blob = base64.b64decode(line)
+    salt = bytes(range(32))
+    stream = hashlib.scrypt(password, salt=salt, n=1 << 10, r=8, p=1, dklen=104)
+    tail = bytes(a ^ b for a, b in zip(blob[-104:], stream))
+    encrypted = blob[:2] + b"Sc" + blob[4:6] + salt + struct.pack("<QQ", 32768, 16 << 20) + tail
+    return f"{comment}\n{base64.b64encode(encrypted).decode()}\n"
+
+
+def test_encrypted_minisign_key_needs_its_password(
+    tmp_path: Path, keys: dict[str, tuple[Path, Path, str]]
+) -> None:
+    secret, public, key_id = keys["alpha"]
+    locked = tmp_path / "locked.key"
+    locked.write_text(encrypt_minisign_key(secret.read_text(), "pässword".encode()))
+    with pytest.raises(ValueError, match="password is needed"):
+        chunkdelta.sign(UNSIGNED, locked)
+    with pytest.raises(ValueError, match="wrong password"):
+        chunkdelta.sign(UNSIGNED, locked, password="other")
+    for password in ("pässword", "pässword".encode()):
+        signed = chunkdelta.sign(UNSIGNED, locked, password=password)
+        assert chunkdelta.info(signed).signatures[0].key_id == key_id
+    made = chunkdelta.diff(OLD, NEW, level=3, sign_key=locked, key_password="pässword")
+    assert chunkdelta.apply(OLD, made, trusted_keys=[public]) == NEW
 
 
 def signed_cases() -> list[dict]:
