@@ -18,6 +18,11 @@
 #include <stdint.h>
 
 /**
+ * The bytes of `chunkdelta_signature.product`: the longest product id (255 bytes) and a NUL.
+ */
+#define CHUNKDELTA_PRODUCT_SIZE 256
+
+/**
  * `chunkdelta_options_set_codec`: each chunk stream is zstd or stored, whichever is smaller:
  * 5-8% larger patches than xz on the dev corpus, applied about twice as fast.
  */
@@ -34,6 +39,11 @@
  * smallest; diff tries both compressors.
  */
 #define CHUNKDELTA_CODEC_AUTO 2
+
+/**
+ * The bytes of a key id as text: 16 upper-case hex digits and a NUL.
+ */
+#define CHUNKDELTA_KEY_ID_SIZE 17
 
 /**
  * What a chunkdelta function returns. `CHUNKDELTA_OK` is 0; every other code is a failure
@@ -76,6 +86,12 @@ typedef enum chunkdelta_result {
    * A bug in the library: a caught panic. It never unwinds into C.
    */
   CHUNKDELTA_ERR_INTERNAL = 8,
+  /**
+   * Trust is configured and the patch does not meet it: unsigned, signed by no trusted key,
+   * expired, for another product, or below the minimum release. Nothing was decoded and no
+   * output exists; the message names the rule each signature failed.
+   */
+  CHUNKDELTA_ERR_UNTRUSTED = 9,
 } chunkdelta_result;
 
 /**
@@ -86,6 +102,13 @@ typedef enum chunkdelta_result {
  * while a call is using the object is not allowed.
  */
 typedef struct chunkdelta_options chunkdelta_options;
+
+/**
+ * What a new signature says besides "this key signed this patch"; an opaque object. Made by
+ * `chunkdelta_sign_options_new`, freed by `chunkdelta_sign_options_free`. Wherever a function
+ * takes one, NULL means the defaults: created now, never expires, no product, no release.
+ */
+typedef struct chunkdelta_sign_options chunkdelta_sign_options;
 
 /**
  * Reports progress: `done` of `total` bytes. Returning non-zero cancels the operation, which
@@ -130,7 +153,51 @@ typedef struct chunkdelta_info {
    * blake3 of the new file.
    */
   uint8_t new_hash[32];
+  /**
+   * Number of signatures the patch carries (0: unsigned); `chunkdelta_patch_signatures`
+   * describes them.
+   */
+  uint32_t signature_count;
+  /**
+   * The digest every signature covers, with its signed metadata: blake3 of the header
+   * (its signature length read as 0) and the chunk table. Adding a signature leaves it
+   * unchanged.
+   */
+  uint8_t signing_digest[32];
 } chunkdelta_info;
+
+/**
+ * One signature of a patch and the metadata it signs: filled by `chunkdelta_patch_signatures`
+ * and `chunkdelta_patch_signatures_file`. Whether it is trusted is for apply and verify to
+ * judge (`chunkdelta_options_add_trusted_key`): this only reads it.
+ */
+typedef struct chunkdelta_signature {
+  /**
+   * The id of the key that made it: 16 upper-case hex digits and a NUL, as minisign and
+   * `chunkdelta_keygen` show it.
+   */
+  char key_id[CHUNKDELTA_KEY_ID_SIZE];
+  /**
+   * When it was made, in seconds since the Unix epoch.
+   */
+  uint64_t created;
+  /**
+   * When it stops being accepted, in seconds since the Unix epoch; 0 is never.
+   */
+  uint64_t expires;
+  /**
+   * The release number it names, if `has_release`; otherwise 0.
+   */
+  uint64_t release;
+  /**
+   * Non-zero when it names a release number.
+   */
+  int has_release;
+  /**
+   * The product id it names, NUL-terminated; empty when it names none.
+   */
+  char product[CHUNKDELTA_PRODUCT_SIZE];
+} chunkdelta_signature;
 
 #ifdef __cplusplus
 extern "C" {
@@ -160,8 +227,9 @@ const char *chunkdelta_last_error(void);
 
 /**
  * A new options object with the defaults: level 19, all cores, 4 MiB chunks, a 2 GiB index
- * memory budget, chunks up to 1 GiB accepted, no progress callback. Free it with `chunkdelta_options_free`. Returns
- * NULL only on an internal error.
+ * memory budget, chunks up to 1 GiB accepted, no progress callback, no signing, no trust
+ * (signatures are not checked). Free it with `chunkdelta_options_free`. Returns NULL only on
+ * an internal error.
  */
 struct chunkdelta_options *chunkdelta_options_new(void);
 
@@ -316,6 +384,24 @@ enum chunkdelta_result chunkdelta_patch_info(const uint8_t *patch,
                                              struct chunkdelta_info *info_out);
 
 /**
+ * Describes the signatures of the patch in memory: writes the first `capacity` of them to
+ * `signatures_out` (fewer if it has fewer) and their number to `*count_out`, which may exceed
+ * `capacity`: call with a capacity of 0 (and NULL) to learn how many there are, or size the
+ * array from `chunkdelta_info.signature_count`. Reads what `chunkdelta_patch_info` reads;
+ * verifies no signature.
+ *
+ * # Safety
+ * `patch` is NULL or points to `patch_len` readable bytes, unchanged during the call.
+ * `signatures_out` is NULL (when `capacity` is 0) or valid for writes of `capacity`
+ * `chunkdelta_signature`s. `count_out` is valid for writes.
+ */
+enum chunkdelta_result chunkdelta_patch_signatures(const uint8_t *patch,
+                                                   size_t patch_len,
+                                                   struct chunkdelta_signature *signatures_out,
+                                                   size_t capacity,
+                                                   size_t *count_out);
+
+/**
  * Frees a buffer that `chunkdelta_diff` or `chunkdelta_apply` returned. `len` must be the
  * length returned with it. NULL is a no-op.
  *
@@ -379,6 +465,197 @@ enum chunkdelta_result chunkdelta_verify_file(const char *old_path,
  */
 enum chunkdelta_result chunkdelta_patch_info_file(const char *patch_path,
                                                   struct chunkdelta_info *info_out);
+
+/**
+ * `chunkdelta_patch_signatures` on the patch file `patch_path`.
+ *
+ * # Safety
+ * `patch_path` is NULL or a NUL-terminated string, unchanged during the call.
+ * `signatures_out` is NULL (when `capacity` is 0) or valid for writes of `capacity`
+ * `chunkdelta_signature`s. `count_out` is valid for writes.
+ */
+enum chunkdelta_result chunkdelta_patch_signatures_file(const char *patch_path,
+                                                        struct chunkdelta_signature *signatures_out,
+                                                        size_t capacity,
+                                                        size_t *count_out);
+
+/**
+ * Creates a new Ed25519 key pair in minisign's format: the secret key in `BASE.key` (mode
+ * 0600, unencrypted) and the public key in `BASE.pub`. Existing files are
+ * `CHUNKDELTA_ERR_INVALID_ARGUMENT` unless `overwrite` is non-zero; then each is replaced
+ * atomically. Unless `key_id_out` is NULL, it receives the key id: 16 upper-case hex digits
+ * and a NUL, `CHUNKDELTA_KEY_ID_SIZE` bytes.
+ *
+ * # Safety
+ * `base` is NULL or a NUL-terminated string, unchanged during the call. `key_id_out` is NULL
+ * or valid for writes of `CHUNKDELTA_KEY_ID_SIZE` bytes.
+ */
+enum chunkdelta_result chunkdelta_keygen(const char *base,
+                                         int overwrite,
+                                         char *key_id_out);
+
+/**
+ * A new signing options object with the defaults: created now, never expires, no product id,
+ * no release number. Free it with `chunkdelta_sign_options_free`. Returns NULL only on an
+ * internal error.
+ */
+struct chunkdelta_sign_options *chunkdelta_sign_options_new(void);
+
+/**
+ * Frees a signing options object. NULL is a no-op.
+ *
+ * # Safety
+ * `sign_opts` is NULL or an object from `chunkdelta_sign_options_new`, not freed before and
+ * not in use by any call.
+ */
+void chunkdelta_sign_options_free(struct chunkdelta_sign_options *sign_opts);
+
+/**
+ * Sets the signature's creation time, in seconds since the Unix epoch, instead of the time
+ * of signing.
+ *
+ * # Safety
+ * `sign_opts` is NULL or a live signing options object that no call is using.
+ */
+enum chunkdelta_result chunkdelta_sign_options_set_created(struct chunkdelta_sign_options *sign_opts,
+                                                           uint64_t unix_seconds);
+
+/**
+ * Sets when clients stop accepting the signature, in seconds since the Unix epoch. Signing
+ * fails with `CHUNKDELTA_ERR_INVALID_ARGUMENT` if it is not after the creation time.
+ *
+ * # Safety
+ * `sign_opts` is NULL or a live signing options object that no call is using.
+ */
+enum chunkdelta_result chunkdelta_sign_options_set_expires(struct chunkdelta_sign_options *sign_opts,
+                                                           uint64_t unix_seconds);
+
+/**
+ * Sets the product id the signature names: 1 to 255 bytes of UTF-8 (checked when signing);
+ * NULL or not UTF-8 is `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Clients that require a product
+ * (`chunkdelta_options_set_product`) accept only signatures that name it.
+ *
+ * # Safety
+ * `sign_opts` is NULL or a live signing options object that no call is using. `product` is
+ * NULL or a NUL-terminated string.
+ */
+enum chunkdelta_result chunkdelta_sign_options_set_product(struct chunkdelta_sign_options *sign_opts,
+                                                           const char *product);
+
+/**
+ * Sets the release number the signature names: clients with a minimum release
+ * (`chunkdelta_options_set_min_release`) refuse signatures below it, which blocks downgrades.
+ *
+ * # Safety
+ * `sign_opts` is NULL or a live signing options object that no call is using.
+ */
+enum chunkdelta_result chunkdelta_sign_options_set_release(struct chunkdelta_sign_options *sign_opts,
+                                                           uint64_t release);
+
+/**
+ * Signs the patch in memory with the minisign secret key at `key_path` (`password` decrypts
+ * an encrypted key; NULL for an unencrypted one). On success `*out` and `*out_len` receive
+ * the signed patch, which the caller frees with `chunkdelta_free(*out, *out_len)`; on failure
+ * they are set to NULL and 0. The signed patch keeps the patch's earlier signatures, except
+ * an earlier one by the same key, which the new one replaces: signing with a second key adds
+ * a second signature (for a key rotation). Payloads are unchanged. A wrong password or a
+ * damaged key file is `CHUNKDELTA_ERR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `patch` is NULL or points to `patch_len` readable bytes, unchanged during the call. The
+ * strings are NULL or NUL-terminated. `sign_opts` is NULL or a live signing options object.
+ * The out-pointers are valid for writes.
+ */
+enum chunkdelta_result chunkdelta_sign(const uint8_t *patch,
+                                       size_t patch_len,
+                                       const char *key_path,
+                                       const char *password,
+                                       const struct chunkdelta_sign_options *sign_opts,
+                                       uint8_t **out,
+                                       size_t *out_len);
+
+/**
+ * `chunkdelta_sign` on the patch file `patch_path`, in place and atomically: the signed
+ * patch is written beside it and renamed over it, so `patch_path` holds either the old or
+ * the signed patch, never a mix.
+ *
+ * # Safety
+ * The strings are NULL or NUL-terminated, unchanged during the call. `sign_opts` is NULL or
+ * a live signing options object.
+ */
+enum chunkdelta_result chunkdelta_sign_file(const char *patch_path,
+                                            const char *key_path,
+                                            const char *password,
+                                            const struct chunkdelta_sign_options *sign_opts);
+
+/**
+ * Makes `chunkdelta_diff` and `chunkdelta_diff_file` sign the patches they make with the
+ * minisign secret key at `key_path` (`password` as in `chunkdelta_sign`) and the metadata of
+ * `sign_opts` (NULL for the defaults; copied, so it may be freed at once). The key is read
+ * now: a missing file is `CHUNKDELTA_ERR_IO`, a wrong password `CHUNKDELTA_ERR_INVALID_ARGUMENT`.
+ * Call again to sign with more keys; the options object keeps the keys until it is freed.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object that no call is using. The strings are NULL or
+ * NUL-terminated. `sign_opts` is NULL or a live signing options object.
+ */
+enum chunkdelta_result chunkdelta_options_add_signature(struct chunkdelta_options *opts,
+                                                        const char *key_path,
+                                                        const char *password,
+                                                        const struct chunkdelta_sign_options *sign_opts);
+
+/**
+ * Trusts the minisign public key in the file `key_path` (what `chunkdelta_keygen` writes as
+ * `BASE.pub`, or `minisign -G`'s). The key is read now: a missing file is
+ * `CHUNKDELTA_ERR_IO`, one that is not a public key `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Call
+ * once per key; during a key rotation, trust both.
+ *
+ * Once trust is configured (by this function, `chunkdelta_options_set_product` or
+ * `chunkdelta_options_set_min_release`), every apply and verify with these options refuses,
+ * with `CHUNKDELTA_ERR_UNTRUSTED` and before decoding anything or creating any output, a
+ * patch unless one of its signatures verifies under a trusted key, has not expired, names
+ * the required product (if set) and a release of at least the minimum (if set). With no key
+ * trusted, every patch is refused.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object that no call is using. `key_path` is NULL or a
+ * NUL-terminated string.
+ */
+enum chunkdelta_result chunkdelta_options_add_trusted_key(struct chunkdelta_options *opts,
+                                                          const char *key_path);
+
+/**
+ * Requires the accepted signature to name the product id `product` (UTF-8; NULL or invalid
+ * UTF-8 is `CHUNKDELTA_ERR_INVALID_ARGUMENT`), and configures trust (see
+ * `chunkdelta_options_add_trusted_key`).
+ *
+ * # Safety
+ * `opts` is NULL or a live options object that no call is using. `product` is NULL or a
+ * NUL-terminated string.
+ */
+enum chunkdelta_result chunkdelta_options_set_product(struct chunkdelta_options *opts,
+                                                      const char *product);
+
+/**
+ * Requires the accepted signature to name a release of at least `release` (a client passes
+ * the release it has installed, so that an older, vulnerable one is refused; a signature
+ * that names no release is refused too), and configures trust (see
+ * `chunkdelta_options_add_trusted_key`).
+ *
+ * # Safety
+ * `opts` is NULL or a live options object that no call is using.
+ */
+enum chunkdelta_result chunkdelta_options_set_min_release(struct chunkdelta_options *opts,
+                                                          uint64_t release);
+
+/**
+ * Removes the trusted keys, the required product and the minimum release: apply and verify
+ * with these options no longer check signatures.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object that no call is using.
+ */
+enum chunkdelta_result chunkdelta_options_clear_trust(struct chunkdelta_options *opts);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -9,7 +9,7 @@ use std::path::Path;
 use chunkdelta::{Error, read_info};
 
 use crate::args::{Out, path};
-use crate::info::chunkdelta_info;
+use crate::info::{chunkdelta_info, chunkdelta_signature, put_signatures};
 use crate::options::{apply_options, chunkdelta_options, diff_options};
 use crate::panic::guard;
 use crate::result::chunkdelta_result;
@@ -120,5 +120,26 @@ pub unsafe extern "C" fn chunkdelta_patch_info_file(
             unsafe { (Out::new(info_out, "info_out")?, path(patch_path, "patch_path")?) };
         info_out.write(chunkdelta_info::from(&read_info(open_patch(patch)?)?));
         Ok(())
+    })
+}
+
+/// `chunkdelta_patch_signatures` on the patch file `patch_path`.
+///
+/// # Safety
+/// `patch_path` is NULL or a NUL-terminated string, unchanged during the call.
+/// `signatures_out` is NULL (when `capacity` is 0) or valid for writes of `capacity`
+/// `chunkdelta_signature`s. `count_out` is valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_patch_signatures_file(
+    patch_path: *const c_char,
+    signatures_out: *mut chunkdelta_signature,
+    capacity: usize,
+    count_out: *mut usize,
+) -> chunkdelta_result {
+    guard(|| {
+        // SAFETY: the pointers meet their functions' contracts by this function's contract.
+        let patch = unsafe { path(patch_path, "patch_path")? };
+        // SAFETY: forwarded from this function's contract.
+        unsafe { put_signatures(signatures_out, capacity, count_out, || read_info(open_patch(patch)?)) }
     })
 }

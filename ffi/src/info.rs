@@ -1,6 +1,14 @@
-//! `chunkdelta_info`: what a patch says about itself.
+//! `chunkdelta_info` and `chunkdelta_signature`: what a patch says about itself.
 
-use chunkdelta::PatchInfo;
+use std::ffi::{c_char, c_int};
+
+use chunkdelta::{Error, PatchInfo, SignatureInfo};
+
+use crate::args::{Out, out_slice};
+use crate::signing::CHUNKDELTA_KEY_ID_SIZE;
+
+/// The bytes of `chunkdelta_signature.product`: the longest product id (255 bytes) and a NUL.
+pub const CHUNKDELTA_PRODUCT_SIZE: usize = 256;
 
 /// What a patch's header says: filled by `chunkdelta_patch_info` and
 /// `chunkdelta_patch_info_file`. The caller owns it (on the stack, typically).
@@ -19,6 +27,13 @@ pub struct chunkdelta_info {
     pub old_hash: [u8; 32],
     /// blake3 of the new file.
     pub new_hash: [u8; 32],
+    /// Number of signatures the patch carries (0: unsigned); `chunkdelta_patch_signatures`
+    /// describes them.
+    pub signature_count: u32,
+    /// The digest every signature covers, with its signed metadata: blake3 of the header
+    /// (its signature length read as 0) and the chunk table. Adding a signature leaves it
+    /// unchanged.
+    pub signing_digest: [u8; 32],
 }
 
 impl From<&PatchInfo> for chunkdelta_info {
@@ -30,6 +45,76 @@ impl From<&PatchInfo> for chunkdelta_info {
             chunk_count: info.chunks.len() as u64,
             old_hash: info.old_hash,
             new_hash: info.new_hash,
+            signature_count: info.signatures.len() as u32,
+            signing_digest: info.signing_digest,
         }
     }
+}
+
+/// One signature of a patch and the metadata it signs: filled by `chunkdelta_patch_signatures`
+/// and `chunkdelta_patch_signatures_file`. Whether it is trusted is for apply and verify to
+/// judge (`chunkdelta_options_add_trusted_key`): this only reads it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct chunkdelta_signature {
+    /// The id of the key that made it: 16 upper-case hex digits and a NUL, as minisign and
+    /// `chunkdelta_keygen` show it.
+    pub key_id: [c_char; CHUNKDELTA_KEY_ID_SIZE],
+    /// When it was made, in seconds since the Unix epoch.
+    pub created: u64,
+    /// When it stops being accepted, in seconds since the Unix epoch; 0 is never.
+    pub expires: u64,
+    /// The release number it names, if `has_release`; otherwise 0.
+    pub release: u64,
+    /// Non-zero when it names a release number.
+    pub has_release: c_int,
+    /// The product id it names, NUL-terminated; empty when it names none.
+    pub product: [c_char; CHUNKDELTA_PRODUCT_SIZE],
+}
+
+/// `text` in a NUL-terminated C array (product ids have at most 255 bytes and key ids 16, so
+/// nothing is cut in practice; a longer text would be cut, never overrun).
+fn c_text<const N: usize>(text: &str) -> [c_char; N] {
+    let mut out = [0; N];
+    for (place, byte) in out.iter_mut().take(N - 1).zip(text.bytes()) {
+        *place = byte as c_char;
+    }
+    out
+}
+
+impl From<&SignatureInfo> for chunkdelta_signature {
+    fn from(signature: &SignatureInfo) -> Self {
+        chunkdelta_signature {
+            key_id: c_text(&signature.key_id.to_string()),
+            created: signature.created,
+            expires: signature.expires.unwrap_or(0),
+            release: signature.release.unwrap_or(0),
+            has_release: c_int::from(signature.release.is_some()),
+            product: c_text(signature.product.as_deref().unwrap_or("")),
+        }
+    }
+}
+
+/// The body of `chunkdelta_patch_signatures` and its `_file` twin: checks the out-parameters,
+/// reads the patch with `read`, writes its first `capacity` signatures to `signatures_out`
+/// (fewer if it has fewer) and their total number to `count_out`.
+///
+/// # Safety
+/// As [`out_slice`] for `signatures_out` and `capacity`, and [`Out::new`] for `count_out`.
+pub(crate) unsafe fn put_signatures(
+    signatures_out: *mut chunkdelta_signature,
+    capacity: usize,
+    count_out: *mut usize,
+    read: impl FnOnce() -> Result<PatchInfo, Error>,
+) -> Result<(), Error> {
+    // SAFETY: forwarded from this function's contract.
+    let (mut count_out, out) = unsafe {
+        (Out::new(count_out, "count_out")?, out_slice(signatures_out, capacity, "signatures_out")?)
+    };
+    let info = read()?;
+    for (place, signature) in out.iter_mut().zip(&info.signatures) {
+        place.write(chunkdelta_signature::from(signature));
+    }
+    count_out.write(info.signatures.len());
+    Ok(())
 }

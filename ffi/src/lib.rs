@@ -12,11 +12,12 @@
 
 mod args;
 mod info;
+mod object;
 mod panic;
 
 // The modules with exports, apart so that rustfmt keeps them in the order cbindgen lists
 // their exports in the header: version and result names, the last error, options, diff and
-// apply in memory with their buffers, then files.
+// apply in memory with their buffers, then files, then keys, signing and trust.
 mod result;
 
 mod error;
@@ -29,13 +30,18 @@ mod buffer;
 
 mod files;
 
+mod signing;
+
+mod trust;
+
 pub use buffer::chunkdelta_free;
 pub use error::chunkdelta_last_error;
 pub use files::{
-    chunkdelta_apply_file, chunkdelta_diff_file, chunkdelta_patch_info_file, chunkdelta_verify_file,
+    chunkdelta_apply_file, chunkdelta_diff_file, chunkdelta_patch_info_file,
+    chunkdelta_patch_signatures_file, chunkdelta_verify_file,
 };
-pub use info::chunkdelta_info;
-pub use memory::{chunkdelta_apply, chunkdelta_diff, chunkdelta_patch_info};
+pub use info::{CHUNKDELTA_PRODUCT_SIZE, chunkdelta_info, chunkdelta_signature};
+pub use memory::{chunkdelta_apply, chunkdelta_diff, chunkdelta_patch_info, chunkdelta_patch_signatures};
 pub use options::{
     CHUNKDELTA_CODEC_AUTO, CHUNKDELTA_CODEC_XZ, CHUNKDELTA_CODEC_ZSTD, chunkdelta_options,
     chunkdelta_options_free, chunkdelta_options_new, chunkdelta_options_set_chunk_size,
@@ -44,3 +50,13 @@ pub use options::{
     chunkdelta_options_set_progress, chunkdelta_options_set_threads, chunkdelta_progress_fn,
 };
 pub use result::{chunkdelta_result, chunkdelta_result_name, chunkdelta_version};
+pub use signing::{
+    CHUNKDELTA_KEY_ID_SIZE, chunkdelta_keygen, chunkdelta_options_add_signature, chunkdelta_sign,
+    chunkdelta_sign_file, chunkdelta_sign_options, chunkdelta_sign_options_free, chunkdelta_sign_options_new,
+    chunkdelta_sign_options_set_created, chunkdelta_sign_options_set_expires,
+    chunkdelta_sign_options_set_product, chunkdelta_sign_options_set_release,
+};
+pub use trust::{
+    chunkdelta_options_add_trusted_key, chunkdelta_options_clear_trust, chunkdelta_options_set_min_release,
+    chunkdelta_options_set_product,
+};

@@ -4,7 +4,7 @@ use chunkdelta::read_info;
 
 use crate::args::{Out, bytes};
 use crate::buffer::OutBuffer;
-use crate::info::chunkdelta_info;
+use crate::info::{chunkdelta_info, chunkdelta_signature, put_signatures};
 use crate::options::{apply_options, chunkdelta_options, diff_options};
 use crate::panic::guard;
 use crate::result::chunkdelta_result;
@@ -95,5 +95,31 @@ pub unsafe extern "C" fn chunkdelta_patch_info(
             unsafe { (Out::new(info_out, "info_out")?, bytes(patch, patch_len, "patch")?) };
         info_out.write(chunkdelta_info::from(&read_info(patch)?));
         Ok(())
+    })
+}
+
+/// Describes the signatures of the patch in memory: writes the first `capacity` of them to
+/// `signatures_out` (fewer if it has fewer) and their number to `*count_out`, which may exceed
+/// `capacity`: call with a capacity of 0 (and NULL) to learn how many there are, or size the
+/// array from `chunkdelta_info.signature_count`. Reads what `chunkdelta_patch_info` reads;
+/// verifies no signature.
+///
+/// # Safety
+/// `patch` is NULL or points to `patch_len` readable bytes, unchanged during the call.
+/// `signatures_out` is NULL (when `capacity` is 0) or valid for writes of `capacity`
+/// `chunkdelta_signature`s. `count_out` is valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_patch_signatures(
+    patch: *const u8,
+    patch_len: usize,
+    signatures_out: *mut chunkdelta_signature,
+    capacity: usize,
+    count_out: *mut usize,
+) -> chunkdelta_result {
+    guard(|| {
+        // SAFETY: the pointers meet their functions' contracts by this function's contract.
+        let patch = unsafe { bytes(patch, patch_len, "patch")? };
+        // SAFETY: forwarded from this function's contract.
+        unsafe { put_signatures(signatures_out, capacity, count_out, || read_info(patch)) }
     })
 }

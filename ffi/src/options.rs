@@ -5,10 +5,10 @@ use std::ops::ControlFlow;
 
 use chunkdelta::{
     ApplyOptions, Codec, DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, DEFAULT_MEMORY, DiffOptions, Error,
-    MAX_CHUNK_LEN, MIN_CHUNK_SIZE, MIN_MEMORY,
+    MAX_CHUNK_LEN, MIN_CHUNK_SIZE, MIN_MEMORY, SecretKey, SignOptions, TrustPolicy,
 };
 
-use crate::panic::{catch, guard};
+use crate::object::{self, Settable};
 use crate::result::chunkdelta_result;
 
 /// Reports progress: `done` of `total` bytes. Returning non-zero cancels the operation, which
@@ -58,6 +58,14 @@ pub struct chunkdelta_options {
     max_chunk_len: u64,
     durable: bool,
     progress: Option<Progress>,
+    /// The signatures diff adds (`chunkdelta_options_add_signature`).
+    pub(crate) signers: Vec<(SecretKey, SignOptions)>,
+    /// What apply and verify require of a patch's signatures; `None` checks none.
+    pub(crate) trust: Option<TrustPolicy>,
+}
+
+impl Settable for chunkdelta_options {
+    const ARGUMENT: &'static str = "opts";
 }
 
 /// `chunkdelta_options_set_codec`: each chunk stream is zstd or stored, whichever is smaller:
@@ -81,6 +89,8 @@ impl Default for chunkdelta_options {
             max_chunk_len: MAX_CHUNK_LEN,
             durable: true,
             progress: None,
+            signers: Vec::new(),
+            trust: None,
         }
     }
 }
@@ -93,6 +103,10 @@ impl chunkdelta_options {
             .threads(self.threads)
             .chunk_size(self.chunk_size)
             .memory(self.memory_limit);
+        let options = self
+            .signers
+            .iter()
+            .fold(options, |options, (key, signing)| options.sign(key.clone(), signing.clone()));
         match self.progress {
             Some(progress) => options.progress(move |done, total| progress.report(done, total)),
             None => options,
@@ -102,6 +116,10 @@ impl chunkdelta_options {
     fn apply(&self) -> ApplyOptions {
         let options =
             ApplyOptions::new().threads(self.threads).max_chunk_len(self.max_chunk_len).durable(self.durable);
+        let options = match &self.trust {
+            Some(policy) => options.trust(policy.clone()),
+            None => options,
+        };
         match self.progress {
             Some(progress) => options.progress(move |done, total| progress.report(done, total)),
             None => options,
@@ -127,27 +145,13 @@ pub(crate) unsafe fn apply_options(opts: *const chunkdelta_options) -> ApplyOpti
     unsafe { opts.as_ref() }.map_or_else(ApplyOptions::new, chunkdelta_options::apply)
 }
 
-/// Runs `set` on the object at `opts`, failing with `INVALID_ARGUMENT` if it is NULL.
-///
-/// # Safety
-/// `opts` is NULL or a live object from `chunkdelta_options_new` that no call is using.
-unsafe fn update(
-    opts: *mut chunkdelta_options,
-    set: impl FnOnce(&mut chunkdelta_options) -> Result<(), Error>,
-) -> chunkdelta_result {
-    guard(|| {
-        // SAFETY: per the contract, a live object or NULL, and nothing else uses it now.
-        let opts = unsafe { opts.as_mut() }.ok_or_else(|| Error::InvalidArgument("opts is NULL".into()))?;
-        set(opts)
-    })
-}
-
 /// A new options object with the defaults: level 19, all cores, 4 MiB chunks, a 2 GiB index
-/// memory budget, chunks up to 1 GiB accepted, no progress callback. Free it with `chunkdelta_options_free`. Returns
-/// NULL only on an internal error.
+/// memory budget, chunks up to 1 GiB accepted, no progress callback, no signing, no trust
+/// (signatures are not checked). Free it with `chunkdelta_options_free`. Returns NULL only on
+/// an internal error.
 #[unsafe(no_mangle)]
 pub extern "C" fn chunkdelta_options_new() -> *mut chunkdelta_options {
-    catch(std::ptr::null_mut(), || Box::into_raw(Box::default()))
+    object::new()
 }
 
 /// Frees an options object. NULL is a no-op.
@@ -157,13 +161,8 @@ pub extern "C" fn chunkdelta_options_new() -> *mut chunkdelta_options {
 /// use by any call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn chunkdelta_options_free(opts: *mut chunkdelta_options) {
-    catch((), || {
-        if !opts.is_null() {
-            // SAFETY: per the contract, `opts` came from `Box::into_raw` in
-            // `chunkdelta_options_new` and is freed only here, once.
-            drop(unsafe { Box::from_raw(opts) });
-        }
-    })
+    // SAFETY: forwarded from this function's contract.
+    unsafe { object::free(opts) }
 }
 
 /// Sets the zstd compression level for diff: default 19; zstd's range goes from its negative
@@ -186,7 +185,7 @@ pub unsafe extern "C" fn chunkdelta_options_set_level(
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.
-    unsafe { update(opts, set) }
+    unsafe { object::update(opts, set) }
 }
 
 /// Sets the compressors diff tries on each chunk stream: `CHUNKDELTA_CODEC_XZ` (the default),
@@ -210,7 +209,7 @@ pub unsafe extern "C" fn chunkdelta_options_set_codec(
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.
-    unsafe { update(opts, set) }
+    unsafe { object::update(opts, set) }
 }
 
 /// Sets whether `chunkdelta_apply_file` syncs the output and its folder to disk (non-zero,
@@ -229,7 +228,7 @@ pub unsafe extern "C" fn chunkdelta_options_set_durable(
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.
-    unsafe { update(opts, set) }
+    unsafe { object::update(opts, set) }
 }
 
 /// Sets the number of worker threads for diff and apply; 0 (the default) uses one per core
@@ -247,7 +246,7 @@ pub unsafe extern "C" fn chunkdelta_options_set_threads(
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.
-    unsafe { update(opts, set) }
+    unsafe { object::update(opts, set) }
 }
 
 /// Sets how many bytes of the new file each chunk of a diff covers (default 4 MiB), from
@@ -271,7 +270,7 @@ pub unsafe extern "C" fn chunkdelta_options_set_chunk_size(
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.
-    unsafe { update(opts, set) }
+    unsafe { object::update(opts, set) }
 }
 
 /// Sets the memory budget, in bytes, of diff's index of the old file, its construction
@@ -298,7 +297,7 @@ pub unsafe extern "C" fn chunkdelta_options_set_memory_limit(
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.
-    unsafe { update(opts, set) }
+    unsafe { object::update(opts, set) }
 }
 
 /// Makes apply and verify refuse, with `CHUNKDELTA_ERR_LIMIT_EXCEEDED`, patches with chunks
@@ -320,7 +319,7 @@ pub unsafe extern "C" fn chunkdelta_options_set_max_chunk_len(
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.
-    unsafe { update(opts, set) }
+    unsafe { object::update(opts, set) }
 }
 
 /// Sets the progress callback of diff, apply and verify, called with `user_data`; NULL
@@ -340,5 +339,5 @@ pub unsafe extern "C" fn chunkdelta_options_set_progress(
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.
-    unsafe { update(opts, set) }
+    unsafe { object::update(opts, set) }
 }

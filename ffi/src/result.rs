@@ -29,6 +29,10 @@ pub enum chunkdelta_result {
     CHUNKDELTA_ERR_CANCELLED = 7,
     /// A bug in the library: a caught panic. It never unwinds into C.
     CHUNKDELTA_ERR_INTERNAL = 8,
+    /// Trust is configured and the patch does not meet it: unsigned, signed by no trusted key,
+    /// expired, for another product, or below the minimum release. Nothing was decoded and no
+    /// output exists; the message names the rule each signature failed.
+    CHUNKDELTA_ERR_UNTRUSTED = 9,
 }
 
 use chunkdelta_result::*;
@@ -45,6 +49,7 @@ impl From<ErrorKind> for chunkdelta_result {
             ErrorKind::LimitExceeded => CHUNKDELTA_ERR_LIMIT_EXCEEDED,
             ErrorKind::InvalidArgument => CHUNKDELTA_ERR_INVALID_ARGUMENT,
             ErrorKind::Cancelled => CHUNKDELTA_ERR_CANCELLED,
+            ErrorKind::Untrusted => CHUNKDELTA_ERR_UNTRUSTED,
             _ => CHUNKDELTA_ERR_INTERNAL,
         }
     }
@@ -64,6 +69,7 @@ impl chunkdelta_result {
             CHUNKDELTA_ERR_INVALID_ARGUMENT => c"INVALID_ARGUMENT",
             CHUNKDELTA_ERR_CANCELLED => c"CANCELLED",
             CHUNKDELTA_ERR_INTERNAL => c"INTERNAL",
+            CHUNKDELTA_ERR_UNTRUSTED => c"UNTRUSTED",
         }
     }
 }
@@ -88,6 +94,7 @@ mod tests {
 
     #[test]
     fn names_match_the_core_kinds() {
+        // In code order; INTERNAL (8) has no core kind.
         let kinds = [
             ErrorKind::Io,
             ErrorKind::CorruptPatch,
@@ -97,7 +104,8 @@ mod tests {
             ErrorKind::InvalidArgument,
             ErrorKind::Cancelled,
         ];
-        for (code, kind) in (1..).zip(kinds) {
+        let later = [(9, ErrorKind::Untrusted)];
+        for (code, kind) in (1..).zip(kinds).chain(later) {
             let result = chunkdelta_result::from(kind);
             assert_eq!(result as i32, code, "{kind:?}");
             assert_eq!(result.name().to_str().unwrap(), kind.name());

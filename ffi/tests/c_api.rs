@@ -5,7 +5,7 @@
 
 use std::ffi::{CStr, CString, c_int, c_void};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::ptr::{null, null_mut};
 
 use chunkdelta_ffi::chunkdelta_result::*;
@@ -208,4 +208,119 @@ fn version_and_names_are_static_strings() {
     };
     assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
     assert_eq!(name.to_str().unwrap(), "SOURCE_MISMATCH");
+}
+
+fn signed_vector(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/vectors/signed").join(name)
+}
+
+#[test]
+fn null_signing_and_trust_arguments_are_invalid() {
+    let key = c_path(&signed_vector("publisher.key"));
+    let (k, patch) = (key.as_ptr(), vector("v3-small-edit.patch"));
+    let (p, n) = (patch.as_ptr(), patch.len());
+    let (mut out, mut len, mut count) = (null_mut(), 0usize, 0usize);
+    assert_invalid!(chunkdelta_keygen(null(), 0, null_mut()), "base is NULL");
+    assert_invalid!(chunkdelta_sign(null(), 1, k, null(), null(), &mut out, &mut len), "patch is NULL");
+    assert_invalid!(chunkdelta_sign(p, n, null(), null(), null(), &mut out, &mut len), "key_path is NULL");
+    assert_invalid!(chunkdelta_sign(p, n, k, null(), null(), &mut out, null_mut()), "out_len is NULL");
+    assert_invalid!(chunkdelta_sign_file(null(), k, null(), null()), "patch_path is NULL");
+    assert_invalid!(chunkdelta_sign_options_set_created(null_mut(), 1), "sign_opts is NULL");
+    assert_invalid!(chunkdelta_sign_options_set_expires(null_mut(), 1), "sign_opts is NULL");
+    assert_invalid!(chunkdelta_sign_options_set_release(null_mut(), 1), "sign_opts is NULL");
+    assert_invalid!(chunkdelta_sign_options_set_product(null_mut(), c"demo".as_ptr()), "sign_opts is NULL");
+    assert_invalid!(chunkdelta_options_add_signature(null_mut(), k, null(), null()), "opts is NULL");
+    assert_invalid!(chunkdelta_options_add_trusted_key(null_mut(), k), "opts is NULL");
+    assert_invalid!(chunkdelta_options_set_product(null_mut(), c"demo".as_ptr()), "opts is NULL");
+    assert_invalid!(chunkdelta_options_set_min_release(null_mut(), 1), "opts is NULL");
+    assert_invalid!(chunkdelta_options_clear_trust(null_mut()), "opts is NULL");
+    assert_invalid!(chunkdelta_patch_signatures(p, n, null_mut(), 0, null_mut()), "count_out is NULL");
+    assert_invalid!(chunkdelta_patch_signatures(p, n, null_mut(), 2, &mut count), "capacity is 2");
+    assert_invalid!(
+        chunkdelta_patch_signatures_file(null(), null_mut(), 0, &mut count),
+        "patch_path is NULL"
+    );
+
+    let (opts, sign_opts) = (chunkdelta_options_new(), chunkdelta_sign_options_new());
+    let not_utf8 = c"\xff".as_ptr();
+    assert_invalid!(chunkdelta_options_set_product(opts, not_utf8), "product is not UTF-8");
+    assert_invalid!(chunkdelta_sign_options_set_product(sign_opts, null()), "product is NULL");
+    assert_invalid!(chunkdelta_options_add_trusted_key(opts, k), "not a minisign public key");
+    // SAFETY: both came from their constructors and are freed once.
+    unsafe {
+        chunkdelta_options_free(opts);
+        chunkdelta_sign_options_free(sign_opts);
+        chunkdelta_sign_options_free(null_mut());
+    }
+}
+
+/// The signatures of the patch in memory, through `chunkdelta_patch_signatures`.
+fn signatures(patch: &[u8]) -> Vec<chunkdelta_signature> {
+    let mut count = 0;
+    // SAFETY: a valid patch buffer; capacity 0 with NULL; a valid count place.
+    let result =
+        unsafe { chunkdelta_patch_signatures(patch.as_ptr(), patch.len(), null_mut(), 0, &mut count) };
+    assert_eq!(result, CHUNKDELTA_OK);
+    let mut out = Vec::with_capacity(count);
+    // SAFETY: room for `count` signatures; the library writes `count` of them.
+    let result = unsafe {
+        chunkdelta_patch_signatures(patch.as_ptr(), patch.len(), out.as_mut_ptr(), count, &mut count)
+    };
+    assert_eq!(result, CHUNKDELTA_OK);
+    // SAFETY: the call succeeded and initialised the first `count` (= capacity) entries.
+    unsafe { out.set_len(count) };
+    out
+}
+
+fn c_text(chars: &[std::ffi::c_char]) -> String {
+    // SAFETY: the library NUL-terminates every text field inside its array.
+    unsafe { CStr::from_ptr(chars.as_ptr()) }.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn keygen_sign_and_trust_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = c_path(&dir.path().join("release"));
+    let mut id = [0 as std::ffi::c_char; CHUNKDELTA_KEY_ID_SIZE];
+    // SAFETY: a valid base path and room for the key id.
+    assert_eq!(unsafe { chunkdelta_keygen(base.as_ptr(), 0, id.as_mut_ptr()) }, CHUNKDELTA_OK);
+    let public = chunkdelta::PublicKey::read(dir.path().join("release.pub")).unwrap();
+    assert_eq!(c_text(&id), public.id().to_string());
+
+    let (old, patch) = (vector("small-edit.old"), vector("v3-small-edit.patch"));
+    let key = c_path(&dir.path().join("release.key"));
+    let sign_opts = chunkdelta_sign_options_new();
+    let (mut out, mut len) = (null_mut(), 0);
+    // SAFETY: live objects, valid strings and buffers; the signed patch is copied, then freed once.
+    let signed = unsafe {
+        assert_eq!(chunkdelta_sign_options_set_product(sign_opts, c"demo".as_ptr()), CHUNKDELTA_OK);
+        assert_eq!(chunkdelta_sign_options_set_release(sign_opts, 3), CHUNKDELTA_OK);
+        let result =
+            chunkdelta_sign(patch.as_ptr(), patch.len(), key.as_ptr(), null(), sign_opts, &mut out, &mut len);
+        assert_eq!(result, CHUNKDELTA_OK);
+        let signed = std::slice::from_raw_parts(out, len).to_vec();
+        chunkdelta_free(out, len);
+        chunkdelta_sign_options_free(sign_opts);
+        signed
+    };
+    let [signature] = signatures(&signed)[..] else { panic!("one signature") };
+    assert_eq!((c_text(&signature.key_id), c_text(&signature.product)), (c_text(&id), "demo".to_owned()));
+    assert_eq!((signature.has_release, signature.release, signature.expires), (1, 3, 0));
+
+    let opts = chunkdelta_options_new();
+    let public_path = c_path(&dir.path().join("release.pub"));
+    // SAFETY: a live options object that no call is using, and valid strings.
+    unsafe {
+        assert_eq!(chunkdelta_options_add_trusted_key(opts, public_path.as_ptr()), CHUNKDELTA_OK);
+        assert_eq!(chunkdelta_options_set_min_release(opts, 4), CHUNKDELTA_OK);
+    }
+    assert_eq!(apply(&old, &signed, opts), (CHUNKDELTA_ERR_UNTRUSTED, None));
+    assert!(last_error().contains("its release 3 is below the minimum 4"), "{}", last_error());
+    // SAFETY: as above.
+    assert_eq!(unsafe { chunkdelta_options_set_min_release(opts, 3) }, CHUNKDELTA_OK);
+    assert_eq!(apply(&old, &signed, opts), (CHUNKDELTA_OK, Some(vector("small-edit.new"))));
+    assert_eq!(apply(&old, &patch, opts), (CHUNKDELTA_ERR_UNTRUSTED, None));
+    assert_eq!(last_error(), "untrusted patch: the patch is not signed");
+    // SAFETY: `opts` came from chunkdelta_options_new and is freed once.
+    unsafe { chunkdelta_options_free(opts) };
 }

@@ -99,12 +99,12 @@ pub(crate) fn codec(codec: Option<&str>) -> PyResult<chunkdelta::Codec> {
     }
 }
 
-/// A byte count for the keyword `name=` (`chunk_size`, `memory`), if given; the core checks
-/// its range.
-pub(crate) fn byte_count(name: &str, bytes: Option<i64>) -> PyResult<Option<u64>> {
-    bytes
-        .map(|b| {
-            u64::try_from(b).map_err(|_| PyValueError::new_err(format!("{name} must be positive, not {b}")))
+/// A count for the keyword `name=` (`chunk_size`, `memory`, `release`...), if given: 0 or more;
+/// the core checks its range.
+pub(crate) fn unsigned(name: &str, value: Option<i64>) -> PyResult<Option<u64>> {
+    value
+        .map(|v| {
+            u64::try_from(v).map_err(|_| PyValueError::new_err(format!("{name} must be 0 or more, not {v}")))
         })
         .transpose()
 }

@@ -9,6 +9,7 @@
 //! | `SourceMismatch` | `chunkdelta.SourceMismatchError` |
 //! | `LimitExceeded` | `chunkdelta.LimitExceededError` |
 //! | `Cancelled` | `chunkdelta.CancelledError` |
+//! | `Untrusted` | `chunkdelta.UntrustedPatchError` |
 //! | any later kind | `chunkdelta.Error` |
 //!
 //! The classes are defined in Python, in `chunkdelta`'s `__init__.py`.
@@ -31,6 +32,7 @@ pub(crate) fn to_pyerr(py: Python<'_>, error: Error, paths: &[&Path]) -> PyErr {
         ErrorKind::SourceMismatch => "SourceMismatchError",
         ErrorKind::LimitExceeded => "LimitExceededError",
         ErrorKind::Cancelled => "CancelledError",
+        ErrorKind::Untrusted => "UntrustedPatchError",
         _ => match error {
             Error::Io { context, source } => return os_error(&context, &source, paths),
             _ => "Error",

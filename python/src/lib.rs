@@ -3,12 +3,14 @@
 //! Each function extracts its arguments while attached to the interpreter, then runs the core
 //! with the GIL released (module `run`). Bytes-like inputs are borrowed when they are `bytes`
 //! and copied once otherwise (module `args`). Core errors become the exceptions defined in
-//! `chunkdelta`'s `__init__.py` or standard `OSError`s (module `errors`).
+//! `chunkdelta`'s `__init__.py` or standard `OSError`s (module `errors`). Keys, signing and
+//! the trust keywords are in module `trust`.
 
 mod args;
 mod errors;
 mod patch_info;
 mod run;
+mod trust;
 
 use std::fs::File;
 use std::io::BufReader;
@@ -20,6 +22,7 @@ use pyo3::types::PyBytes;
 use crate::args::{BytesLike, PatchSource};
 use crate::patch_info::PatchInfo;
 use crate::run::{DiffArgs, Job};
+use crate::trust::{Metadata, Password, require_trust, sign_while_diffing};
 
 /// Builds a patch that turns ``old`` into ``new`` and returns it.
 ///
@@ -32,8 +35,12 @@ use crate::run::{DiffArgs, Job};
 /// compressors tried on each chunk stream, which keeps the smallest result or is stored raw:
 /// ``"zstd"`` (the default), ``"xz"`` (7-12% smaller patches, several times slower to diff and
 /// apply) or ``"auto"`` (both, whichever is smaller per stream).
+///
+/// ``sign_key`` (a minisign secret key file; ``key_password`` decrypts an encrypted one) signs
+/// the patch as it is made, with the signature metadata ``expires`` (Unix seconds),
+/// ``product`` and ``release`` of ``sign``.
 #[pyfunction]
-#[pyo3(signature = (old, new, *, level=None, threads=None, chunk_size=None, memory=None, codec=None))]
+#[pyo3(signature = (old, new, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, sign_key=None, key_password=None, expires=None, product=None, release=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn diff<'py>(
     py: Python<'py>,
@@ -44,9 +51,16 @@ fn diff<'py>(
     chunk_size: Option<i64>,
     memory: Option<i64>,
     codec: Option<&str>,
+    sign_key: Option<PathBuf>,
+    key_password: Option<Password>,
+    expires: Option<i64>,
+    product: Option<String>,
+    release: Option<i64>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let job = Job::new(None)?;
     let options = job.diff_options(&DiffArgs { codec, level, threads, chunk_size, memory })?;
+    let metadata = Metadata { created: None, expires, product, release };
+    let options = sign_while_diffing(py, options, sign_key.as_deref(), key_password.as_ref(), metadata)?;
     let (old, new) = (old.as_bytes(), new.as_bytes());
     let patch = job.run(py, &[], || chunkdelta::diff(old, new, &options))?;
     Ok(PyBytes::new(py, &patch))
@@ -56,16 +70,25 @@ fn diff<'py>(
 ///
 /// Raises ``SourceMismatchError`` if ``old`` is not the data the patch was made for, and
 /// ``CorruptPatchError`` if the patch or the result fails a check.
+///
+/// ``trusted_keys`` (a list of minisign public key files) makes it refuse, with
+/// ``UntrustedPatchError`` and before decoding anything, a patch unless one of its signatures
+/// verifies under one of the keys, has not expired, names ``product`` (if given) and a
+/// release of at least ``min_release`` (if given). An empty list refuses every patch;
+/// ``product`` or ``min_release`` without ``trusted_keys`` is a ``ValueError``.
 #[pyfunction]
-#[pyo3(signature = (old, patch, *, threads=None))]
+#[pyo3(signature = (old, patch, *, threads=None, trusted_keys=None, product=None, min_release=None))]
 fn apply<'py>(
     py: Python<'py>,
     old: BytesLike<'py>,
     patch: BytesLike<'py>,
     threads: Option<i64>,
+    trusted_keys: Option<Vec<PathBuf>>,
+    product: Option<String>,
+    min_release: Option<i64>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let job = Job::new(None)?;
-    let options = job.apply_options(threads, true)?;
+    let options = require_trust(py, job.apply_options(threads, true)?, trusted_keys, product, min_release)?;
     let (old, patch) = (old.as_bytes(), patch.as_bytes());
     let new = job.run(py, &[], || chunkdelta::apply(old, patch, &options))?;
     Ok(PyBytes::new(py, &new))
@@ -76,9 +99,9 @@ fn apply<'py>(
 /// The inputs are memory-mapped; the patch appears at ``patch_path`` only once complete.
 /// ``progress(done, total)`` is called as work advances; returning ``False`` cancels
 /// (``CancelledError``) and an exception it raises cancels and propagates. The other options
-/// are those of ``diff``.
+/// are those of ``diff``, signing included.
 #[pyfunction]
-#[pyo3(signature = (old_path, new_path, patch_path, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, progress=None))]
+#[pyo3(signature = (old_path, new_path, patch_path, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, progress=None, sign_key=None, key_password=None, expires=None, product=None, release=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn diff_file(
     py: Python<'_>,
@@ -91,9 +114,16 @@ fn diff_file(
     memory: Option<i64>,
     codec: Option<&str>,
     progress: Option<Bound<'_, PyAny>>,
+    sign_key: Option<PathBuf>,
+    key_password: Option<Password>,
+    expires: Option<i64>,
+    product: Option<String>,
+    release: Option<i64>,
 ) -> PyResult<PatchInfo> {
     let job = Job::new(progress)?;
     let options = job.diff_options(&DiffArgs { codec, level, threads, chunk_size, memory })?;
+    let metadata = Metadata { created: None, expires, product, release };
+    let options = sign_while_diffing(py, options, sign_key.as_deref(), key_password.as_ref(), metadata)?;
     let paths = [old_path.as_path(), &new_path, &patch_path];
     let info = job.run(py, &paths, || chunkdelta::diff_file(&old_path, &new_path, &patch_path, &options))?;
     Ok(PatchInfo::from(&info))
@@ -104,9 +134,11 @@ fn diff_file(
 /// The output appears only once complete and verified; ``out_path`` may be ``old_path`` to
 /// replace it. ``progress`` works as in ``diff_file``. ``durable=False`` skips the fsync of
 /// the output and its folder: still atomic and verified, but a power cut soon after may leave
-/// ``out_path`` empty or as it was.
+/// ``out_path`` empty or as it was. ``trusted_keys``, ``product`` and ``min_release`` work as
+/// in ``apply``: an untrusted patch leaves ``out_path`` as it was.
 #[pyfunction]
-#[pyo3(signature = (old_path, patch_path, out_path, *, threads=None, durable=true, progress=None))]
+#[pyo3(signature = (old_path, patch_path, out_path, *, threads=None, durable=true, progress=None, trusted_keys=None, product=None, min_release=None))]
+#[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn apply_file(
     py: Python<'_>,
     old_path: PathBuf,
@@ -115,27 +147,36 @@ fn apply_file(
     threads: Option<i64>,
     durable: bool,
     progress: Option<Bound<'_, PyAny>>,
+    trusted_keys: Option<Vec<PathBuf>>,
+    product: Option<String>,
+    min_release: Option<i64>,
 ) -> PyResult<()> {
     let job = Job::new(progress)?;
-    let options = job.apply_options(threads, durable)?;
+    let options =
+        require_trust(py, job.apply_options(threads, durable)?, trusted_keys, product, min_release)?;
     let paths = [old_path.as_path(), &patch_path, &out_path];
     job.run(py, &paths, || {
         chunkdelta::apply_file(&old_path, open_patch(&patch_path)?, &out_path, &options).map(drop)
     })
 }
 
-/// Checks everything ``apply_file`` checks without writing anything; raises on any problem.
+/// Checks everything ``apply_file`` checks, signatures included when ``trusted_keys`` is
+/// given, without writing anything; raises on any problem.
 #[pyfunction]
-#[pyo3(signature = (old_path, patch_path, *, threads=None, progress=None))]
+#[pyo3(signature = (old_path, patch_path, *, threads=None, progress=None, trusted_keys=None, product=None, min_release=None))]
+#[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn verify_file(
     py: Python<'_>,
     old_path: PathBuf,
     patch_path: PathBuf,
     threads: Option<i64>,
     progress: Option<Bound<'_, PyAny>>,
+    trusted_keys: Option<Vec<PathBuf>>,
+    product: Option<String>,
+    min_release: Option<i64>,
 ) -> PyResult<()> {
     let job = Job::new(progress)?;
-    let options = job.apply_options(threads, true)?;
+    let options = require_trust(py, job.apply_options(threads, true)?, trusted_keys, product, min_release)?;
     let paths = [old_path.as_path(), &patch_path];
     job.run(py, &paths, || chunkdelta::verify_file(&old_path, open_patch(&patch_path)?, &options).map(drop))
 }
@@ -166,11 +207,15 @@ fn open_patch(path: &Path) -> chunkdelta::Result<BufReader<File>> {
 fn _chunkdelta(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PatchInfo>()?;
+    m.add_class::<patch_info::Signature>()?;
     m.add_function(wrap_pyfunction!(diff, m)?)?;
     m.add_function(wrap_pyfunction!(apply, m)?)?;
     m.add_function(wrap_pyfunction!(diff_file, m)?)?;
     m.add_function(wrap_pyfunction!(apply_file, m)?)?;
     m.add_function(wrap_pyfunction!(verify_file, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;
+    m.add_function(wrap_pyfunction!(trust::keygen, m)?)?;
+    m.add_function(wrap_pyfunction!(trust::sign, m)?)?;
+    m.add_function(wrap_pyfunction!(trust::sign_file, m)?)?;
     Ok(())
 }

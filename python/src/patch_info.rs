@@ -1,4 +1,5 @@
-//! `chunkdelta.PatchInfo`: what a patch's header and chunk table say.
+//! `chunkdelta.PatchInfo`: what a patch's header and chunk table say, and
+//! `chunkdelta.Signature`: one of its signatures.
 
 use pyo3::prelude::*;
 
@@ -23,6 +24,56 @@ pub(crate) struct PatchInfo {
     old_hash: String,
     /// blake3 of the new file, hex.
     new_hash: String,
+    /// What every signature covers with its metadata (blake3 of the header and chunk table),
+    /// hex; adding a signature leaves it unchanged.
+    signing_digest: String,
+    /// The patch's signatures, in the order of its signature block; empty when unsigned.
+    signatures: Vec<Signature>,
+}
+
+/// One signature of a patch and the metadata it signs, as ``PatchInfo.signatures`` lists
+/// them. Reading it verifies nothing: trust is checked by ``apply`` and the ``*_file``
+/// functions given ``trusted_keys``.
+#[pyclass(frozen, eq, get_all, module = "chunkdelta", name = "Signature")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Signature {
+    /// The id of the key that made it: 16 upper-case hex digits, as minisign shows it.
+    key_id: String,
+    /// When it was made, in seconds since the Unix epoch.
+    created: u64,
+    /// When it stops being accepted, in seconds since the Unix epoch; None is never.
+    expires: Option<u64>,
+    /// The product id it names, if any.
+    product: Option<String>,
+    /// The release number it names, if any.
+    release: Option<u64>,
+}
+
+#[pymethods]
+impl Signature {
+    fn __repr__(&self) -> String {
+        let optional = |value: Option<String>| value.unwrap_or_else(|| "None".to_string());
+        format!(
+            "Signature(key_id='{}', created={}, expires={}, product={}, release={})",
+            self.key_id,
+            self.created,
+            optional(self.expires.map(|e| e.to_string())),
+            optional(self.product.as_ref().map(|p| format!("{p:?}"))),
+            optional(self.release.map(|r| r.to_string())),
+        )
+    }
+}
+
+impl From<&chunkdelta::SignatureInfo> for Signature {
+    fn from(signature: &chunkdelta::SignatureInfo) -> Self {
+        Signature {
+            key_id: signature.key_id.to_string(),
+            created: signature.created,
+            expires: signature.expires,
+            product: signature.product.clone(),
+            release: signature.release,
+        }
+    }
 }
 
 #[pymethods]
@@ -30,7 +81,7 @@ impl PatchInfo {
     fn __repr__(&self) -> String {
         format!(
             "PatchInfo(format_version={}, codec={}, old_size={}, new_size={}, chunk_count={}, \
-             patch_size={}, old_hash='{}', new_hash='{}')",
+             patch_size={}, old_hash='{}', new_hash='{}', signatures=[{}])",
             self.format_version,
             self.codec.as_ref().map_or_else(|| "None".to_string(), |codec| format!("'{codec}'")),
             self.old_size,
@@ -38,7 +89,8 @@ impl PatchInfo {
             self.chunk_count,
             self.patch_size,
             self.old_hash,
-            self.new_hash
+            self.new_hash,
+            self.signatures.iter().map(Signature::__repr__).collect::<Vec<_>>().join(", ")
         )
     }
 }
@@ -54,6 +106,8 @@ impl From<&chunkdelta::PatchInfo> for PatchInfo {
             patch_size: info.patch_size,
             old_hash: hex(&info.old_hash),
             new_hash: hex(&info.new_hash),
+            signing_digest: hex(&info.signing_digest),
+            signatures: info.signatures.iter().map(Signature::from).collect(),
         }
     }
 }

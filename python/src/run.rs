@@ -79,10 +79,10 @@ impl Job {
         if let Some(level) = args::level(level)? {
             options = options.level(level);
         }
-        if let Some(bytes) = args::byte_count("chunk_size", chunk_size)? {
+        if let Some(bytes) = args::unsigned("chunk_size", chunk_size)? {
             options = options.chunk_size(bytes);
         }
-        if let Some(bytes) = args::byte_count("memory", memory)? {
+        if let Some(bytes) = args::unsigned("memory", memory)? {
             options = options.memory(bytes);
         }
         Ok(options)

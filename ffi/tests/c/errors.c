@@ -43,12 +43,12 @@ static void version_and_names(void) {
     unsigned major, minor, patch;
     CHECK(version != NULL && sscanf(version, "%u.%u.%u", &major, &minor, &patch) == 3);
     const char *names[] = {"OK", "IO", "CORRUPT_PATCH", "UNSUPPORTED_VERSION", "SOURCE_MISMATCH",
-                           "LIMIT_EXCEEDED", "INVALID_ARGUMENT", "CANCELLED", "INTERNAL"};
+                           "LIMIT_EXCEEDED", "INVALID_ARGUMENT", "CANCELLED", "INTERNAL", "UNTRUSTED"};
     chunkdelta_result codes[] = {CHUNKDELTA_OK, CHUNKDELTA_ERR_IO, CHUNKDELTA_ERR_CORRUPT_PATCH,
                                  CHUNKDELTA_ERR_UNSUPPORTED_VERSION, CHUNKDELTA_ERR_SOURCE_MISMATCH,
                                  CHUNKDELTA_ERR_LIMIT_EXCEEDED, CHUNKDELTA_ERR_INVALID_ARGUMENT,
-                                 CHUNKDELTA_ERR_CANCELLED, CHUNKDELTA_ERR_INTERNAL};
-    for (int i = 0; i < 9; i++) {
+                                 CHUNKDELTA_ERR_CANCELLED, CHUNKDELTA_ERR_INTERNAL, CHUNKDELTA_ERR_UNTRUSTED};
+    for (int i = 0; i < 10; i++) {
         CHECK((int)codes[i] == i);
         CHECK(strcmp(chunkdelta_result_name(codes[i]), names[i]) == 0);
     }

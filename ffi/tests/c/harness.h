@@ -115,4 +115,62 @@ static inline const char *hex32(const uint8_t hash[32], char out[65]) {
     return out;
 }
 
+/* Reading the flat JSON of the shared vectors (vectors.json, signed/signed.json): values by
+ * key in one object without nested objects. A missing or ill-typed value stops the test. */
+
+/* The text after `"key":` in the JSON object `obj`, or NULL. */
+static inline const char *json_value(const char *obj, const char *key) {
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\":", key);
+    const char *at = strstr(obj, quoted);
+    if (at == NULL) return NULL;
+    at += strlen(quoted);
+    while (*at == ' ') at++;
+    return at;
+}
+
+static inline void json_string(const char *obj, const char *key, char *out, size_t size) {
+    const char *at = json_value(obj, key);
+    if (at == NULL || *at != '"') die("JSON: no string for", key);
+    size_t len = strcspn(at + 1, "\"");
+    if (len >= size) die("JSON: string too long for", key);
+    memcpy(out, at + 1, len);
+    out[len] = '\0';
+}
+
+static inline int json_bool(const char *obj, const char *key) {
+    const char *at = json_value(obj, key);
+    if (at == NULL || (strncmp(at, "true", 4) != 0 && strncmp(at, "false", 5) != 0))
+        die("JSON: no boolean for", key);
+    return *at == 't';
+}
+
+static inline unsigned long long json_number(const char *obj, const char *key) {
+    const char *at = json_value(obj, key);
+    if (at == NULL) die("JSON: no number for", key);
+    return strtoull(at, NULL, 10);
+}
+
+/* A number that may be negative. */
+static inline long long json_int(const char *obj, const char *key) {
+    const char *at = json_value(obj, key);
+    if (at == NULL) die("JSON: no number for", key);
+    return strtoll(at, NULL, 10);
+}
+
+/* Copies the next flat object `{...}` at or after `*at` into `obj` and moves `*at` past it;
+ * returns 0 when there is none. */
+static inline int json_next_object(const char **at, char *obj, size_t size) {
+    const char *start = *at == NULL ? NULL : strchr(*at, '{');
+    if (start == NULL) return 0;
+    const char *end = strchr(start, '}');
+    if (end == NULL) die("JSON:", "unterminated object");
+    size_t len = (size_t)(end - start);
+    if (len >= size) die("JSON:", "object too long");
+    memcpy(obj, start, len);
+    obj[len] = '\0';
+    *at = end;
+    return 1;
+}
+
 #endif

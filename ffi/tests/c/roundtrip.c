@@ -13,51 +13,12 @@ struct vector {
     int decode_only;
 };
 
-/* The text after `"key":` in the JSON object `obj`, or NULL. */
-static const char *json_value(const char *obj, const char *key) {
-    char quoted[64];
-    snprintf(quoted, sizeof quoted, "\"%s\":", key);
-    const char *at = strstr(obj, quoted);
-    if (at == NULL) return NULL;
-    at += strlen(quoted);
-    while (*at == ' ') at++;
-    return at;
-}
-
-static void json_string(const char *obj, const char *key, char *out, size_t size) {
-    const char *at = json_value(obj, key);
-    if (at == NULL || *at != '"') die("vectors.json: no string for", key);
-    size_t len = strcspn(at + 1, "\"");
-    if (len >= size) die("vectors.json: string too long for", key);
-    memcpy(out, at + 1, len);
-    out[len] = '\0';
-}
-
-static int json_bool(const char *obj, const char *key) {
-    const char *at = json_value(obj, key);
-    if (at == NULL || (strncmp(at, "true", 4) != 0 && strncmp(at, "false", 5) != 0))
-        die("vectors.json: no boolean for", key);
-    return *at == 't';
-}
-
-static unsigned long long json_number(const char *obj, const char *key) {
-    const char *at = json_value(obj, key);
-    if (at == NULL) die("vectors.json: no number for", key);
-    return strtoull(at, NULL, 10);
-}
-
 /* Parses the flat objects of vectors.json's "vectors" array; returns how many it found. */
 static int parse_vectors(const char *text, struct vector *out, int max) {
     const char *at = strstr(text, "\"vectors\"");
     int count = 0;
-    while (at != NULL && count < max && (at = strchr(at, '{')) != NULL) {
-        const char *end = strchr(at, '}');
-        if (end == NULL) die("vectors.json:", "unterminated object");
-        char obj[2048];
-        size_t len = (size_t)(end - at);
-        if (len >= sizeof obj) die("vectors.json:", "object too long");
-        memcpy(obj, at, len);
-        obj[len] = '\0';
+    char obj[2048];
+    while (count < max && json_next_object(&at, obj, sizeof obj)) {
         struct vector *v = &out[count++];
         json_string(obj, "name", v->name, sizeof v->name);
         json_string(obj, "old", v->old, sizeof v->old);
@@ -74,7 +35,6 @@ static int parse_vectors(const char *text, struct vector *out, int max) {
         v->chunk_count = json_number(obj, "chunk_count");
         v->patch_size = json_number(obj, "patch_size");
         v->decode_only = json_bool(obj, "decode_only");
-        at = end;
     }
     return count;
 }

@@ -10,6 +10,12 @@ Files (str or os.PathLike; outputs appear only once complete)::
     info = chunkdelta.diff_file("app-1.0", "app-1.1", "app.patch")
     chunkdelta.apply_file("app-1.0", "app.patch", "app-1.1.new")
 
+Signed patches (Ed25519, minisign key files)::
+
+    key_id = chunkdelta.keygen("release")       # release.key (secret) and release.pub
+    signed = chunkdelta.sign(patch, "release.key", product="app", release=12)
+    chunkdelta.apply(old, signed, trusted_keys=["release.pub"], product="app", min_release=11)
+
 ``diff``, ``patch``, ``file_diff``, ``file_patch`` and ``file_patch_inplace`` take the
 arguments of their bsdiff4 namesakes, so ``import chunkdelta as bsdiff4`` works for them
 (the patches are chunkdelta patches, not BSDIFF4 ones).
@@ -22,12 +28,16 @@ from typing import TYPE_CHECKING, Union
 
 from chunkdelta._chunkdelta import (
     PatchInfo,
+    Signature,
     __version__,
     apply,
     apply_file,
     diff,
     diff_file,
     info,
+    keygen,
+    sign,
+    sign_file,
     verify_file,
 )
 
@@ -40,8 +50,10 @@ __all__ = [
     "Error",
     "LimitExceededError",
     "PatchInfo",
+    "Signature",
     "SourceMismatchError",
     "UnsupportedVersionError",
+    "UntrustedPatchError",
     "__version__",
     "apply",
     "apply_file",
@@ -51,7 +63,10 @@ __all__ = [
     "file_patch",
     "file_patch_inplace",
     "info",
+    "keygen",
     "patch",
+    "sign",
+    "sign_file",
     "verify_file",
 ]
 
@@ -85,6 +100,12 @@ class LimitExceededError(Error):
 
 class CancelledError(Error):
     """The progress callback returned False; nothing was written."""
+
+
+class UntrustedPatchError(Error):
+    """Trusted keys were given and the patch does not meet them: unsigned, signed by no
+    trusted key, expired, for another product, or below the minimum release. Nothing was
+    decoded or written; the message names the rule each signature failed."""
 
 
 def file_diff(src_path: StrPath, dst_path: StrPath, patch_path: StrPath) -> None:

@@ -5,11 +5,26 @@ from typing import Callable, Optional, Union, final
 
 from _typeshed import ReadableBuffer
 
-__all__ = ["__version__", "PatchInfo", "diff", "apply", "diff_file", "apply_file", "verify_file", "info"]
+__all__ = [
+    "__version__",
+    "PatchInfo",
+    "Signature",
+    "diff",
+    "apply",
+    "diff_file",
+    "apply_file",
+    "verify_file",
+    "info",
+    "keygen",
+    "sign",
+    "sign_file",
+]
 
 _StrPath = Union[str, os.PathLike[str]]
 # Any return value continues, except False, which cancels.
 _Progress = Callable[[int, int], object]
+# The password of an encrypted minisign secret key.
+_Password = Union[str, bytes]
 
 __version__: str
 
@@ -33,6 +48,25 @@ class PatchInfo:
     def old_hash(self) -> str: ...
     @property
     def new_hash(self) -> str: ...
+    @property
+    def signing_digest(self) -> str: ...
+    @property
+    def signatures(self) -> list[Signature]: ...
+
+@final
+class Signature:
+    """One signature of a patch and the metadata it signs; reading it verifies nothing."""
+
+    @property
+    def key_id(self) -> str: ...
+    @property
+    def created(self) -> int: ...
+    @property
+    def expires(self) -> Optional[int]: ...
+    @property
+    def product(self) -> Optional[str]: ...
+    @property
+    def release(self) -> Optional[int]: ...
 
 def diff(
     old: ReadableBuffer,
@@ -43,8 +77,21 @@ def diff(
     chunk_size: Optional[int] = None,
     memory: Optional[int] = None,
     codec: Optional[str] = None,
+    sign_key: Optional[_StrPath] = None,
+    key_password: Optional[_Password] = None,
+    expires: Optional[int] = None,
+    product: Optional[str] = None,
+    release: Optional[int] = None,
 ) -> bytes: ...
-def apply(old: ReadableBuffer, patch: ReadableBuffer, *, threads: Optional[int] = None) -> bytes: ...
+def apply(
+    old: ReadableBuffer,
+    patch: ReadableBuffer,
+    *,
+    threads: Optional[int] = None,
+    trusted_keys: Optional[list[_StrPath]] = None,
+    product: Optional[str] = None,
+    min_release: Optional[int] = None,
+) -> bytes: ...
 def diff_file(
     old_path: _StrPath,
     new_path: _StrPath,
@@ -56,6 +103,11 @@ def diff_file(
     memory: Optional[int] = None,
     codec: Optional[str] = None,
     progress: Optional[_Progress] = None,
+    sign_key: Optional[_StrPath] = None,
+    key_password: Optional[_Password] = None,
+    expires: Optional[int] = None,
+    product: Optional[str] = None,
+    release: Optional[int] = None,
 ) -> PatchInfo: ...
 def apply_file(
     old_path: _StrPath,
@@ -65,6 +117,9 @@ def apply_file(
     threads: Optional[int] = None,
     durable: bool = True,
     progress: Optional[_Progress] = None,
+    trusted_keys: Optional[list[_StrPath]] = None,
+    product: Optional[str] = None,
+    min_release: Optional[int] = None,
 ) -> None: ...
 def verify_file(
     old_path: _StrPath,
@@ -72,5 +127,29 @@ def verify_file(
     *,
     threads: Optional[int] = None,
     progress: Optional[_Progress] = None,
+    trusted_keys: Optional[list[_StrPath]] = None,
+    product: Optional[str] = None,
+    min_release: Optional[int] = None,
 ) -> None: ...
 def info(patch: Union[ReadableBuffer, _StrPath]) -> PatchInfo: ...
+def keygen(base: _StrPath, *, overwrite: bool = False) -> str: ...
+def sign(
+    patch: ReadableBuffer,
+    key_path: _StrPath,
+    *,
+    password: Optional[_Password] = None,
+    created: Optional[int] = None,
+    expires: Optional[int] = None,
+    product: Optional[str] = None,
+    release: Optional[int] = None,
+) -> bytes: ...
+def sign_file(
+    patch_path: _StrPath,
+    key_path: _StrPath,
+    *,
+    password: Optional[_Password] = None,
+    created: Optional[int] = None,
+    expires: Optional[int] = None,
+    product: Optional[str] = None,
+    release: Optional[int] = None,
+) -> PatchInfo: ...
