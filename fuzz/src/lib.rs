@@ -151,14 +151,20 @@ pub fn info(data: &[u8]) -> Outcome {
 pub fn tree(data: &[u8]) -> Outcome {
     let info = chunkdelta::read_tree_info(data).map_err(|e| e.kind())?;
     assert_eq!(info.patch_size, data.len() as u64);
-    assert!(info.entries.windows(2).all(|w| w[0].path.as_os_str() < w[1].path.as_os_str()), "entries out of order");
+    assert!(
+        info.entries.windows(2).all(|w| w[0].path.as_os_str() < w[1].path.as_os_str()),
+        "entries out of order"
+    );
     for entry in &info.entries {
         assert!(entry.path.is_relative(), "absolute path {}", entry.path.display());
         if let chunkdelta::EntryKind::File { source, .. } = entry.kind {
             assert!(source.old().is_none_or(|old| old < info.old_files.len()), "old index out of range");
         }
     }
-    assert!(chunkdelta::read_tree_info(&data[..data.len() - 1]).is_err(), "a truncated tree patch is accepted");
+    assert!(
+        chunkdelta::read_tree_info(&data[..data.len() - 1]).is_err(),
+        "a truncated tree patch is accepted"
+    );
     Ok(())
 }
 

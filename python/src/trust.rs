@@ -10,7 +10,7 @@ use pyo3::types::PyBytes;
 
 use crate::args::{BytesLike, unsigned};
 use crate::errors::to_pyerr;
-use crate::patch_info::PatchInfo;
+use crate::patch_info::Signature;
 use crate::run::Job;
 
 /// The password of an encrypted minisign secret key: `str` (taken as UTF-8) or `bytes`.
@@ -161,8 +161,8 @@ pub(crate) fn sign<'py>(
     Ok(PyBytes::new(py, &signed))
 }
 
-/// ``sign`` on the patch file ``patch_path``, in place and atomically (the file holds either
-/// the old or the signed patch); returns the signed patch's ``PatchInfo``.
+/// ``sign`` on the patch file ``patch_path`` (a file or tree patch), in place and atomically
+/// (the file holds either the old or the signed patch); returns the signatures it now carries.
 #[pyfunction]
 #[pyo3(signature = (patch_path, key_path, *, password=None, created=None, expires=None, product=None, release=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
@@ -175,9 +175,9 @@ pub(crate) fn sign_file(
     expires: Option<i64>,
     product: Option<String>,
     release: Option<i64>,
-) -> PyResult<PatchInfo> {
+) -> PyResult<Vec<Signature>> {
     let (key, options) = signer(py, &key_path, password, Metadata { created, expires, product, release })?;
-    let info =
+    let signatures =
         Job::new(None)?.run(py, &[&patch_path], || chunkdelta::sign_file(&patch_path, &key, &options))?;
-    Ok(PatchInfo::from(&info))
+    Ok(signatures.iter().map(Signature::from).collect())
 }

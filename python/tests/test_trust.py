@@ -121,9 +121,9 @@ def test_sign_file_in_place_and_sign_while_diffing(
     (old_path := tmp_path / "old").write_bytes(OLD)
     (new_path := tmp_path / "new").write_bytes(NEW)
     (patch_path := tmp_path / "app.patch").write_bytes(UNSIGNED)
-    info = chunkdelta.sign_file(str(patch_path), keys["beta"][0], product="demo", release=9)
-    assert [s.key_id for s in info.signatures] == [keys["beta"][2]]
-    assert chunkdelta.info(patch_path) == info
+    signatures = chunkdelta.sign_file(str(patch_path), keys["beta"][0], product="demo", release=9)
+    assert [s.key_id for s in signatures] == [keys["beta"][2]]
+    assert chunkdelta.info(patch_path).signatures == signatures
     chunkdelta.verify_file(old_path, patch_path, trusted_keys=[keys["beta"][1]], min_release=9)
 
     made = chunkdelta.diff(OLD, NEW, level=3, sign_key=keys["alpha"][0], product="demo", release=9)
