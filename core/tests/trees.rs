@@ -373,3 +373,50 @@ fn every_flipped_byte_of_a_small_tree_patch_is_refused_or_harmless() {
         }
     }
 }
+
+#[test]
+fn in_place_upgrade_swaps_carries_user_files_and_rolls_back_or_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = feature_trees(dir.path());
+    let patch = dir.path().join("p");
+    diff_tree(&old, &new, &patch, &options()).unwrap();
+    put(&old, "user.cfg", b"the user's settings", 0o600);
+    put(&old, "plugins/a/mine.dat", b"a user plugin in a folder the release moved", 0o644);
+    let before = snapshot(&old);
+
+    let report = chunkdelta::apply_tree_in_place(&old, &patch, &ApplyOptions::new()).unwrap();
+    let carried: Vec<&str> = report.carried.iter().map(|p| p.to_str().unwrap()).collect();
+    assert_eq!(carried, ["plugins/a/mine.dat", "user.cfg"]);
+    let mut expected = snapshot(&new);
+    expected.extend(snapshot(&old).into_iter().filter(|(p, _)| p.starts_with("user.cfg") || p.starts_with("plugins/a")));
+    expected.sort();
+    assert_eq!(snapshot(&old), expected, "the new tree plus the user's files");
+    let again = chunkdelta::apply_tree_in_place(&old, &patch, &ApplyOptions::new()).unwrap();
+    assert!(again.resumed, "a second run finds the update done");
+
+    chunkdelta::rollback_tree(&old).unwrap();
+    assert_eq!(snapshot(&old), before, "rollback restores the old tree exactly");
+    assert!(!dir.path().join(".old.cdtr").exists());
+
+    chunkdelta::apply_tree_in_place(&old, &patch, &ApplyOptions::new()).unwrap();
+    chunkdelta::commit_tree(&old).unwrap();
+    assert_eq!(snapshot(&old), expected);
+    assert!(!dir.path().join(".old.cdtr").exists(), "commit leaves nothing beside the tree");
+    assert_eq!(chunkdelta::recover_tree(&old).unwrap(), chunkdelta::Recovered::Nothing);
+    assert_eq!(chunkdelta::commit_tree(&old).unwrap_err().kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn a_failed_in_place_apply_leaves_the_old_tree_and_recover_discards_the_staging() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = feature_trees(dir.path());
+    let patch = dir.path().join("p");
+    diff_tree(&old, &new, &patch, &options()).unwrap();
+    fs::write(old.join("bin/app"), b"changed by someone").unwrap();
+    let before = snapshot(&old);
+    let err = chunkdelta::apply_tree_in_place(&old, &patch, &ApplyOptions::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SourceMismatch);
+    assert_eq!(snapshot(&old), before);
+    assert_eq!(chunkdelta::recover_tree(&old).unwrap(), chunkdelta::Recovered::DiscardedStaging);
+    assert!(!dir.path().join(".old.cdtr").exists());
+}

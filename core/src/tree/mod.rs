@@ -13,6 +13,7 @@
 //! [`crate::TrustPolicy`] as file patches, over the tree patch's own signing digest.
 
 mod build;
+mod inplace;
 mod manifest;
 mod platform;
 mod similar;
@@ -21,6 +22,7 @@ mod walk;
 
 use std::path::Path;
 
+pub use inplace::{InPlaceReport, Recovered, apply_tree_in_place, commit_tree, recover_tree, rollback_tree};
 pub use manifest::{EntryKind, FileSource, OldFile, TreeEntry};
 pub use stage::{apply_tree, verify_tree};
 

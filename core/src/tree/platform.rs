@@ -45,3 +45,43 @@ pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
     std::fs::rename(from, to)
         .map_err(|e| Error::io(format!("renaming {} to {}", from.display(), to.display()), e))
 }
+
+/// Exchanges the directories `a` and `b` in one step: each name then holds what the other
+/// held, and no moment exists where either is missing. Linux: `renameat2(RENAME_EXCHANGE)`
+/// (ext4, xfs, btrfs, tmpfs and most local filesystems). Elsewhere this is
+/// [`std::io::ErrorKind::Unsupported`]: a port exchanges with `renamex_np(RENAME_SWAP)` on
+/// macOS, and journals two renames on Windows (`TREE-FORMAT.md`, "In-place upgrades").
+#[cfg(target_os = "linux")]
+pub(crate) fn exchange(a: &Path, b: &Path) -> Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |path: &Path| {
+        CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| Error::invalid(format!("{} holds a NUL byte", path.display())))
+    };
+    let (a_c, b_c) = (c(a)?, c(b)?);
+    // SAFETY: as in `rename_no_replace`: valid NUL-terminated strings that outlive the call.
+    let status = unsafe {
+        libc::renameat2(libc::AT_FDCWD, a_c.as_ptr(), libc::AT_FDCWD, b_c.as_ptr(), libc::RENAME_EXCHANGE)
+    };
+    if status != 0 {
+        let error = std::io::Error::last_os_error();
+        return Err(Error::io(format!("exchanging {} and {}", a.display(), b.display()), error));
+    }
+    Ok(())
+}
+
+/// See the Linux version: not available on this platform yet.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn exchange(a: &Path, b: &Path) -> Result<()> {
+    let unsupported = std::io::Error::from(std::io::ErrorKind::Unsupported);
+    Err(Error::io(format!("exchanging {} and {}", a.display(), b.display()), unsupported))
+}
+
+/// The (device, inode) of `path` itself: which tree a directory name holds.
+pub(crate) fn identity(path: &Path) -> Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta =
+        std::fs::symlink_metadata(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    Ok((meta.dev(), meta.ino()))
+}

@@ -63,6 +63,25 @@ fn run(
     out_dir: Option<&Path>,
     options: &ApplyOptions,
 ) -> Result<TreeInfo> {
+    with_job(old_dir, patch_path, options, false, |job| match out_dir {
+        None => job.files(None),
+        Some(out_dir) => {
+            let staging = Staging::create(out_dir)?;
+            job.write(&staging.root)?;
+            staging.commit(out_dir, options.durable)
+        }
+    })
+}
+
+/// Reads and checks the patch and the old files it needs, then runs `work` with them on the
+/// options' workers. `resume` lets [`Job::write`] keep what an interrupted run staged.
+pub(super) fn with_job(
+    old_dir: &Path,
+    patch_path: &Path,
+    options: &ApplyOptions,
+    resume: bool,
+    work: impl FnOnce(&Job<'_>) -> Result<()> + Send,
+) -> Result<TreeInfo> {
     let patch = map_file(patch_path)?;
     let (info, parsed) = parse(&patch, options.trust.as_ref())?;
     let workers = Workers::new(options.threads)?;
@@ -70,15 +89,7 @@ fn run(
         let old = read_old_files(old_dir, &info.old_files)?;
         let blobs = &patch[parsed.blobs_at..];
         let progress = Progress::new(options.progress.get(), new_bytes(&info));
-        let job = Job { info: &info, old: &old, blobs, options, progress: &progress };
-        match out_dir {
-            None => job.files(None),
-            Some(out_dir) => {
-                let staging = Staging::create(out_dir)?;
-                job.write(&staging.root)?;
-                staging.commit(out_dir, options.durable)
-            }
-        }
+        work(&Job { info: &info, old: &old, blobs, options, progress: &progress, resume })
     })?;
     Ok(info)
 }
@@ -131,29 +142,50 @@ fn no_symlink_on_path(root: &Path, relative: &Path) -> Result<PathBuf> {
 }
 
 /// One apply or verify: the patch, the checked old files and the options.
-struct Job<'a> {
-    info: &'a TreeInfo,
+pub(super) struct Job<'a> {
+    pub(super) info: &'a TreeInfo,
     old: &'a [MappedFile],
     blobs: &'a [u8],
     options: &'a ApplyOptions,
     progress: &'a Progress<'a>,
+    /// Whether the staging directory may hold what an interrupted run wrote: intact entries
+    /// are kept, others replaced.
+    resume: bool,
 }
 
 impl Job<'_> {
     /// Directories, then files in parallel, then symlinks, then directory modes.
-    fn write(&self, root: &Path) -> Result<()> {
+    pub(super) fn write(&self, root: &Path) -> Result<()> {
+        self.write_content(root)?;
+        self.finish_dirs(root)
+    }
+
+    /// Directories, then files in parallel, then symlinks.
+    pub(super) fn write_content(&self, root: &Path) -> Result<()> {
         for entry in self.info.entries.iter().filter(|e| e.kind == EntryKind::Dir) {
-            let path = fresh(root, entry)?;
+            let path = root.join(&entry.path);
+            if self.resume && fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                // An interrupted run may have set its final, perhaps read-only, mode.
+                fs::set_permissions(&path, Permissions::from_mode(0o700))
+                    .map_err(|e| Error::io(format!("setting permissions of {}", path.display()), e))?;
+                continue;
+            }
+            let path = self.fresh(root, entry)?;
             fs::create_dir(&path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
         }
         self.files(Some(root))?;
         for entry in &self.info.entries {
             if let EntryKind::Symlink { target } = &entry.kind {
-                let path = fresh(root, entry)?;
+                let path = self.fresh(root, entry)?;
                 std::os::unix::fs::symlink(target, &path)
                     .map_err(|e| Error::io(format!("creating the symlink {}", path.display()), e))?;
             }
         }
+        Ok(())
+    }
+
+    /// The directories' modes, deepest first (synced first when durable).
+    pub(super) fn finish_dirs(&self, root: &Path) -> Result<()> {
         for entry in self.info.entries.iter().rev().filter(|e| e.kind == EntryKind::Dir) {
             let path = root.join(&entry.path);
             if self.options.durable {
@@ -195,15 +227,20 @@ impl Job<'_> {
         let EntryKind::File { size, hash: expected, source } = entry.kind else { unreachable!("files only") };
         let old: &[u8] = source.old().map_or(&[], |index| &self.old[index]);
         let blob = &self.blobs[blob];
+        if let Some(root) = root.filter(|_| self.resume)
+            && staged_intact(&root.join(&entry.path), size, &expected)
+        {
+            return Ok(());
+        }
         let made = match (source, root) {
             (FileSource::Copy { .. }, None) => return Ok(()),
             (FileSource::Copy { .. }, Some(root)) => {
-                return write_copy(&fresh(root, entry)?, old, entry.mode, inner.durable);
+                return write_copy(&self.fresh(root, entry)?, old, entry.mode, inner.durable);
             }
             (_, None) => crate::verify(old, blob, inner)?,
             (_, Some(root)) => {
                 let permissions = Some(Permissions::from_mode(entry.mode));
-                crate::apply::apply_to_file(old, blob, &fresh(root, entry)?, permissions, inner)?.info
+                crate::apply::apply_to_file(old, blob, &self.fresh(root, entry)?, permissions, inner)?.info
             }
         };
         if (made.new_size, made.new_hash) != (size, expected) {
@@ -216,10 +253,28 @@ impl Job<'_> {
     }
 }
 
-/// `root/entry`, which must not exist yet: on a case-insensitive filesystem, two entries
-/// that differ only in case name one file, and the second is refused here.
-fn fresh(root: &Path, entry: &TreeEntry) -> Result<PathBuf> {
-    let path = root.join(&entry.path);
+impl Job<'_> {
+    /// `root/entry`, which must not exist yet: on a case-insensitive filesystem, two entries
+    /// that differ only in case name one file, and the second is refused here. When resuming,
+    /// what an interrupted run left there is removed instead.
+    fn fresh(&self, root: &Path, entry: &TreeEntry) -> Result<PathBuf> {
+        let path = root.join(&entry.path);
+        if self.resume && fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
+            fs::remove_file(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
+        }
+        fresh(path)
+    }
+}
+
+/// Whether `path` is a regular file with this size and hash: a file an interrupted run
+/// finished.
+fn staged_intact(path: &Path, size: u64, expected: &[u8; 32]) -> bool {
+    let is_file = fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == size);
+    is_file && map_file(path).is_ok_and(|data| hash(&data) == *expected)
+}
+
+/// `path`, which must not exist yet.
+fn fresh(path: PathBuf) -> Result<PathBuf> {
     if fs::symlink_metadata(&path).is_ok() {
         let collision = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
         return Err(Error::io(
@@ -247,7 +302,7 @@ fn write_copy(path: &Path, content: &[u8], mode: u32, durable: bool) -> Result<(
     Ok(())
 }
 
-fn sync(dir: &Path) -> Result<()> {
+pub(super) fn sync(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|dir| dir.sync_all())
         .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))
