@@ -30,8 +30,8 @@ sanitizer=${FUZZ_SANITIZER:-address}
 export RUSTC_BOOTSTRAP=1
 
 # Largest input per target: room for the golden vectors, small enough to keep runs fast.
-declare -A max_len=([apply_raw]=32768 [apply_prefixed]=32768 [apply_ops]=8192 [info]=16384 [roundtrip]=65536)
-all=(apply_raw apply_prefixed apply_ops info roundtrip)
+declare -A max_len=([apply_raw]=32768 [apply_prefixed]=32768 [apply_ops]=8192 [bsdiff]=8192 [info]=16384 [roundtrip]=65536)
+all=(apply_raw apply_prefixed apply_ops bsdiff info roundtrip)
 targets=("${@:-${all[@]}}")
 read -ra extra <<< "${FUZZ_ARGS:-}"
 
@@ -41,7 +41,8 @@ build=(--sanitizer "$sanitizer" --target-dir "target/$sanitizer")
 cargo fuzz build "${build[@]}"
 
 # Seeds. apply_raw and apply_prefixed read `u16 old_len | old | patch`, roundtrip reads
-# `u8 chunk size selector | u16 old_len | old | new`, info reads the patch alone.
+# `u8 chunk size selector | u16 old_len | old | new`, info reads the patch alone, bsdiff reads
+# `u16 old_len | old | u8 selector | patch after its magic` (selector 0: BSDIFF40 as is).
 u16le() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $(($1 >> 8)))"; }
 for target in "${all[@]}"; do mkdir -p "corpus/$target"; done
 shopt -s nullglob
@@ -61,6 +62,11 @@ while read -r old new patch; do
   cp "$patch" "corpus/info/$name"
   { printf '\x03'; u16le "$(stat -c %s "$old")"; cat "$old" "$new"; } > "corpus/roundtrip/$name"
 done < <(vectors)
+for patch in ../core/tests/bsdiff/*.bsdiff4*; do
+  pair=$(basename "${patch%.*}")
+  old=../core/tests/vectors/$pair.old
+  { u16le "$(stat -c %s "$old")"; cat "$old"; printf '\x00'; tail -c +9 "$patch"; } > "corpus/bsdiff/$pair"
+done
 for saved in ../core/tests/regressions/*-*; do
   target=$(basename "$saved")
   cp "$saved" "corpus/${target%%-*}/"

@@ -1,16 +1,18 @@
 //! `chunkdelta`, the command-line tool of the chunkdelta library: builds a patch from an old
 //! to a new file (`diff`), applies it (`apply`), checks it without writing (`verify`) and shows
-//! what it holds (`info`).
+//! what it holds (`info`). `apply`, `verify` and `info` also read bsdiff's BSDIFF40 and
+//! BSDIFF43 patches. `completions` and `man` print shell completions and the man page.
 //!
 //! Exit codes: 0 success, 1 error (one `error:` line on stderr), 2 usage error, 3 the patch was
 //! made for a different old file, 130 interrupted (SIGINT, SIGTERM or SIGHUP). An interrupted
 //! command stops after the chunks in progress and removes its temporary output; a second
 //! signal exits at once.
 
+mod generate;
 mod info;
 mod size;
+mod summary;
 
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufReader, IsTerminal, Read, Write};
 use std::ops::ControlFlow;
@@ -19,11 +21,12 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use chunkdelta::{ApplyOptions, DiffOptions, Error, ErrorKind};
-use clap::{Args, Parser, Subcommand};
+use chunkdelta::{ApplyOptions, ApplyReport, DiffOptions, Error, ErrorKind, PatchHead};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::size::{format_duration, format_percent, format_size, parse_size};
+use crate::summary::{ApplySummary, DiffSummary, to_json};
 
 /// Exit code of every failure but a source mismatch (clap exits with 2 on usage errors).
 const EXIT_ERROR: u8 = 1;
@@ -67,6 +70,10 @@ enum Command {
     Verify(VerifyArgs),
     /// Show what a patch holds: sizes, blake3 hashes and chunks.
     Info(InfoArgs),
+    /// Print a shell completion script for SHELL on standard output.
+    Completions(generate::CompletionsArgs),
+    /// Print the man page (roff) on standard output.
+    Man,
 }
 
 /// `--codec` values.
@@ -117,6 +124,8 @@ struct DiffArgs {
     memory: u64,
     #[command(flatten)]
     threads: Threads,
+    #[command(flatten)]
+    json: Json,
 }
 
 #[derive(Args)]
@@ -134,6 +143,8 @@ struct ApplyArgs {
     no_fsync: bool,
     #[command(flatten)]
     threads: Threads,
+    #[command(flatten)]
+    json: Json,
 }
 
 #[derive(Args)]
@@ -144,6 +155,8 @@ struct VerifyArgs {
     patch: PathBuf,
     #[command(flatten)]
     threads: Threads,
+    #[command(flatten)]
+    json: Json,
 }
 
 #[derive(Args)]
@@ -156,6 +169,13 @@ struct InfoArgs {
     /// Also print a table of the chunks.
     #[arg(long)]
     chunks: bool,
+}
+
+#[derive(Args)]
+struct Json {
+    /// Print a JSON summary (sizes, ratio, time, hashes) instead of the line of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -182,6 +202,8 @@ fn main() -> ExitCode {
         Command::Apply(args) => apply(&args, ui),
         Command::Verify(args) => verify(&args, ui),
         Command::Info(args) => info(&args, ui),
+        Command::Completions(args) => write_stdout(&generate::completions(args.shell, Cli::command())),
+        Command::Man => generate::man(Cli::command()).and_then(|page| write_stdout(&page)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -219,6 +241,10 @@ fn diff(args: &DiffArgs, ui: Ui) -> Result<(), Error> {
     let info = chunkdelta::diff_file(&args.old, &args.new, &args.output, &options)?;
     drop(progress);
     let step = options.index_plan(info.old_size)?.step;
+    if args.json.json {
+        let paths = [args.old.as_path(), &args.new, &args.output];
+        return ui.print(&to_json(&DiffSummary::new(paths, &info, started.elapsed(), step)));
+    }
     let sampled = if step == 1 { String::new() } else { format!(", indexing 1 byte of old in {step}") };
     ui.say(format_args!(
         "wrote {}: old {}, new {}, patch {} ({} bytes, {} of new) in {}{sampled}",
@@ -240,20 +266,41 @@ fn apply(args: &ApplyArgs, ui: Ui) -> Result<(), Error> {
     let options = apply_options(args.threads.threads, &progress).durable(!args.no_fsync);
     let report = chunkdelta::apply_file(&args.old, patch, &args.output, &options)?;
     drop(progress);
-    let resumed = match report.chunks_resumed {
-        0 => String::new(),
-        n => {
-            format!("; resumed an interrupted apply, {n} of {} chunks were intact", report.info.chunks.len())
-        }
-    };
+    if args.json.json {
+        let paths = [args.old.as_path(), &args.patch];
+        let summary = ApplySummary::new("apply", paths, Some(&args.output), &report, started.elapsed());
+        return ui.print(&to_json(&summary));
+    }
+    let new_size = report.head.new_size();
     ui.say(format_args!(
-        "wrote {}: {} ({} bytes), blake3 verified, in {}{resumed}",
+        "wrote {}: {} ({new_size} bytes), {}, in {}{}",
         args.output.display(),
-        format_size(report.info.new_size),
-        report.info.new_size,
+        format_size(new_size),
+        checked(&report.head),
         format_duration(started.elapsed()),
+        resumed(&report),
     ));
     Ok(())
+}
+
+/// What apply could check, for the summary line.
+fn checked(head: &PatchHead) -> String {
+    match head {
+        PatchHead::Chunkdelta(_) => "blake3 verified".into(),
+        PatchHead::Bsdiff(info) => {
+            format!("from a {} patch, which records no hashes: checked to be well formed only", info.format)
+        }
+    }
+}
+
+/// The summary line's note on a resumed apply, if it was one.
+fn resumed(report: &ApplyReport) -> String {
+    match (report.chunks_resumed, report.head.chunkdelta()) {
+        (0, _) | (_, None) => String::new(),
+        (n, Some(info)) => {
+            format!("; resumed an interrupted apply, {n} of {} chunks were intact", info.chunks.len())
+        }
+    }
 }
 
 fn verify(args: &VerifyArgs, ui: Ui) -> Result<(), Error> {
@@ -261,27 +308,44 @@ fn verify(args: &VerifyArgs, ui: Ui) -> Result<(), Error> {
     let patch = open_patch(&args.patch)?;
     let progress = Progress::start(ui, "verify", 0);
     let options = apply_options(args.threads.threads, &progress);
-    let info = chunkdelta::verify_file(&args.old, patch, &options)?;
+    let report = chunkdelta::verify_file(&args.old, patch, &options)?;
     drop(progress);
+    if args.json.json {
+        let paths = [args.old.as_path(), &args.patch];
+        return ui.print(&to_json(&ApplySummary::new("verify", paths, None, &report, started.elapsed())));
+    }
+    let new_size = report.head.new_size();
     ui.say(format_args!(
-        "ok: {} turns {} into {} ({} bytes) with blake3 {}, in {}",
+        "ok: {} turns {} into {} ({new_size} bytes) with blake3 {}{}, in {}",
         patch_name(&args.patch),
         args.old.display(),
-        format_size(info.new_size),
-        info.new_size,
-        hex(&info.new_hash),
+        format_size(new_size),
+        hex::encode(report.new_hash),
+        unverified_note(&report.head),
         format_duration(started.elapsed()),
     ));
     Ok(())
 }
 
-fn info(args: &InfoArgs, ui: Ui) -> Result<(), Error> {
-    let info = chunkdelta::read_info(open_patch(&args.patch)?)?;
-    if ui.quiet {
-        return Ok(());
+/// For a patch without hashes: that nothing vouches for old or the result.
+fn unverified_note(head: &PatchHead) -> String {
+    match head {
+        PatchHead::Chunkdelta(_) => String::new(),
+        PatchHead::Bsdiff(info) => format!(
+            " (a {} patch records no hashes: the patch is well formed, but a wrong old file would go unnoticed)",
+            info.format
+        ),
     }
-    let text = if args.json { info::json(&info) } else { info::text(&info, args.chunks) };
-    write_stdout(&text)
+}
+
+fn info(args: &InfoArgs, ui: Ui) -> Result<(), Error> {
+    let head = chunkdelta::inspect(open_patch(&args.patch)?)?;
+    let text = match (&head, args.json) {
+        (_, true) => info::json(&head),
+        (PatchHead::Chunkdelta(info), false) => info::text(info, args.chunks),
+        (PatchHead::Bsdiff(info), false) => info::bsdiff_text(info),
+    };
+    ui.print(&text)
 }
 
 fn apply_options(threads: usize, progress: &Progress) -> ApplyOptions {
@@ -322,13 +386,6 @@ fn io_error(context: String, source: io::Error) -> Error {
     Error::Io { context, source }
 }
 
-fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
 /// Writes the command's output; a closed pipe (`chunkdelta info p | head -1`) is not an error.
 fn write_stdout(text: &str) -> Result<(), Error> {
     let mut stdout = io::stdout().lock();
@@ -353,6 +410,11 @@ impl Ui {
         if !self.quiet {
             let _ = writeln!(io::stdout().lock(), "{line}");
         }
+    }
+
+    /// Writes a command's whole output on stdout, unless quiet.
+    fn print(self, text: &str) -> Result<(), Error> {
+        if self.quiet { Ok(()) } else { write_stdout(text) }
     }
 }
 
@@ -448,7 +510,6 @@ fn parse_memory(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -493,15 +554,5 @@ mod tests {
         assert_eq!(exit_code(ErrorKind::SourceMismatch), 3);
         assert_eq!(exit_code(ErrorKind::CorruptPatch), 1);
         assert_eq!(exit_code(ErrorKind::Io), 1);
-    }
-
-    #[test]
-    fn hex_is_lowercase_and_complete() {
-        let mut bytes = [0u8; 32];
-        bytes[0] = 0xab;
-        bytes[31] = 0x01;
-        let text = hex(&bytes);
-        assert_eq!(text.len(), 64);
-        assert!(text.starts_with("ab00") && text.ends_with("0001"));
     }
 }

@@ -569,6 +569,11 @@ impl<R: Read> PatchReader<R> {
         Ok(buf)
     }
 
+    /// How many bytes have been read so far.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// Succeeds only if the stream has no bytes left.
     pub(crate) fn expect_end(&mut self) -> Result<()> {
         let mut byte = [0u8; 1];
@@ -585,6 +590,15 @@ impl<R: Read> PatchReader<R> {
                 Err(e) => return Err(Error::io("reading the patch", e)),
             }
         }
+    }
+}
+
+impl<R: Read> Read for PatchReader<R> {
+    /// Reads on from the patch, counting the bytes; the end of the patch reads as 0 bytes.
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.offset += n as u64;
+        Ok(n)
     }
 }
 
