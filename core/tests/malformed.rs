@@ -418,6 +418,14 @@ fn versions(base: &Base, cases: &mut Vec<Case>) {
     }
 }
 
+/// Held by each test that measures heap: the counter is process-wide, so tests that measure
+/// must not run at the same time.
+static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn measuring_alone() -> std::sync::MutexGuard<'static, ()> {
+    MEASURING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Runs `work`, failing if it allocated more than [`MEMORY_LIMIT`] beyond what was live.
 fn within_memory_limit<T>(name: &str, work: impl FnOnce() -> T) -> T {
     let (result, used) = peak_heap_during(work);
@@ -448,6 +456,7 @@ fn check(case: &Case, dir: &Path) {
 
 #[test]
 fn every_catalogued_damage_ends_in_its_typed_error() {
+    let _alone = measuring_alone();
     let dir = tempfile::tempdir().unwrap();
     let mut total = 0;
     for base in bases() {
@@ -518,6 +527,7 @@ fn check_bsdiff(name: &str, base: &Base, patch: &[u8], dir: &Path) {
 /// so the cuts and flips past the header are sampled: every other byte.
 #[test]
 fn damaged_bsdiff_patches_end_in_a_typed_error_or_the_same_output() {
+    let _alone = measuring_alone();
     let dir = tempfile::tempdir().unwrap();
     let base = bsdiff_base();
     std::fs::write(dir.path().join("old"), &base.old).unwrap();
