@@ -30,9 +30,9 @@ sanitizer=${FUZZ_SANITIZER:-address}
 export RUSTC_BOOTSTRAP=1
 
 # Largest input per target: room for the golden vectors, small enough to keep runs fast.
-declare -A max_len=([apply_raw]=32768 [apply_prefixed]=32768 [apply_ops]=8192 [info]=16384 [roundtrip]=65536
+declare -A max_len=([apply_raw]=32768 [apply_prefixed]=32768 [apply_ops]=8192 [bsdiff]=8192 [info]=16384 [roundtrip]=65536
                    [trust]=16384 [tree]=16384)
-all=(apply_raw apply_prefixed apply_ops info roundtrip trust tree)
+all=(apply_raw apply_prefixed apply_ops bsdiff info roundtrip trust tree)
 targets=("${@:-${all[@]}}")
 read -ra extra <<< "${FUZZ_ARGS:-}"
 
@@ -42,7 +42,8 @@ build=(--sanitizer "$sanitizer" --target-dir "target/$sanitizer")
 cargo fuzz build "${build[@]}"
 
 # Seeds. apply_raw and apply_prefixed read `u16 old_len | old | patch`, roundtrip reads
-# `u8 chunk size selector | u16 old_len | old | new`, info reads the patch alone.
+# `u8 chunk size selector | u16 old_len | old | new`, info reads the patch alone, bsdiff reads
+# `u16 old_len | old | u8 selector | patch after its magic` (selector 0: BSDIFF40 as is).
 u16le() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $(($1 >> 8)))"; }
 for target in "${all[@]}"; do mkdir -p "corpus/$target"; done
 shopt -s nullglob
@@ -68,6 +69,11 @@ for patch in ../core/tests/vectors/signed/*.patch; do
 done
 for key in ../core/tests/vectors/signed/*.{pub,key}; do
   { printf '\x01'; cat "$key"; } > "corpus/trust/$(basename "$key")"
+done
+for patch in ../core/tests/bsdiff/*.bsdiff4*; do
+  pair=$(basename "${patch%.*}")
+  old=../core/tests/vectors/$pair.old
+  { u16le "$(stat -c %s "$old")"; cat "$old"; printf '\x00'; tail -c +9 "$patch"; } > "corpus/bsdiff/$pair"
 done
 for saved in ../core/tests/regressions/*-*; do
   target=$(basename "$saved")

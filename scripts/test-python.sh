@@ -17,6 +17,19 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "${TEST_DEPS[@]}"
 
+# bsdiff4's own test suite, from its sdist (hash-pinned), run against chunkdelta's names by
+# python/tests/test_bsdiff4_suite.py. Only its test file is used, never its code.
+suite=.venv/bsdiff4-1.3.2/bsdiff4/test_all.py
+if [ ! -f "$suite" ]; then
+  echo "[test-python] fetching bsdiff4 1.3.2's test suite" >&2
+  echo "bsdiff4==1.3.2 --hash=sha256:ed262caa697247e9af00af1076b5fce0b578a17b19d9bdbad30c110dd7660a8d" \
+    > .venv/bsdiff4-sdist.txt
+  .venv/bin/python -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+    --require-hashes -r .venv/bsdiff4-sdist.txt -d .venv
+  tar -xzf .venv/bsdiff4-1.3.2.tar.gz -C .venv bsdiff4-1.3.2/bsdiff4/test_all.py bsdiff4-1.3.2/LICENSE
+fi
+export BSDIFF4_TEST_ALL=$PWD/$suite
+
 echo "[test-python] pip install ./python" >&2
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
 

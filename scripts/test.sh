@@ -27,6 +27,8 @@ cargo bench -p chunkdelta-benches --quiet -- --test
 # Each language boundary, tested from that language.
 scripts/test-c.sh
 scripts/test-python.sh
+# The standard ways to install: cargo package, cargo install, pip install of the sdist.
+scripts/test-install.sh
 
 # Each fuzz target for a few seconds, so the harness cannot rot; scripts/fuzz.sh 3600 for real.
 scripts/fuzz.sh 5

@@ -1,11 +1,13 @@
-//! `chunkdelta info`: a patch's header and chunk table as text or JSON.
+//! `chunkdelta info`: a patch's header and chunk table (or a bsdiff patch's header) as text or
+//! JSON.
 
 use std::fmt::Write as _;
 
-use chunkdelta::{ChunkInfo, PatchInfo, SignatureInfo, StreamKind};
+use chunkdelta::{BsdiffInfo, ChunkInfo, PatchFormat, PatchHead, PatchInfo, SignatureInfo, StreamKind};
+use serde::Serialize;
 
-use crate::hex;
 use crate::size::{format_percent, format_size};
+use crate::summary::to_json;
 use crate::trust::format_time;
 
 /// The summary, then with `with_chunks` one row per chunk: its streams' packed sizes and codecs.
@@ -16,9 +18,9 @@ pub(crate) fn text(info: &PatchInfo, with_chunks: bool) -> String {
     let _ = writeln!(text, "format version  {}", info.format_version);
     let _ = writeln!(text, "codec           {codec}");
     let _ = writeln!(text, "old size        {}", size(info.old_size));
-    let _ = writeln!(text, "old blake3      {}", hex(&info.old_hash));
+    let _ = writeln!(text, "old blake3      {}", hex::encode(info.old_hash));
     let _ = writeln!(text, "new size        {}", size(info.new_size));
-    let _ = writeln!(text, "new blake3      {}", hex(&info.new_hash));
+    let _ = writeln!(text, "new blake3      {}", hex::encode(info.new_hash));
     let _ = writeln!(
         text,
         "patch size      {}, {} of new",
@@ -26,7 +28,7 @@ pub(crate) fn text(info: &PatchInfo, with_chunks: bool) -> String {
         format_percent(info.patch_size, info.new_size)
     );
     let _ = writeln!(text, "chunks          {}", info.chunks.len());
-    let _ = writeln!(text, "table blake3    {}", hex(&info.table_hash));
+    let _ = writeln!(text, "table blake3    {}", hex::encode(info.table_hash));
     signatures_text(info, &mut text);
     for total in stream_totals(info) {
         let _ = writeln!(
@@ -126,72 +128,186 @@ fn chunk_table(info: &PatchInfo, text: &mut String) {
         }
         let dictionary =
             chunk.dictionary.as_ref().map_or("-".to_string(), |d| format!("{}+{}", d.start, d.end - d.start));
-        let _ = writeln!(text, " {dictionary:>21} {:>5}  {}", chunk.group_len, hex(&chunk.hash));
+        let _ = writeln!(text, " {dictionary:>21} {:>5}  {}", chunk.group_len, hex::encode(chunk.hash));
     }
 }
 
-/// The JSON form of `info`, written by hand: every value is a number, a string or null.
-/// Keys keep the order of the text form; chunks take one line each.
-pub(crate) fn json(info: &PatchInfo) -> String {
-    let mut json = String::from("{\n");
-    let codec = info.codec.map_or_else(|| "null".to_string(), |codec| format!("\"{codec}\""));
-    let _ = writeln!(json, "  \"format_version\": {},", info.format_version);
-    let _ = writeln!(json, "  \"codec\": {codec},");
-    let _ = writeln!(json, "  \"old_size\": {},", info.old_size);
-    let _ = writeln!(json, "  \"old_hash\": \"{}\",", hex(&info.old_hash));
-    let _ = writeln!(json, "  \"new_size\": {},", info.new_size);
-    let _ = writeln!(json, "  \"new_hash\": \"{}\",", hex(&info.new_hash));
-    let _ = writeln!(json, "  \"patch_size\": {},", info.patch_size);
-    let _ = writeln!(json, "  \"chunk_count\": {},", info.chunks.len());
-    let _ = writeln!(json, "  \"table_hash\": \"{}\",", hex(&info.table_hash));
-    let _ = writeln!(json, "  \"signing_digest\": \"{}\",", hex(&info.signing_digest));
-    let signatures: Vec<String> = info.signatures.iter().map(signature_json).collect();
-    let _ = writeln!(json, "  \"signatures\": [{}],", signatures.join(", "));
-    json.push_str("  \"chunks\": [");
-    for (index, chunk) in info.chunks.iter().enumerate() {
-        let separator = if index == 0 { "" } else { "," };
-        let _ = write!(json, "{separator}\n    {}", chunk_json(index, chunk));
+/// The JSON form of `info` for a chunkdelta patch (schema in the README). Fields are added,
+/// never renamed or removed.
+#[derive(Serialize)]
+pub(crate) struct InfoJson {
+    format: String,
+    has_hashes: bool,
+    format_version: u16,
+    codec: Option<String>,
+    old_size: u64,
+    old_hash: String,
+    new_size: u64,
+    new_hash: String,
+    patch_size: u64,
+    chunk_count: usize,
+    table_hash: String,
+    signing_digest: String,
+    signatures: Vec<SignatureJson>,
+    chunks: Vec<ChunkJson>,
+}
+
+/// One signature: shown, not checked (`verify --trusted-key` checks).
+#[derive(Serialize)]
+struct SignatureJson {
+    key_id: String,
+    created: u64,
+    expires: Option<u64>,
+    product: Option<String>,
+    release: Option<u64>,
+}
+
+impl From<&SignatureInfo> for SignatureJson {
+    fn from(signature: &SignatureInfo) -> Self {
+        SignatureJson {
+            key_id: signature.key_id.to_string(),
+            created: signature.created,
+            expires: signature.expires,
+            product: signature.product.clone(),
+            release: signature.release,
+        }
     }
-    json.push_str(if info.chunks.is_empty() { "]\n}\n" } else { "\n  ]\n}\n" });
-    json
 }
 
-fn signature_json(signature: &SignatureInfo) -> String {
-    let or_null = |value: Option<String>| value.unwrap_or_else(|| "null".into());
-    let product = signature.product.as_ref().map(|p| serde_json::to_string(p).expect("strings serialise"));
-    format!(
-        "{{\"key_id\": \"{}\", \"created\": {}, \"expires\": {}, \"product\": {}, \"release\": {}}}",
-        signature.key_id,
-        signature.created,
-        or_null(signature.expires.map(|t| t.to_string())),
-        or_null(product),
-        or_null(signature.release.map(|r| r.to_string())),
-    )
+#[derive(Serialize)]
+struct ChunkJson {
+    index: usize,
+    new_offset: u64,
+    new_len: u64,
+    payload_len: u64,
+    streams: Vec<StreamJson>,
+    dictionary: Option<DictionaryJson>,
+    group_len: u32,
+    hash: String,
 }
 
-fn chunk_json(index: usize, chunk: &ChunkInfo) -> String {
-    let streams: Vec<String> = chunk
-        .streams
-        .iter()
-        .map(|s| {
-            format!(
-                "{{\"kind\": \"{}\", \"codec\": \"{}\", \"raw_len\": {}, \"packed_len\": {}}}",
-                s.kind, s.codec, s.raw_len, s.packed_len
-            )
-        })
-        .collect();
-    let dictionary = chunk
-        .dictionary
-        .as_ref()
-        .map_or("null".to_string(), |d| format!("{{\"offset\": {}, \"len\": {}}}", d.start, d.end - d.start));
-    format!(
-        "{{\"index\": {index}, \"new_offset\": {}, \"new_len\": {}, \"payload_len\": {}, \
-         \"streams\": [{}], \"dictionary\": {dictionary}, \"group_len\": {}, \"hash\": \"{}\"}}",
-        chunk.new_offset,
-        chunk.new_len,
-        chunk.payload_len(),
-        streams.join(", "),
-        chunk.group_len,
-        hex(&chunk.hash),
-    )
+#[derive(Serialize)]
+struct StreamJson {
+    kind: String,
+    codec: String,
+    raw_len: u64,
+    packed_len: u64,
+}
+
+#[derive(Serialize)]
+struct DictionaryJson {
+    offset: u64,
+    len: u64,
+}
+
+impl From<&PatchInfo> for InfoJson {
+    fn from(info: &PatchInfo) -> Self {
+        InfoJson {
+            format: PatchFormat::Chunkdelta.to_string(),
+            has_hashes: true,
+            format_version: info.format_version,
+            codec: info.codec.map(|codec| codec.to_string()),
+            old_size: info.old_size,
+            old_hash: hex::encode(info.old_hash),
+            new_size: info.new_size,
+            new_hash: hex::encode(info.new_hash),
+            patch_size: info.patch_size,
+            chunk_count: info.chunks.len(),
+            table_hash: hex::encode(info.table_hash),
+            signing_digest: hex::encode(info.signing_digest),
+            signatures: info.signatures.iter().map(SignatureJson::from).collect(),
+            chunks: info.chunks.iter().enumerate().map(ChunkJson::from).collect(),
+        }
+    }
+}
+
+impl From<(usize, &ChunkInfo)> for ChunkJson {
+    fn from((index, chunk): (usize, &ChunkInfo)) -> Self {
+        let streams = chunk
+            .streams
+            .iter()
+            .map(|s| StreamJson {
+                kind: s.kind.to_string(),
+                codec: s.codec.to_string(),
+                raw_len: s.raw_len,
+                packed_len: s.packed_len,
+            })
+            .collect();
+        ChunkJson {
+            index,
+            new_offset: chunk.new_offset,
+            new_len: chunk.new_len,
+            payload_len: chunk.payload_len(),
+            streams,
+            dictionary: chunk
+                .dictionary
+                .as_ref()
+                .map(|d| DictionaryJson { offset: d.start, len: d.end - d.start }),
+            group_len: chunk.group_len,
+            hash: hex::encode(chunk.hash),
+        }
+    }
+}
+
+/// The JSON form of `info` for a bsdiff patch, which has neither hashes nor chunks.
+#[derive(Serialize)]
+struct BsdiffJson {
+    format: String,
+    has_hashes: bool,
+    new_size: u64,
+    patch_size: u64,
+    /// BSDIFF40's compressed block sizes; null for BSDIFF43.
+    blocks: Option<BlocksJson>,
+}
+
+#[derive(Serialize)]
+struct BlocksJson {
+    control: u64,
+    diff: u64,
+    extra: u64,
+}
+
+impl From<&BsdiffInfo> for BsdiffJson {
+    fn from(info: &BsdiffInfo) -> Self {
+        BsdiffJson {
+            format: info.format.to_string(),
+            has_hashes: false,
+            new_size: info.new_size,
+            patch_size: info.patch_size,
+            blocks: info.blocks.map(|[control, diff, extra]| BlocksJson { control, diff, extra }),
+        }
+    }
+}
+
+/// `info --json`: one pretty-printed JSON object and a newline.
+pub(crate) fn json(head: &PatchHead) -> String {
+    match head {
+        PatchHead::Bsdiff(info) => to_json(&BsdiffJson::from(info)),
+        PatchHead::Chunkdelta(info) => to_json(&InfoJson::from(info)),
+    }
+}
+
+/// `info` of a bsdiff patch as text: what its header says, and that it has no hashes.
+pub(crate) fn bsdiff_text(info: &BsdiffInfo) -> String {
+    let mut text = String::new();
+    let size = |bytes| format!("{bytes} bytes ({})", format_size(bytes));
+    let _ = writeln!(text, "format          {} (bsdiff, bzip2)", info.format);
+    let _ = writeln!(
+        text,
+        "hashes          none: this patch records no hash of the old or new file, so apply cannot \
+         tell a wrong old file; it checks only that the patch is well formed"
+    );
+    let _ = writeln!(text, "new size        {}", size(info.new_size));
+    let _ = writeln!(
+        text,
+        "patch size      {}, {} of new",
+        size(info.patch_size),
+        format_percent(info.patch_size, info.new_size)
+    );
+    if let Some(blocks) = info.blocks {
+        for (name, len) in ["control", "diff", "extra"].iter().zip(blocks) {
+            let _ = writeln!(text, "{:<15} {len} bytes, bzip2", format!("{name} block"));
+        }
+    }
+    text
 }

@@ -1,6 +1,8 @@
 //! `chunkdelta`, the command-line tool of the chunkdelta library: builds a patch from an old
 //! to a new file (`diff`), applies it (`apply`), checks it without writing (`verify`), shows
 //! what it holds (`info`), and makes keys (`keygen`) and signatures (`sign`, `diff --sign`).
+//! Two directories make a tree patch. `apply`, `verify` and `info` also read bsdiff's BSDIFF40
+//! and BSDIFF43 patches. `completions` and `man` print shell completions and the man page.
 //!
 //! Exit codes: 0 success, 1 error (one `error:` line on stderr), 2 usage error, 3 the patch was
 //! made for a different old file, 4 the patch is not trusted (`--trusted-key`), 130 interrupted
@@ -8,12 +10,13 @@
 //! command stops after the chunks in progress and removes its temporary output; a second
 //! signal exits at once.
 
+mod generate;
 mod info;
 mod size;
+mod summary;
 mod tree;
 mod trust;
 
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufReader, IsTerminal, Read, Write};
 use std::ops::ControlFlow;
@@ -22,11 +25,12 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use chunkdelta::{ApplyOptions, DiffOptions, Error, ErrorKind};
-use clap::{Args, Parser, Subcommand};
+use chunkdelta::{ApplyOptions, ApplyReport, DiffOptions, Error, ErrorKind, PatchHead};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::size::{format_duration, format_percent, format_size, parse_size};
+use crate::summary::{ApplySummary, DiffSummary, to_json};
 
 /// Exit code of every failure but a source mismatch (clap exits with 2 on usage errors).
 const EXIT_ERROR: u8 = 1;
@@ -76,6 +80,16 @@ enum Command {
     Keygen(KeygenArgs),
     /// Add a signature to an existing patch, in place (during a key rotation, sign with both keys).
     Sign(SignCommandArgs),
+    /// Print a shell completion script for SHELL on standard output.
+    Completions(generate::CompletionsArgs),
+    /// Print the man page (roff) on standard output.
+    Man,
+    /// End an in-place tree upgrade of DIR: delete the old tree kept beside it.
+    Commit(DirArgs),
+    /// Undo an in-place tree upgrade of DIR: swap the old tree back.
+    Rollback(DirArgs),
+    /// After a crash: bring DIR and its pending in-place upgrade to a consistent state.
+    Recover(DirArgs),
 }
 
 /// `--codec` values.
@@ -132,17 +146,25 @@ struct DiffArgs {
     signature: trust::SignArgs,
     #[command(flatten)]
     threads: Threads,
+    #[command(flatten)]
+    json: Json,
 }
 
 #[derive(Args)]
 struct ApplyArgs {
-    /// The file the patch was made from; it is only read.
+    /// The file (or, for a tree patch, the directory) the patch was made from; it is only read,
+    /// unless --in-place.
     old: PathBuf,
-    /// The patch file, or - to read it from standard input.
+    /// The patch file, or - to read it from standard input (file patches only).
     patch: PathBuf,
-    /// Where to write the new file; it appears there only once complete and verified.
-    #[arg(short, long, value_name = "OUT", value_parser = parse_output_path)]
-    output: PathBuf,
+    /// Where to write the new file or directory; it appears there only once complete and verified.
+    #[arg(short, long, value_name = "OUT", value_parser = parse_output_path, required_unless_present = "in_place")]
+    output: Option<PathBuf>,
+    /// Tree patches: upgrade the directory OLD itself, atomically; the old tree is kept beside
+    /// it until `chunkdelta commit OLD` (or restored by `chunkdelta rollback OLD`). Rerun after a
+    /// kill to resume.
+    #[arg(long, conflicts_with = "output")]
+    in_place: bool,
     /// Skip the fsync of the output and its folder: faster, still atomic and verified, but a
     /// power cut soon after may leave OUT empty or as it was.
     #[arg(long)]
@@ -151,6 +173,14 @@ struct ApplyArgs {
     trust: trust::TrustArgs,
     #[command(flatten)]
     threads: Threads,
+    #[command(flatten)]
+    json: Json,
+}
+
+#[derive(Args)]
+struct DirArgs {
+    /// The directory that was upgraded in place.
+    dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -163,6 +193,8 @@ struct VerifyArgs {
     trust: trust::TrustArgs,
     #[command(flatten)]
     threads: Threads,
+    #[command(flatten)]
+    json: Json,
 }
 
 #[derive(Args)]
@@ -199,6 +231,13 @@ struct InfoArgs {
 }
 
 #[derive(Args)]
+struct Json {
+    /// Print a JSON summary (sizes, ratio, time, hashes) instead of the line of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
 struct Threads {
     /// Worker threads; 0 uses every core (or RAYON_NUM_THREADS when set).
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
@@ -224,6 +263,11 @@ fn main() -> ExitCode {
         Command::Info(args) => info(&args, ui),
         Command::Keygen(args) => keygen(&args, ui),
         Command::Sign(args) => sign(&args, ui),
+        Command::Completions(args) => write_stdout(&generate::completions(args.shell, Cli::command())),
+        Command::Man => generate::man(Cli::command()).and_then(|page| write_stdout(&page)),
+        Command::Commit(args) => tree::commit(&args.dir, ui),
+        Command::Rollback(args) => tree::rollback(&args.dir, ui),
+        Command::Recover(args) => tree::recover(&args.dir, ui),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -276,6 +320,10 @@ fn diff(args: &DiffArgs, ui: Ui) -> Result<(), Error> {
     let info = chunkdelta::diff_file(&args.old, &args.new, &args.output, &options)?;
     drop(progress);
     let step = options.index_plan(info.old_size)?.step;
+    if args.json.json {
+        let paths = [args.old.as_path(), &args.new, &args.output];
+        return ui.print(&to_json(&DiffSummary::new(paths, &info, started.elapsed(), step)));
+    }
     let sampled = if step == 1 { String::new() } else { format!(", indexing 1 byte of old in {step}") };
     ui.say(format_args!(
         "wrote {}: old {}, new {}, patch {} ({} bytes, {} of new) in {}{sampled}",
@@ -295,16 +343,11 @@ fn apply(args: &ApplyArgs, ui: Ui) -> Result<(), Error> {
     let progress = Progress::start(ui, "apply", 0);
     let options = apply_options(args.threads.threads, &args.trust, &progress)?.durable(!args.no_fsync);
     if tree::is_tree_patch_file(&args.patch) {
-        let info = chunkdelta::apply_tree(&args.old, &args.patch, &args.output, &options)?;
-        drop(progress);
-        let took = format_duration(started.elapsed());
-        ui.say(format_args!(
-            "wrote {}: {}, blake3 verified, in {took}",
-            args.output.display(),
-            tree::summary(&info)
-        ));
-        return Ok(());
+        return tree::apply(&args.old, &args.patch, args.output.as_deref(), &options, ui, progress);
     }
+    let Some(output) = &args.output else {
+        return Err(Error::InvalidArgument("--in-place upgrades directories with tree patches; give -o OUT".into()));
+    };
     if args.old.is_dir() {
         return Err(Error::InvalidArgument(format!(
             "{} is a directory, but {} is not a tree patch file (tree patches are read from a file, not standard input)",
@@ -313,22 +356,43 @@ fn apply(args: &ApplyArgs, ui: Ui) -> Result<(), Error> {
         )));
     }
     let patch = open_patch(&args.patch)?;
-    let report = chunkdelta::apply_file(&args.old, patch, &args.output, &options)?;
+    let report = chunkdelta::apply_file(&args.old, patch, output, &options)?;
     drop(progress);
-    let resumed = match report.chunks_resumed {
-        0 => String::new(),
-        n => {
-            format!("; resumed an interrupted apply, {n} of {} chunks were intact", report.info.chunks.len())
-        }
-    };
+    if args.json.json {
+        let paths = [args.old.as_path(), &args.patch];
+        let summary = ApplySummary::new("apply", paths, Some(output.as_path()), &report, started.elapsed());
+        return ui.print(&to_json(&summary));
+    }
+    let new_size = report.head.new_size();
     ui.say(format_args!(
-        "wrote {}: {} ({} bytes), blake3 verified, in {}{resumed}",
-        args.output.display(),
-        format_size(report.info.new_size),
-        report.info.new_size,
+        "wrote {}: {} ({new_size} bytes), {}, in {}{}",
+        output.display(),
+        format_size(new_size),
+        checked(&report.head),
         format_duration(started.elapsed()),
+        resumed(&report),
     ));
     Ok(())
+}
+
+/// What apply could check, for the summary line.
+fn checked(head: &PatchHead) -> String {
+    match head {
+        PatchHead::Chunkdelta(_) => "blake3 verified".into(),
+        PatchHead::Bsdiff(info) => {
+            format!("from a {} patch, which records no hashes: checked to be well formed only", info.format)
+        }
+    }
+}
+
+/// The summary line's note on a resumed apply, if it was one.
+fn resumed(report: &ApplyReport) -> String {
+    match (report.chunks_resumed, report.head.chunkdelta()) {
+        (0, _) | (_, None) => String::new(),
+        (n, Some(info)) => {
+            format!("; resumed an interrupted apply, {n} of {} chunks were intact", info.chunks.len())
+        }
+    }
 }
 
 fn verify(args: &VerifyArgs, ui: Ui) -> Result<(), Error> {
@@ -348,34 +412,48 @@ fn verify(args: &VerifyArgs, ui: Ui) -> Result<(), Error> {
         return Ok(());
     }
     let patch = open_patch(&args.patch)?;
-    let info = chunkdelta::verify_file(&args.old, patch, &options)?;
+    let report = chunkdelta::verify_file(&args.old, patch, &options)?;
     drop(progress);
+    if args.json.json {
+        let paths = [args.old.as_path(), &args.patch];
+        return ui.print(&to_json(&ApplySummary::new("verify", paths, None, &report, started.elapsed())));
+    }
+    let new_size = report.head.new_size();
     ui.say(format_args!(
-        "ok: {} turns {} into {} ({} bytes) with blake3 {}, in {}",
+        "ok: {} turns {} into {} ({new_size} bytes) with blake3 {}{}, in {}",
         patch_name(&args.patch),
         args.old.display(),
-        format_size(info.new_size),
-        info.new_size,
-        hex(&info.new_hash),
+        format_size(new_size),
+        hex::encode(report.new_hash),
+        unverified_note(&report.head),
         format_duration(started.elapsed()),
     ));
     Ok(())
 }
 
+/// For a patch without hashes: that nothing vouches for old or the result.
+fn unverified_note(head: &PatchHead) -> String {
+    match head {
+        PatchHead::Chunkdelta(_) => String::new(),
+        PatchHead::Bsdiff(info) => format!(
+            " (a {} patch records no hashes: the patch is well formed, but a wrong old file would go unnoticed)",
+            info.format
+        ),
+    }
+}
+
 fn info(args: &InfoArgs, ui: Ui) -> Result<(), Error> {
     if tree::is_tree_patch_file(&args.patch) {
         let info = chunkdelta::read_tree_info_file(&args.patch)?;
-        if !ui.quiet {
-            write_stdout(&if args.json { tree::json(&info) } else { tree::text(&info) })?;
-        }
-        return Ok(());
+        return ui.print(&if args.json { tree::json(&info) } else { tree::text(&info) });
     }
-    let info = chunkdelta::read_info(open_patch(&args.patch)?)?;
-    if ui.quiet {
-        return Ok(());
-    }
-    let text = if args.json { info::json(&info) } else { info::text(&info, args.chunks) };
-    write_stdout(&text)
+    let head = chunkdelta::inspect(open_patch(&args.patch)?)?;
+    let text = match (&head, args.json) {
+        (_, true) => info::json(&head),
+        (PatchHead::Chunkdelta(info), false) => info::text(info, args.chunks),
+        (PatchHead::Bsdiff(info), false) => info::bsdiff_text(info),
+    };
+    ui.print(&text)
 }
 
 fn apply_options(
@@ -449,13 +527,6 @@ fn io_error(context: String, source: io::Error) -> Error {
     Error::Io { context, source }
 }
 
-fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
 /// Writes the command's output; a closed pipe (`chunkdelta info p | head -1`) is not an error.
 fn write_stdout(text: &str) -> Result<(), Error> {
     let mut stdout = io::stdout().lock();
@@ -480,6 +551,11 @@ impl Ui {
         if !self.quiet {
             let _ = writeln!(io::stdout().lock(), "{line}");
         }
+    }
+
+    /// Writes a command's whole output on stdout, unless quiet.
+    fn print(self, text: &str) -> Result<(), Error> {
+        if self.quiet { Ok(()) } else { write_stdout(text) }
     }
 }
 
@@ -575,7 +651,6 @@ fn parse_memory(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -621,15 +696,5 @@ mod tests {
         assert_eq!(exit_code(ErrorKind::Untrusted), 4);
         assert_eq!(exit_code(ErrorKind::CorruptPatch), 1);
         assert_eq!(exit_code(ErrorKind::Io), 1);
-    }
-
-    #[test]
-    fn hex_is_lowercase_and_complete() {
-        let mut bytes = [0u8; 32];
-        bytes[0] = 0xab;
-        bytes[31] = 0x01;
-        let text = hex(&bytes);
-        assert_eq!(text.len(), 64);
-        assert!(text.starts_with("ab00") && text.ends_with("0001"));
     }
 }

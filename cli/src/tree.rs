@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 use std::io::Read;
 use std::path::Path;
 
-use chunkdelta::{EntryKind, FileSource, TreeInfo};
+use chunkdelta::{EntryKind, Error, FileSource, Recovered, TreeInfo};
 use serde_json::{Value, json};
 
-use crate::hex;
-use crate::size::format_size;
+use crate::size::{format_duration, format_size};
+use crate::{Progress, Ui};
 use crate::trust::format_time;
 
 /// Whether the patch file at `path` is a tree patch (standard input never is: tree patches
@@ -73,7 +73,7 @@ pub(crate) fn text(info: &TreeInfo) -> String {
     let _ = writeln!(text, "patch size      {} bytes ({})", info.patch_size, format_size(info.patch_size));
     let _ = writeln!(text, "entries         {}", summary(info));
     let _ = writeln!(text, "old files read  {}", info.old_files.len());
-    let _ = writeln!(text, "manifest blake3 {}", hex(&info.manifest_hash));
+    let _ = writeln!(text, "manifest blake3 {}", hex::encode(info.manifest_hash));
     let _ = writeln!(text, "signatures      {}", info.signatures.len());
     for signature in &info.signatures {
         let expires = signature.expires.map_or("never".into(), format_time);
@@ -122,7 +122,7 @@ pub(crate) fn json(info: &TreeInfo) -> String {
     let old_files: Vec<Value> = info
         .old_files
         .iter()
-        .map(|f| json!({"path": f.path.to_string_lossy(), "size": f.size, "hash": hex(&f.hash)}))
+        .map(|f| json!({"path": f.path.to_string_lossy(), "size": f.size, "hash": hex::encode(f.hash)}))
         .collect();
     let signatures: Vec<Value> = info
         .signatures
@@ -136,8 +136,8 @@ pub(crate) fn json(info: &TreeInfo) -> String {
         "kind": "tree",
         "format_version": info.format_version,
         "patch_size": info.patch_size,
-        "manifest_hash": hex(&info.manifest_hash),
-        "signing_digest": hex(&info.signing_digest),
+        "manifest_hash": hex::encode(info.manifest_hash),
+        "signing_digest": hex::encode(info.signing_digest),
         "signatures": signatures,
         "old_files": old_files,
         "entries": entries,
@@ -152,7 +152,7 @@ fn entry_json(info: &TreeInfo, entry: &chunkdelta::TreeEntry) -> Value {
         EntryKind::File { size, hash, source } => {
             let (op, _) = operation(info, *source);
             let old = source.old().map(|index| info.old_files[index].path.to_string_lossy());
-            json!({"path": path, "kind": "file", "mode": entry.mode, "size": size, "hash": hex(hash),
+            json!({"path": path, "kind": "file", "mode": entry.mode, "size": size, "hash": hex::encode(hash),
                    "op": op, "old": old, "blob_len": source.blob_len()})
         }
         EntryKind::Dir => json!({"path": path, "kind": "dir", "mode": entry.mode}),
@@ -161,4 +161,59 @@ fn entry_json(info: &TreeInfo, entry: &chunkdelta::TreeEntry) -> Value {
         }
         _ => json!({"path": path, "kind": "unknown"}),
     }
+}
+
+/// `apply` of a tree patch: into a new directory `output`, or in place (`output` `None`).
+pub(crate) fn apply(
+    old: &Path,
+    patch: &Path,
+    output: Option<&Path>,
+    options: &chunkdelta::ApplyOptions,
+    ui: Ui,
+    progress: Progress,
+) -> Result<(), Error> {
+    let started = std::time::Instant::now();
+    let Some(output) = output else {
+        let report = chunkdelta::apply_tree_in_place(old, patch, options)?;
+        drop(progress);
+        let took = format_duration(started.elapsed());
+        ui.say(format_args!("upgraded {} in place: {}, blake3 verified, in {took}", old.display(), summary(&report.info)));
+        for path in &report.carried {
+            ui.say(format_args!("kept {} (not in the patch: carried into the new tree)", path.display()));
+        }
+        ui.say(format_args!(
+            "the old tree is kept until `chunkdelta commit {0}`; `chunkdelta rollback {0}` restores it",
+            old.display()
+        ));
+        return Ok(());
+    };
+    let info = chunkdelta::apply_tree(old, patch, output, options)?;
+    drop(progress);
+    let took = format_duration(started.elapsed());
+    ui.say(format_args!("wrote {}: {}, blake3 verified, in {took}", output.display(), summary(&info)));
+    Ok(())
+}
+
+pub(crate) fn commit(dir: &Path, ui: Ui) -> Result<(), Error> {
+    chunkdelta::commit_tree(dir)?;
+    ui.say(format_args!("committed {}: the old tree is deleted", dir.display()));
+    Ok(())
+}
+
+pub(crate) fn rollback(dir: &Path, ui: Ui) -> Result<(), Error> {
+    chunkdelta::rollback_tree(dir)?;
+    ui.say(format_args!("rolled back {}: it holds the old tree again", dir.display()));
+    Ok(())
+}
+
+pub(crate) fn recover(dir: &Path, ui: Ui) -> Result<(), Error> {
+    let said = match chunkdelta::recover_tree(dir)? {
+        Recovered::Nothing => "no update was pending",
+        Recovered::DiscardedStaging => "an update had not swapped: it holds the old tree; the staging is removed",
+        Recovered::Swapped => "an update had swapped: it holds the new tree (commit or rollback next)",
+        Recovered::RolledBack => "a rollback was under way: it holds the old tree again",
+        _ => "recovered",
+    };
+    ui.say(format_args!("{}: {said}", dir.display()));
+    Ok(())
 }

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
+use crate::compat::{PatchFormat, PatchHead, bsdiff, sniff};
 use crate::control::{Op, OpReader};
 use crate::error::{Error, Result};
 use crate::format::{ChunkInfo, PatchInfo, PatchReader, StreamKind, read_head};
@@ -24,7 +25,16 @@ use crate::rle;
 ///
 /// Fails with [`crate::ErrorKind::SourceMismatch`] if `old` is not the file the patch was made
 /// for. Every chunk and the whole result are checked against their blake3 hashes.
+///
+/// A bsdiff patch (BSDIFF40 or BSDIFF43, told by its magic) is applied too, with every number
+/// in it checked; it carries no hashes, so a wrong `old` goes undetected
+/// ([`crate::PatchFormat::has_hashes`]).
 pub fn apply(old: &[u8], patch: impl Read, options: &ApplyOptions) -> Result<Vec<u8>> {
+    let (format, patch) = sniff(patch)?;
+    refuse_unsigned_format(format, options)?;
+    if format != PatchFormat::Chunkdelta {
+        return bsdiff::apply(old, patch, format, options);
+    }
     let mut output = MemoryOutput(Mutex::new(Vec::new()));
     run(old, patch, &mut output, options)?;
     Ok(output.0.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
@@ -34,8 +44,12 @@ pub fn apply(old: &[u8], patch: impl Read, options: &ApplyOptions) -> Result<Vec
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApplyReport {
-    /// The patch's header and chunk table.
-    pub info: PatchInfo,
+    /// What the patch says about itself: a chunkdelta patch's header and chunk table, or a
+    /// bsdiff patch's header.
+    pub head: PatchHead,
+    /// blake3 of the new file: checked against the patch's for a chunkdelta patch, computed
+    /// from the output for a bsdiff patch.
+    pub new_hash: [u8; 32],
     /// Chunks that an earlier, killed apply of the same patch had already written to the
     /// temporary output, found intact by their hashes and so not decoded again.
     pub chunks_resumed: u64,
@@ -55,6 +69,9 @@ pub struct ApplyReport {
 /// checked against its hash and kept if intact, and only the others are decoded. The file is
 /// locked while an apply uses it; a second apply to the same destination fails with
 /// [`crate::ErrorKind::Io`] meanwhile.
+///
+/// A bsdiff patch is applied as [`apply`] says, written through a temporary file of its own
+/// (not resumable) and renamed into place likewise.
 pub fn apply_file(
     old_path: impl AsRef<Path>,
     patch: impl Read,
@@ -64,11 +81,16 @@ pub fn apply_file(
     let old_path = old_path.as_ref();
     let old = map_file(old_path)?;
     let permissions = fs::metadata(old_path).map(|m| m.permissions()).ok();
+    let (format, patch) = sniff(patch)?;
+    refuse_unsigned_format(format, options)?;
+    if format != PatchFormat::Chunkdelta {
+        return bsdiff::apply_file(&old, patch, format, out_path.as_ref(), permissions, options);
+    }
     apply_to_file(&old, patch, out_path.as_ref(), permissions, options)
 }
 
-/// [`apply_file`] with `old` already in memory and the output's permissions chosen by the
-/// caller (`None`: the process's defaults).
+/// [`apply_file`] with `old` already in memory, a chunkdelta patch, and the output's
+/// permissions chosen by the caller (`None`: the process's defaults).
 pub(crate) fn apply_to_file(
     old: &[u8],
     patch: impl Read,
@@ -83,8 +105,18 @@ pub(crate) fn apply_to_file(
 }
 
 /// Does everything [`apply`] does, including every hash check, without keeping the output.
-pub fn verify(old: &[u8], patch: impl Read, options: &ApplyOptions) -> Result<PatchInfo> {
-    Ok(run(old, patch, &mut DiscardOutput, options)?.info)
+pub fn verify(old: &[u8], patch: impl Read, options: &ApplyOptions) -> Result<ApplyReport> {
+    let (format, patch) = sniff(patch)?;
+    refuse_unsigned_format(format, options)?;
+    if format != PatchFormat::Chunkdelta {
+        return bsdiff::verify(old, patch, format, options);
+    }
+    run(old, patch, &mut DiscardOutput, options)
+}
+
+/// [`verify`] of a chunkdelta patch only (the file patches inside a tree patch).
+pub(crate) fn verify_own(old: &[u8], patch: impl Read, options: &ApplyOptions) -> Result<ApplyReport> {
+    run(old, patch, &mut DiscardOutput, options)
 }
 
 /// [`verify`] with `old` memory-mapped from `old_path`.
@@ -92,8 +124,16 @@ pub fn verify_file(
     old_path: impl AsRef<Path>,
     patch: impl Read,
     options: &ApplyOptions,
-) -> Result<PatchInfo> {
+) -> Result<ApplyReport> {
     verify(&map_file(old_path.as_ref())?, patch, options)
+}
+
+/// With trust configured, a patch of a format without signatures (bsdiff) is untrusted.
+fn refuse_unsigned_format(format: PatchFormat, options: &ApplyOptions) -> Result<()> {
+    if format != PatchFormat::Chunkdelta && options.trust.is_some() {
+        return Err(Error::untrusted(format!("a {format} patch carries no signatures")));
+    }
+    Ok(())
 }
 
 /// Where decoded chunks go. `prepare` runs once `old` is verified, before any chunk.
@@ -245,7 +285,8 @@ fn run(
     if *hasher.finalize().as_bytes() != info.new_hash {
         return Err(Error::corrupt("the output does not match the new file's hash"));
     }
-    Ok(ApplyReport { info, chunks_resumed: resumed.into_inner() })
+    let new_hash = info.new_hash;
+    Ok(ApplyReport { head: PatchHead::Chunkdelta(info), new_hash, chunks_resumed: resumed.into_inner() })
 }
 
 /// One group's decoded diff streams, kept from its leader until its last member is decoded.

@@ -620,6 +620,15 @@ impl<R: Read> PatchReader<R> {
     }
 }
 
+impl<R: Read> Read for PatchReader<R> {
+    /// Reads on from the patch, counting the bytes; the end of the patch reads as 0 bytes.
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 /// Reads and checks everything before the payloads: header, chunk table, table hash and
 /// signature block. Chunks longer than `max_chunk_len` are a [`Error::LimitExceeded`].
 ///

@@ -37,6 +37,7 @@
 
 mod apply;
 mod codec;
+mod compat;
 mod control;
 mod diff;
 mod error;
@@ -55,6 +56,7 @@ mod trust;
 
 pub use apply::{ApplyReport, apply, apply_file, verify, verify_file};
 pub use codec::{Codec, StreamCodec};
+pub use compat::{BsdiffInfo, PatchFormat, PatchHead, inspect};
 pub use diff::{diff, diff_file};
 pub use error::{Error, ErrorKind, Result};
 pub use format::{

@@ -418,6 +418,14 @@ fn versions(base: &Base, cases: &mut Vec<Case>) {
     }
 }
 
+/// Held by each test that measures heap: the counter is process-wide, so tests that measure
+/// must not run at the same time.
+static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn measuring_alone() -> std::sync::MutexGuard<'static, ()> {
+    MEASURING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Runs `work`, failing if it allocated more than [`MEMORY_LIMIT`] beyond what was live.
 fn within_memory_limit<T>(name: &str, work: impl FnOnce() -> T) -> T {
     let (result, used) = peak_heap_during(work);
@@ -448,6 +456,7 @@ fn check(case: &Case, dir: &Path) {
 
 #[test]
 fn every_catalogued_damage_ends_in_its_typed_error() {
+    let _alone = measuring_alone();
     let dir = tempfile::tempdir().unwrap();
     let mut total = 0;
     for base in bases() {
@@ -468,4 +477,71 @@ fn a_chunk_limit_below_the_patch_is_limit_exceeded() {
     let base = &bases()[1];
     let err = apply(&base.old, &base.patch[..], &ApplyOptions::new().max_chunk_len(1024)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::LimitExceeded, "{err}");
+}
+
+/// The BSDIFF40 base: Debian `bsdiff`'s patch of the small-edit pair (`tests/bsdiff/`).
+fn bsdiff_base() -> Base {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let read = |path: &str| std::fs::read(dir.join(path)).unwrap();
+    Base {
+        name: "small-edit.bsdiff40",
+        old: read("vectors/small-edit.old"),
+        new: read("vectors/small-edit.new"),
+        patch: read("bsdiff/small-edit.bsdiff40"),
+    }
+}
+
+/// A damaged bsdiff patch must fail the same way at every entry point, leaving no file, or
+/// (a flip that bzip2 and the checks cannot see, such as its block size digit) give exactly
+/// the original output: bsdiff has no hashes, but every stream has a CRC and ends where the
+/// tuples stop using it.
+fn check_bsdiff(name: &str, base: &Base, patch: &[u8], dir: &Path) {
+    // Unsynced: the rename is as atomic, and thousands of fsyncs would dominate the test.
+    let options = ApplyOptions::new().durable(false);
+    let old_path = dir.join("old");
+    let dest = dir.join("out");
+    within_memory_limit(name, || {
+        let outcomes = [
+            apply(&base.old, patch, &options).map(Some),
+            verify(&base.old, patch, &options).map(|_| None),
+            apply_file(&old_path, patch, &dest, &options).map(|_| None),
+        ];
+        let kinds: Vec<_> = outcomes.iter().map(|o| o.as_ref().err().map(|e| e.kind())).collect();
+        assert!(kinds.iter().all(|k| *k == kinds[0]), "{name}: entry points disagree: {kinds:?}");
+        match &outcomes[0] {
+            Ok(new) => assert!(new.as_deref() == Some(&base.new[..]), "{name}: applied to other bytes"),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::CorruptPatch, "{name}: {e}"),
+        }
+        let inspected = chunkdelta::inspect(patch);
+        assert!(inspected.is_ok() || kinds[0].is_some(), "{name}: inspect refuses a patch that applies");
+    });
+    if dest.exists() {
+        assert_eq!(std::fs::read(&dest).unwrap(), base.new, "{name}: apply_file wrote other bytes");
+        std::fs::remove_file(&dest).unwrap();
+    }
+    let left: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["old"], "{name}: apply_file left files behind");
+}
+
+/// Each bsdiff case starts three bzip2 decoders of 3.6 MB each (what bspatch allocates too),
+/// so the cuts and flips past the header are sampled: every other byte.
+#[test]
+fn damaged_bsdiff_patches_end_in_a_typed_error_or_the_same_output() {
+    let _alone = measuring_alone();
+    let dir = tempfile::tempdir().unwrap();
+    let base = bsdiff_base();
+    std::fs::write(dir.path().join("old"), &base.old).unwrap();
+    let (patch, name) = (&base.patch, base.name);
+    for cut in (0..32).chain((32..patch.len()).step_by(2)) {
+        check_bsdiff(&format!("{name}: cut at {cut}"), &base, &patch[..cut], dir.path());
+    }
+    check_bsdiff(&format!("{name}: a byte too long"), &base, &[&patch[..], &[0]].concat(), dir.path());
+    // Every bit of the header, then one bit in every other byte, a different bit each time.
+    let flips = (0..32 * 8).chain((33..patch.len()).step_by(2).map(|at| 8 * at + at % 8));
+    for flip in flips {
+        let (at, bit) = (flip / 8, flip % 8);
+        let mut flipped = patch.clone();
+        flipped[at] ^= 1 << bit;
+        check_bsdiff(&format!("{name}: bit {bit} of byte {at}"), &base, &flipped, dir.path());
+    }
 }

@@ -45,6 +45,11 @@ const EXPECTED: &[(&str, Outcome)] = &[
     // u16 old_len | old | patch: the small-edit golden vector, with its old and a wrong one.
     ("apply_raw-same-size-wrong-old", Err(SourceMismatch)),
     ("apply_raw-small-edit-vector", Ok(())),
+    // u16 old_len | old | u8 selector | rest: the small-edit BSDIFF40 fixture after its magic;
+    // tuples that push the old position past i64::MAX; a BSDIFF43 stream adding and copying.
+    ("bsdiff-old-position-overflow", Err(CorruptPatch)),
+    ("bsdiff-small-edit-fixture", Ok(())),
+    ("bsdiff-v43-add-and-copy", Ok(())),
     // A bare header: 2^22 + 1 and 2^32 - 1 chunks, version 4, 1000 entries missing.
     ("info-chunk-count-over-limit", Err(LimitExceeded)),
     ("info-chunk-count-u32-max", Err(LimitExceeded)),

@@ -10,8 +10,8 @@ fn round_trip(old: &[u8], new: &[u8], options: &DiffOptions) -> Vec<u8> {
     let patch = diff(old, new, options).expect("diff");
     let applied = apply(old, &patch[..], &ApplyOptions::new()).expect("apply");
     assert!(applied == new, "round trip differs (old {} bytes, new {} bytes)", old.len(), new.len());
-    let info = verify(old, &patch[..], &ApplyOptions::new()).expect("verify");
-    assert_eq!(info.patch_size, patch.len() as u64);
+    let report = verify(old, &patch[..], &ApplyOptions::new()).expect("verify");
+    assert_eq!(report.head.patch_size(), patch.len() as u64);
     patch
 }
 

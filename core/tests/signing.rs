@@ -180,7 +180,7 @@ fn sign_file_adds_a_signature_in_place() {
         patch,
         sign(&sign(&p.unsigned, &a, &release_options()).unwrap(), &b, &release_options()).unwrap()
     );
-    assert_eq!(verify(&p.old, &patch[..], &trusting(&[&b])).unwrap().new_size, p.new.len() as u64);
+    assert_eq!(verify(&p.old, &patch[..], &trusting(&[&b])).unwrap().head.new_size(), p.new.len() as u64);
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
 
     fs::write(&path, &p.unsigned[..p.unsigned.len() - 1]).unwrap();

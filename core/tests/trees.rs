@@ -388,7 +388,9 @@ fn in_place_upgrade_swaps_carries_user_files_and_rolls_back_or_commits() {
     let carried: Vec<&str> = report.carried.iter().map(|p| p.to_str().unwrap()).collect();
     assert_eq!(carried, ["plugins/a/mine.dat", "user.cfg"]);
     let mut expected = snapshot(&new);
-    expected.extend(snapshot(&old).into_iter().filter(|(p, _)| p.starts_with("user.cfg") || p.starts_with("plugins/a")));
+    expected.extend(
+        snapshot(&old).into_iter().filter(|(p, _)| p.starts_with("user.cfg") || p.starts_with("plugins/a")),
+    );
     expected.sort();
     assert_eq!(snapshot(&old), expected, "the new tree plus the user's files");
     let again = chunkdelta::apply_tree_in_place(&old, &patch, &ApplyOptions::new()).unwrap();

@@ -14,13 +14,16 @@
 //! - `info`: the patch itself.
 //! - `roundtrip`: `u8 chunk size selector | u16 old_len | old | new`.
 //! - `apply_ops`: `u16 old_len | old | u8 selector | chunk specs | fill`, described at [`apply_ops`].
+//! - `bsdiff`: `u16 old_len | old | u8 selector | rest`, described at [`bsdiff`].
 //! - `tree`: a tree patch, read by `read_tree_info`.
 //! - `trust`: `u8 selector | rest`: an even selector makes `rest` a patch, judged by a trust
 //!   policy; an odd one makes it a key file, described at [`trust`].
 
+use std::io::Read;
+
 use chunkdelta::{
-    ApplyOptions, ChunkInfo, Codec, DiffOptions, ErrorKind, MAX_CHUNK_COUNT, MAX_SIGNATURE_LEN, PatchInfo,
-    StreamCodec, StreamKind,
+    ApplyOptions, ChunkInfo, Codec, DiffOptions, ErrorKind, MAX_CHUNK_COUNT, MAX_SIGNATURE_LEN, PatchHead,
+    PatchInfo, StreamCodec, StreamKind,
 };
 
 /// What a case returns: `Ok`, or the kind of error the library reported.
@@ -30,10 +33,11 @@ pub type Outcome = Result<(), ErrorKind>;
 pub type Case = fn(&[u8]) -> Outcome;
 
 /// Every case by target name. Saved inputs are named `<target>-<anything>`.
-pub const TARGETS: [(&str, Case); 7] = [
+pub const TARGETS: [(&str, Case); 8] = [
     ("apply_raw", apply_raw),
     ("apply_prefixed", apply_prefixed),
     ("apply_ops", apply_ops),
+    ("bsdiff", bsdiff),
     ("info", info),
     ("roundtrip", roundtrip),
     ("trust", trust),
@@ -127,14 +131,7 @@ pub fn apply_ops(data: &[u8]) -> Outcome {
     let table_valid = chunks.iter().all(ChunkStreams::table_valid);
     let info = chunkdelta::read_info(&patch[..]);
     assert_eq!(info.is_ok(), table_valid, "read_info: {info:?}");
-    let applied = check_apply(old, &patch);
-    match (&applied, expected) {
-        (Ok(new), Some(expected)) => assert!(*new == expected, "apply's output differs from the reference"),
-        (Err(kind), None) => assert_eq!(*kind, ErrorKind::CorruptPatch),
-        (Ok(_), None) => panic!("apply accepted ops that the reference decoder refuses"),
-        (Err(kind), Some(_)) => panic!("apply failed ({kind:?}) on ops that the reference decoder accepts"),
-    }
-    applied.map(drop)
+    matches_reference(check_apply(old, &patch), expected, "ops")
 }
 
 /// `read_info` on arbitrary bytes; whatever it accepts must be a consistent patch of exactly
@@ -237,6 +234,110 @@ fn one_worker() {
     });
 }
 
+/// A bsdiff patch against `old`, checked against a plain reference decoder written from the
+/// format's description (`core/src/compat/bsdiff.rs`): apply must succeed exactly when the
+/// reference does, with its output.
+///
+/// After `old` comes a selector: bit 1 picks the format (0: BSDIFF40, 1: BSDIFF43). With bit 0
+/// clear, the rest follows the format's magic as is (header, then what should be bzip2). With
+/// bit 0 set, the rest is `u16 new_size | streams`, where for BSDIFF40 the streams are
+/// `u16 control_len | control | u16 diff_len | diff | extra` and for BSDIFF43 one stream; each
+/// is compressed with bzip2 here, so the fuzzer's tuples and lengths reach the decoder.
+pub fn bsdiff(data: &[u8]) -> Outcome {
+    let (old, rest) = split_old(data);
+    let mut input = Input(rest);
+    let selector = input.u8();
+    let v43 = selector & 2 != 0;
+    let magic: &[u8] = if v43 { b"ENDSLEY/BSDIFF43" } else { b"BSDIFF40" };
+    if selector & 1 == 0 {
+        return check_apply(old, &[magic, input.0].concat()).map(drop);
+    }
+    let new_size = u16::from_le_bytes([input.u8(), input.u8()]);
+    let streams: Vec<&[u8]> = if v43 {
+        vec![input.0]
+    } else {
+        let mut next = || {
+            let len = u16::from_le_bytes([input.u8(), input.u8()]);
+            input.take(usize::from(len))
+        };
+        let (control, diff) = (next(), next());
+        vec![control, diff, input.0]
+    };
+    let packed: Vec<Vec<u8>> = streams.iter().map(|stream| bzip2(stream)).collect();
+    let mut patch = magic.to_vec();
+    if !v43 {
+        patch.extend(offtout(packed[0].len() as u64));
+        patch.extend(offtout(packed[1].len() as u64));
+    }
+    patch.extend(offtout(u64::from(new_size)));
+    patch.extend(packed.concat());
+    let expected = reference_bspatch(old, u64::from(new_size), &streams);
+    matches_reference(check_apply(old, &patch), expected, "a bsdiff patch")
+}
+
+fn bzip2(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    bzip2::read::BzEncoder::new(data, bzip2::Compression::fast()).read_to_end(&mut out).expect("in memory");
+    out
+}
+
+/// bsdiff's `offtout` of a non-negative number.
+fn offtout(value: u64) -> [u8; 8] {
+    value.to_le_bytes()
+}
+
+/// The reference: the new file of a bsdiff patch with raw `streams` (control, diff, extra; or
+/// BSDIFF43's one), or `None` where a tuple breaks a bound or a stream is not used exactly.
+fn reference_bspatch(old: &[u8], new_size: u64, streams: &[&[u8]]) -> Option<Vec<u8>> {
+    let mut cursors: Vec<&[u8]> = streams.to_vec();
+    let [control, diff, extra] = if cursors.len() == 1 { [0, 0, 0] } else { [0, 1, 2] };
+    let mut take = |stream: usize, len: usize| -> Option<&[u8]> {
+        let cursor = &mut cursors[stream];
+        let (taken, rest) = (cursor.get(..len)?, cursor.get(len..)?);
+        *cursor = rest;
+        Some(taken)
+    };
+    let (mut new, mut old_pos) = (Vec::new(), 0i64);
+    let signed = |bytes: &[u8]| {
+        let raw = u64::from_le_bytes(bytes.try_into().unwrap());
+        let magnitude = (raw & (u64::MAX >> 1)) as i64;
+        if raw >> 63 == 1 { -magnitude } else { magnitude }
+    };
+    while let Some(tuple) = take(control, 24) {
+        let [add, copy, seek] = [0, 8, 16].map(|at| signed(&tuple[at..at + 8]));
+        let room = |len: i64, new: &Vec<u8>| len >= 0 && len as u64 <= new_size - new.len() as u64;
+        if !room(add, &new) {
+            return None;
+        }
+        for (i, byte) in take(diff, add as usize)?.iter().enumerate() {
+            let at = old_pos.checked_add(i as i64)?;
+            let base = usize::try_from(at).ok().and_then(|at| old.get(at)).copied().unwrap_or(0);
+            new.push(byte.wrapping_add(base));
+        }
+        old_pos = old_pos.checked_add(add)?;
+        if !room(copy, &new) {
+            return None;
+        }
+        new.extend_from_slice(take(extra, copy as usize)?);
+        old_pos = old_pos.checked_add(seek)?;
+    }
+    (cursors.iter().all(|c| c.is_empty()) && new.len() as u64 == new_size).then_some(new)
+}
+
+/// Checks apply's outcome against a reference decoder's: the same bytes, or both refuse
+/// (`what` names the input in messages).
+fn matches_reference(applied: Result<Vec<u8>, ErrorKind>, expected: Option<Vec<u8>>, what: &str) -> Outcome {
+    match (&applied, expected) {
+        (Ok(new), Some(expected)) => assert!(*new == expected, "apply's output differs from the reference"),
+        (Err(kind), None) => assert_eq!(*kind, ErrorKind::CorruptPatch),
+        (Ok(_), None) => panic!("apply accepted {what} that the reference decoder refuses"),
+        (Err(kind), Some(_)) => {
+            panic!("apply failed ({kind:?}) on {what} that the reference decoder accepts")
+        }
+    }
+    applied.map(drop)
+}
+
 /// Splits `u16 old_len | old | rest`.
 fn split_old(data: &[u8]) -> (&[u8], &[u8]) {
     let mut input = Input(data);
@@ -245,18 +346,26 @@ fn split_old(data: &[u8]) -> (&[u8], &[u8]) {
     (old, input.0)
 }
 
-/// Applies and verifies `patch`, and reads its info: the three must agree, and a success must
-/// be consistent with the patch's info. Returns apply's output.
+/// Applies and verifies `patch`, and inspects it: the three must agree, and a success must
+/// be consistent with the patch's head. Returns apply's output.
 fn check_apply(old: &[u8], patch: &[u8]) -> Result<Vec<u8>, ErrorKind> {
     let applied = chunkdelta::apply(old, patch, &apply_options());
     let verified = chunkdelta::verify(old, patch, &apply_options());
     match (&applied, &verified) {
         (Ok(new), Ok(verified)) => {
-            let info = chunkdelta::read_info(patch).expect("read_info refuses a patch that apply accepts");
-            assert_eq!(&info, verified, "verify and read_info disagree");
-            check_info(&info, patch.len());
-            assert_eq!((info.old_size, info.new_size), (old.len() as u64, new.len() as u64));
-            assert_eq!(info.new_hash, *blake3::hash(new).as_bytes());
+            let head = chunkdelta::inspect(patch).expect("inspect refuses a patch that apply accepts");
+            assert_eq!(head, verified.head, "verify and inspect disagree");
+            assert_eq!((head.new_size(), head.patch_size()), (new.len() as u64, patch.len() as u64));
+            assert_eq!(verified.new_hash, *blake3::hash(new).as_bytes());
+            if let PatchHead::Chunkdelta(info) = &head {
+                assert_eq!(
+                    chunkdelta::read_info(patch).ok().as_ref(),
+                    Some(info),
+                    "read_info and inspect disagree"
+                );
+                check_info(info, patch.len());
+                assert_eq!(info.old_size, old.len() as u64);
+            }
         }
         (Err(a), Err(v)) => assert_eq!(a.kind(), v.kind(), "apply and verify disagree: {a} / {v}"),
         (Ok(_), Err(e)) | (Err(e), Ok(_)) => panic!("only one of apply and verify fails: {e}"),

@@ -10,7 +10,7 @@ import bsdiff4
 import pytest
 
 import chunkdelta
-from conftest import edited, old_file
+from conftest import VECTORS, edited, old_file
 
 
 def release_script(tool: ModuleType, folder: Path, src: bytes, dst: bytes) -> dict[str, bytes]:
@@ -65,3 +65,52 @@ def test_bsdiff4_style_errors_are_chunkdelta_errors(tmp_path: Path) -> None:
     chunkdelta.file_diff(tmp_path / "a", tmp_path / "b", tmp_path / "p")
     with pytest.raises(chunkdelta.SourceMismatchError):
         chunkdelta.file_patch(tmp_path / "b", tmp_path / "out", tmp_path / "p")
+
+
+BSDIFF_FIXTURES = VECTORS.parent / "bsdiff"
+
+
+def bsdiff4_pairs() -> list[tuple[str, bytes, bytes]]:
+    """(name, old, new): small generated pairs and the golden-vector pairs of the fixtures."""
+    pairs = [("release", old_file(3, 60_000), edited(old_file(3, 60_000), 4, 20)), ("empty", b"", b"")]
+    for name in ["small-edit", "pieces", "from-empty", "to-empty"]:
+        pairs.append((name, (VECTORS / f"{name}.old").read_bytes(), (VECTORS / f"{name}.new").read_bytes()))
+    return pairs
+
+
+@pytest.mark.parametrize(("name", "src", "dst"), bsdiff4_pairs(), ids=[p[0] for p in bsdiff4_pairs()])
+def test_bsdiff4_patches_apply_through_every_function(tmp_path: Path, name: str, src: bytes, dst: bytes) -> None:
+    """BSDIFF40 patches that bsdiff4 writes: chunkdelta applies them by every entry point."""
+    bsdiff_patch = bsdiff4.diff(src, dst)
+    assert bsdiff_patch.startswith(b"BSDIFF40")
+    assert chunkdelta.patch(src, bsdiff_patch) == dst
+    assert chunkdelta.apply(src, bsdiff_patch) == dst
+    (tmp_path / "old").write_bytes(src)
+    (tmp_path / "p").write_bytes(bsdiff_patch)
+    chunkdelta.file_patch(tmp_path / "old", tmp_path / "new", tmp_path / "p")
+    assert (tmp_path / "new").read_bytes() == dst
+    chunkdelta.verify_file(tmp_path / "old", tmp_path / "p")
+    chunkdelta.file_patch_inplace(tmp_path / "old", tmp_path / "p")
+    assert (tmp_path / "old").read_bytes() == dst
+
+
+@pytest.mark.parametrize("fixture", sorted(p.name for p in BSDIFF_FIXTURES.glob("*.bsdiff40")))
+def test_debian_bsdiff_patches_apply(tmp_path: Path, fixture: str) -> None:
+    pair = fixture.removesuffix(".bsdiff40")
+    src, dst = (VECTORS / f"{pair}.old").read_bytes(), (VECTORS / f"{pair}.new").read_bytes()
+    assert chunkdelta.patch(src, (BSDIFF_FIXTURES / fixture).read_bytes()) == dst
+    chunkdelta.apply_file(VECTORS / f"{pair}.old", BSDIFF_FIXTURES / fixture, tmp_path / "new")
+    assert (tmp_path / "new").read_bytes() == dst
+
+
+def test_damaged_bsdiff_patches_raise_and_write_nothing(tmp_path: Path) -> None:
+    src, dst = old_file(5, 20_000), edited(old_file(5, 20_000), 6, 5)
+    good = bsdiff4.diff(src, dst)
+    (tmp_path / "old").write_bytes(src)
+    for cut in [0, 7, 8, 31, 32, len(good) // 2, len(good) - 1]:
+        with pytest.raises(chunkdelta.CorruptPatchError):
+            chunkdelta.patch(src, good[:cut])
+        (tmp_path / "p").write_bytes(good[:cut])
+        with pytest.raises(chunkdelta.CorruptPatchError):
+            chunkdelta.file_patch(tmp_path / "old", tmp_path / "new", tmp_path / "p")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["old", "p"]

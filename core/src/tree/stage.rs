@@ -237,13 +237,13 @@ impl Job<'_> {
             (FileSource::Copy { .. }, Some(root)) => {
                 return write_copy(&self.fresh(root, entry)?, old, entry.mode, inner.durable);
             }
-            (_, None) => crate::verify(old, blob, inner)?,
+            (_, None) => crate::apply::verify_own(old, blob, inner)?,
             (_, Some(root)) => {
                 let permissions = Some(Permissions::from_mode(entry.mode));
-                crate::apply::apply_to_file(old, blob, &self.fresh(root, entry)?, permissions, inner)?.info
+                crate::apply::apply_to_file(old, blob, &self.fresh(root, entry)?, permissions, inner)?
             }
         };
-        if (made.new_size, made.new_hash) != (size, expected) {
+        if (made.head.new_size(), made.new_hash) != (size, expected) {
             return Err(Error::corrupt(format!(
                 "the file patch of {} makes other content than its entry",
                 entry.path.display()

@@ -17,8 +17,10 @@ Signed patches (Ed25519, minisign key files)::
     chunkdelta.apply(old, signed, trusted_keys=["release.pub"], product="app", min_release=11)
 
 ``diff``, ``patch``, ``file_diff``, ``file_patch`` and ``file_patch_inplace`` take the
-arguments of their bsdiff4 namesakes, so ``import chunkdelta as bsdiff4`` works for them
-(the patches are chunkdelta patches, not BSDIFF4 ones).
+arguments of their bsdiff4 namesakes, so ``import chunkdelta as bsdiff4`` works for them.
+``diff`` writes chunkdelta patches; ``apply``, ``patch``, ``apply_file``, ``file_patch`` and
+``verify_file`` also apply BSDIFF40 patches (bsdiff4, bsdiff 4.x) and ENDSLEY/BSDIFF43 ones,
+told by their magic. Those carry no hashes: a wrong old file goes unnoticed.
 """
 
 from __future__ import annotations
