@@ -346,7 +346,9 @@ fn apply(args: &ApplyArgs, ui: Ui) -> Result<(), Error> {
         return tree::apply(&args.old, &args.patch, args.output.as_deref(), &options, ui, progress);
     }
     let Some(output) = &args.output else {
-        return Err(Error::InvalidArgument("--in-place upgrades directories with tree patches; give -o OUT".into()));
+        return Err(Error::InvalidArgument(
+            "--in-place upgrades directories with tree patches; give -o OUT".into(),
+        ));
     };
     if args.old.is_dir() {
         return Err(Error::InvalidArgument(format!(

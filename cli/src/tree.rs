@@ -9,8 +9,8 @@ use chunkdelta::{EntryKind, Error, FileSource, Recovered, TreeInfo};
 use serde_json::{Value, json};
 
 use crate::size::{format_duration, format_size};
-use crate::{Progress, Ui};
 use crate::trust::format_time;
+use crate::{Progress, Ui};
 
 /// Whether the patch file at `path` is a tree patch (standard input never is: tree patches
 /// are read from files).
@@ -177,7 +177,11 @@ pub(crate) fn apply(
         let report = chunkdelta::apply_tree_in_place(old, patch, options)?;
         drop(progress);
         let took = format_duration(started.elapsed());
-        ui.say(format_args!("upgraded {} in place: {}, blake3 verified, in {took}", old.display(), summary(&report.info)));
+        ui.say(format_args!(
+            "upgraded {} in place: {}, blake3 verified, in {took}",
+            old.display(),
+            summary(&report.info)
+        ));
         for path in &report.carried {
             ui.say(format_args!("kept {} (not in the patch: carried into the new tree)", path.display()));
         }
@@ -209,7 +213,9 @@ pub(crate) fn rollback(dir: &Path, ui: Ui) -> Result<(), Error> {
 pub(crate) fn recover(dir: &Path, ui: Ui) -> Result<(), Error> {
     let said = match chunkdelta::recover_tree(dir)? {
         Recovered::Nothing => "no update was pending",
-        Recovered::DiscardedStaging => "an update had not swapped: it holds the old tree; the staging is removed",
+        Recovered::DiscardedStaging => {
+            "an update had not swapped: it holds the old tree; the staging is removed"
+        }
         Recovered::Swapped => "an update had swapped: it holds the new tree (commit or rollback next)",
         Recovered::RolledBack => "a rollback was under way: it holds the old tree again",
         _ => "recovered",

@@ -86,3 +86,102 @@ fn a_signed_tree_patch_is_checked_and_a_changed_old_tree_exits_3() {
     assert!(stderr.contains("lib/core.so"), "{stderr}");
     assert!(!out.exists());
 }
+
+/// Every path below `root` with its kind, mode and content or target.
+fn snapshot(root: &Path) -> Vec<(std::path::PathBuf, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for item in fs::read_dir(&dir).unwrap() {
+            let path = item.unwrap().path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let what = if meta.file_type().is_symlink() {
+                format!("link {}", fs::read_link(&path).unwrap().display())
+            } else if meta.is_dir() {
+                pending.push(path.clone());
+                format!("dir {:o}", meta.permissions().mode() & 0o777)
+            } else {
+                format!(
+                    "file {:o} {}",
+                    meta.permissions().mode() & 0o777,
+                    blake3::hash(&fs::read(&path).unwrap()).to_hex()
+                )
+            };
+            out.push((path.strip_prefix(root).unwrap().to_path_buf(), what));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Copies a tree of files and directories (no symlinks in it).
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir(to).unwrap();
+    for item in fs::read_dir(from).unwrap() {
+        let item = item.unwrap();
+        if item.file_type().unwrap().is_dir() {
+            copy_tree(&item.path(), &to.join(item.file_name()));
+        } else {
+            fs::copy(item.path(), to.join(item.file_name())).unwrap();
+        }
+    }
+}
+
+/// SIGKILL at 50 moments of `apply --in-place`: the directory is always exactly the old or
+/// the new tree, rerunning finishes the upgrade, and rollback restores the old tree.
+#[test]
+fn in_place_apply_killed_at_any_moment_leaves_old_or_new_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    for (tree, seed) in [(&old, 1u32), (&new, 2)] {
+        for i in 0..60u32 {
+            let sub = tree.join(format!("d{}", i % 6));
+            fs::create_dir_all(&sub).unwrap();
+            let content: Vec<u8> = (0..20_000u32)
+                .flat_map(|j| (j.wrapping_mul(i + 7) ^ if j % 997 == 0 { seed } else { 0 }).to_le_bytes())
+                .collect();
+            fs::write(sub.join(format!("f{i}")), content).unwrap();
+        }
+    }
+    let patch = dir.path().join("p");
+    ok(&[Path::new("diff"), &old, &new, Path::new("-o"), &patch]);
+    let (old_snapshot, new_snapshot) = (snapshot(&old), snapshot(&new));
+    let target = dir.path().join("app");
+    let apply = || {
+        Command::new(env!("CARGO_BIN_EXE_chunkdelta"))
+            .args([Path::new("apply"), &target, &patch, Path::new("--in-place"), Path::new("-q")])
+            .spawn()
+            .unwrap()
+    };
+    copy_tree(&old, &target);
+    let started = std::time::Instant::now();
+    assert!(apply().wait().unwrap().success());
+    let window = started.elapsed().as_micros() as u64 + 1;
+    ok(&[Path::new("rollback"), &target]);
+    assert_eq!(snapshot(&target), old_snapshot);
+
+    let mut seen = [0usize; 2];
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    for trial in 0..50 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let mut child = apply();
+        std::thread::sleep(std::time::Duration::from_micros(rng % window));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let now = snapshot(&target);
+        assert!(now == old_snapshot || now == new_snapshot, "trial {trial}: a mixed tree");
+        seen[usize::from(now == new_snapshot)] += 1;
+        ok(&[Path::new("apply"), &target, &patch, Path::new("--in-place"), Path::new("-q")]);
+        assert_eq!(snapshot(&target), new_snapshot, "trial {trial}: rerunning finishes the upgrade");
+        ok(&[Path::new("rollback"), &target]);
+        assert_eq!(snapshot(&target), old_snapshot, "trial {trial}: rollback restores the old tree");
+    }
+    eprintln!("killed with the old tree {} times, with the new tree {} times", seen[0], seen[1]);
+    ok(&[Path::new("apply"), &target, &patch, Path::new("--in-place")]);
+    ok(&[Path::new("commit"), &target]);
+    assert_eq!(snapshot(&target), new_snapshot);
+    assert!(!dir.path().join(".app.cdtr").exists());
+}
