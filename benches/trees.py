@@ -1,0 +1,133 @@
+"""Tree patches against what a distributor would otherwise ship, measured in one run.
+
+    benches/.venv/bin/python benches/trees.py [--binary target/release/chunkdelta] [PAIR_DIR...]
+
+For each tree pair (a directory holding old/ and new/; default: every pair of the `tree` set
+of shared/corpus, `fetch.sh tree`), it measures:
+- chunkdelta's tree patch (`chunkdelta diff OLD/ NEW/`), and its apply into a new directory;
+- tar-based peers: both trees as deterministic tars, then bsdiff, HDiffPatch (lzma2, through
+  benches/py_peer.py), `zstd --patch-from -19 --long` and xdelta3 -9;
+- Sparkle-style per-file patching: bsdiff of each changed same-path file, plus each added or
+  renamed file compressed with xz -9e on its own;
+- the full download: the new tree as a `.tar.xz` (xz -9e), and, for apply speed, extracting it
+  from a `.tar.zst` (zstd -19).
+Needs what benches/install.py installs (apt bsdiff, xdelta3, zstd; hdiffpatch in benches/.venv).
+Writes benches/trees.md. Sizes are bytes; times are one run each on a shared machine, so
+compare them within a row only.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPUS = Path(os.environ.get("CORPUS_DIR", Path.home() / ".cache/chunkdelta-corpus")) / "tree"
+
+
+def run(command):
+    started = time.perf_counter()
+    subprocess.run([str(c) for c in command], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def deterministic_tar(root, out):
+    """Sorted names, mtime 0, uid/gid 0: the same tree gives the same tar."""
+    with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as tar:
+        for path in sorted(root.rglob("*")):
+            info = tar.gettarinfo(path, arcname=str(path.relative_to(root)))
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            if info.isfile():
+                with open(path, "rb") as data:
+                    tar.addfile(info, data)
+            else:
+                tar.addfile(info)
+
+
+def files(root):
+    return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
+
+
+def sparkle_style(old, new, work):
+    """bsdiff per changed same-path file, xz -9e per file without an old one; unchanged files free."""
+    old_files, total = files(old), 0
+    for name, path in files(new).items():
+        data = path.read_bytes()
+        if name in old_files:
+            if old_files[name].read_bytes() == data:
+                continue
+            patch = work / "sparkle.patch"
+            run(["bsdiff", old_files[name], path, patch])
+            total += patch.stat().st_size
+        else:
+            total += len(subprocess.run(["xz", "-9e", "-T1", "-c", path], check=True, capture_output=True).stdout)
+    return total
+
+
+def measure(pair, binary, work):
+    old, new = pair / "old", pair / "new"
+    row = {"pair": pair.name}
+    patch, out = work / "tree.patch", work / "out"
+    row["chunkdelta diff s"] = run([binary, "diff", "-q", old, new, "-o", patch])
+    row["chunkdelta"] = patch.stat().st_size
+    row["chunkdelta apply s"] = run([binary, "apply", "-q", "--no-fsync", old, patch, "-o", out])
+    old_tar, new_tar = work / "old.tar", work / "new.tar"
+    deterministic_tar(old, old_tar)
+    deterministic_tar(new, new_tar)
+    peers = {
+        "bsdiff (tar)": lambda p: ["bsdiff", old_tar, new_tar, p],
+        "hdiffpatch-lzma2 (tar)": lambda p: [sys.executable, HERE / "py_peer.py", "hdiffpatch-lzma2", "diff", old_tar, new_tar, p, "2"],
+        "zstd --patch-from -19 (tar)": lambda p: ["zstd", "-q", "-f", "-19", "--long=27", f"--patch-from={old_tar}", new_tar, "-o", p],
+        "xdelta3 -9 (tar)": lambda p: ["xdelta3", "-e", "-f", "-9", "-B", str(old_tar.stat().st_size), "-s", old_tar, new_tar, p],
+    }
+    for name, command in peers.items():
+        peer_patch = work / "peer.patch"
+        run(command(peer_patch))
+        row[name] = peer_patch.stat().st_size
+    row["sparkle-style"] = sparkle_style(old, new, work)
+    full = subprocess.run(["xz", "-9e", "-T1", "-c", new_tar], check=True, capture_output=True).stdout
+    row["full .tar.xz"] = len(full)
+    zst = work / "new.tar.zst"
+    run(["zstd", "-q", "-f", "-19", new_tar, "-o", zst])
+    extract = work / "extracted"
+    extract.mkdir()
+    row["extract .tar.zst s"] = run(["tar", "-I", "zstd", "-xf", zst, "-C", extract])
+    return row
+
+
+def report(rows):
+    sizes = ["chunkdelta", "bsdiff (tar)", "hdiffpatch-lzma2 (tar)", "zstd --patch-from -19 (tar)",
+             "xdelta3 -9 (tar)", "sparkle-style", "full .tar.xz"]
+    lines = ["# Tree patches against the alternatives", "",
+             "`benches/.venv/bin/python benches/trees.py` (one run; bytes, and × chunkdelta's size).", "",
+             "| pair | " + " | ".join(sizes) + " | chunkdelta diff | chunkdelta apply | extract .tar.zst |",
+             "|---|" + "---|" * (len(sizes) + 3)]
+    for row in rows:
+        cells = [f"{row[s]:,}" + ("" if s == "chunkdelta" else f" ({row[s] / row['chunkdelta']:.2f}×)") for s in sizes]
+        times = [f"{row[k]:.2f} s" for k in ["chunkdelta diff s", "chunkdelta apply s", "extract .tar.zst s"]]
+        lines.append(f"| {row['pair']} | " + " | ".join(cells + times) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--binary", default=HERE.parent / "target/release/chunkdelta", type=Path)
+    parser.add_argument("pairs", nargs="*", type=Path)
+    args = parser.parse_args()
+    pairs = args.pairs or sorted(p for p in CORPUS.iterdir() if (p / "new").is_dir())
+    rows = []
+    for pair in pairs:
+        with tempfile.TemporaryDirectory() as work:
+            rows.append(measure(pair, args.binary, Path(work)))
+            print(rows[-1], flush=True)
+    text = report(rows)
+    (HERE / "trees.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
