@@ -205,6 +205,11 @@ pub unsafe extern "C" fn chunkdelta_verify_tree(
 /// `chunkdelta_rollback_tree`; another update is refused until then. Called again with the
 /// same patch after a kill, it resumes.
 ///
+/// A failure before the swap (a refused signature, a changed old file, cancellation) leaves
+/// `dir` unchanged and the state directory beside it in place: rerunning the same call
+/// resumes, and `chunkdelta_recover_tree` removes it (`CHUNKDELTA_RECOVERED_DISCARDED_STAGING`);
+/// until one of the two, another patch is refused.
+///
 /// # Safety
 /// Each path is NULL or a NUL-terminated string, unchanged during the call. `opts` is NULL
 /// or a live options object. `carried_out` is NULL or valid for writes.

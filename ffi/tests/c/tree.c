@@ -304,7 +304,7 @@ static void in_place(struct fixture *f) {
     CHECK_RESULT(chunkdelta_apply_tree_in_place(app, f->patch, NULL, &carried), CHUNKDELTA_ERR_SOURCE_MISMATCH);
     CHECK(same_tree(app, f->new, "user.cfg"));
     CHECK_RESULT(chunkdelta_recover_tree(app, &state), CHUNKDELTA_OK);
-    CHECK(state == CHUNKDELTA_RECOVERED_NOTHING || state == CHUNKDELTA_RECOVERED_DISCARDED_STAGING);
+    CHECK(state == CHUNKDELTA_RECOVERED_DISCARDED_STAGING); /* the journal was begun first */
     CHECK(entry_count(parent) == 1);
 }
 
@@ -342,6 +342,13 @@ static void signed_tree(struct fixture *f) {
     CHECK_RESULT(chunkdelta_apply_tree(f->old, patch, out, wrong), CHUNKDELTA_ERR_UNTRUSTED);
     CHECK(!file_exists(out) && entry_count(f->scratch) == entries);
     CHECK_RESULT(chunkdelta_verify_tree(f->old, patch, wrong), CHUNKDELTA_ERR_UNTRUSTED);
+    /* In place too: the directory is left as it was; recover removes the begun journal. */
+    int state = -1;
+    CHECK_RESULT(chunkdelta_apply_tree_in_place(f->old, patch, wrong, NULL), CHUNKDELTA_ERR_UNTRUSTED);
+    CHECK(entry_count(f->scratch) == entries + 1);
+    CHECK_RESULT(chunkdelta_verify_tree(f->old, f->patch, NULL), CHUNKDELTA_OK); /* old tree intact */
+    CHECK_RESULT(chunkdelta_recover_tree(f->old, &state), CHUNKDELTA_OK);
+    CHECK(state == CHUNKDELTA_RECOVERED_DISCARDED_STAGING && entry_count(f->scratch) == entries);
     /* An unsigned tree patch is refused once trust is on. */
     CHECK_RESULT(chunkdelta_verify_tree(f->old, f->patch, wrong), CHUNKDELTA_ERR_UNTRUSTED);
 
