@@ -1,7 +1,7 @@
 """The native module of chunkdelta; use the names re-exported by ``chunkdelta``."""
 
 import os
-from typing import Callable, Optional, Union, final
+from typing import Callable, Optional, Sequence, Union, final
 
 from _typeshed import ReadableBuffer
 
@@ -100,7 +100,7 @@ def apply(
     patch: ReadableBuffer,
     *,
     threads: Optional[int] = None,
-    trusted_keys: Optional[list[_StrPath]] = None,
+    trusted_keys: Optional[Sequence[_StrPath]] = None,
     trust_dir: Optional[_StrPath] = None,
     product: Optional[str] = None,
     min_release: Optional[int] = None,
@@ -130,7 +130,7 @@ def apply_file(
     threads: Optional[int] = None,
     durable: bool = True,
     progress: Optional[_Progress] = None,
-    trusted_keys: Optional[list[_StrPath]] = None,
+    trusted_keys: Optional[Sequence[_StrPath]] = None,
     trust_dir: Optional[_StrPath] = None,
     product: Optional[str] = None,
     min_release: Optional[int] = None,
@@ -141,7 +141,7 @@ def verify_file(
     *,
     threads: Optional[int] = None,
     progress: Optional[_Progress] = None,
-    trusted_keys: Optional[list[_StrPath]] = None,
+    trusted_keys: Optional[Sequence[_StrPath]] = None,
     trust_dir: Optional[_StrPath] = None,
     product: Optional[str] = None,
     min_release: Optional[int] = None,
@@ -260,7 +260,7 @@ def apply_tree(
     threads: Optional[int] = None,
     durable: bool = True,
     progress: Optional[_Progress] = None,
-    trusted_keys: Optional[list[_StrPath]] = None,
+    trusted_keys: Optional[Sequence[_StrPath]] = None,
     trust_dir: Optional[_StrPath] = None,
     product: Optional[str] = None,
     min_release: Optional[int] = None,
@@ -271,7 +271,7 @@ def verify_tree(
     *,
     threads: Optional[int] = None,
     progress: Optional[_Progress] = None,
-    trusted_keys: Optional[list[_StrPath]] = None,
+    trusted_keys: Optional[Sequence[_StrPath]] = None,
     trust_dir: Optional[_StrPath] = None,
     product: Optional[str] = None,
     min_release: Optional[int] = None,
@@ -283,7 +283,7 @@ def apply_tree_in_place(
     threads: Optional[int] = None,
     durable: bool = True,
     progress: Optional[_Progress] = None,
-    trusted_keys: Optional[list[_StrPath]] = None,
+    trusted_keys: Optional[Sequence[_StrPath]] = None,
     trust_dir: Optional[_StrPath] = None,
     product: Optional[str] = None,
     min_release: Optional[int] = None,
