@@ -886,6 +886,22 @@ enum chunkdelta_result chunkdelta_recover_tree(const char *dir,
 enum chunkdelta_result chunkdelta_tree_info_file(const char *patch_path,
                                                  struct chunkdelta_tree_info *info_out);
 
+/**
+ * The signatures of the tree patch file `patch_path`, as `chunkdelta_patch_signatures_file`
+ * gives a file patch's: its first `capacity` signatures are written to `signatures_out`
+ * (fewer if it has fewer) and their number to `count_out`; call with `capacity` 0 to learn
+ * the count. This only describes them: trust is judged by apply and verify.
+ *
+ * # Safety
+ * `patch_path` is NULL or a NUL-terminated string, unchanged during the call.
+ * `signatures_out` is NULL (when `capacity` is 0) or valid for writes of `capacity`
+ * `chunkdelta_signature`s. `count_out` is valid for writes.
+ */
+enum chunkdelta_result chunkdelta_tree_signatures_file(const char *patch_path,
+                                                       struct chunkdelta_signature *signatures_out,
+                                                       size_t capacity,
+                                                       size_t *count_out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -62,7 +62,7 @@ pub use tree::{
     CHUNKDELTA_RECOVERED_DISCARDED_STAGING, CHUNKDELTA_RECOVERED_NOTHING, CHUNKDELTA_RECOVERED_ROLLED_BACK,
     CHUNKDELTA_RECOVERED_SWAPPED, chunkdelta_apply_tree, chunkdelta_apply_tree_in_place,
     chunkdelta_commit_tree, chunkdelta_diff_tree, chunkdelta_recover_tree, chunkdelta_rollback_tree,
-    chunkdelta_tree_info, chunkdelta_tree_info_file, chunkdelta_verify_tree,
+    chunkdelta_tree_info, chunkdelta_tree_info_file, chunkdelta_tree_signatures_file, chunkdelta_verify_tree,
 };
 pub use trust::{
     chunkdelta_options_add_trust_dir, chunkdelta_options_add_trusted_key, chunkdelta_options_clear_trust,

@@ -1,6 +1,6 @@
 //! Release trees: diff a directory into a tree patch, apply it to a new directory, verify it,
 //! upgrade a directory in place (stage and swap, then commit or roll back, or recover after a
-//! kill), and describe a tree patch (`chunkdelta_tree_info`). One function per step; each is a
+//! kill), and describe a tree patch (`chunkdelta_tree_info`, `chunkdelta_tree_signatures_file`). One function per step; each is a
 //! call into the core's tree API with the options of `chunkdelta_options`.
 
 use std::ffi::{c_char, c_int};
@@ -8,6 +8,7 @@ use std::ffi::{c_char, c_int};
 use chunkdelta::{EntryKind, FileSource, Recovered, TreeInfo};
 
 use crate::args::{Out, path};
+use crate::info::{chunkdelta_signature, put_signatures};
 use crate::options::{apply_options, chunkdelta_options, diff_options};
 use crate::panic::guard;
 use crate::result::chunkdelta_result;
@@ -313,5 +314,30 @@ pub unsafe extern "C" fn chunkdelta_tree_info_file(
             unsafe { (Out::new(info_out, "info_out")?, path(patch_path, "patch_path")?) };
         info_out.write(chunkdelta_tree_info::from(&chunkdelta::read_tree_info_file(patch)?));
         Ok(())
+    })
+}
+
+/// The signatures of the tree patch file `patch_path`, as `chunkdelta_patch_signatures_file`
+/// gives a file patch's: its first `capacity` signatures are written to `signatures_out`
+/// (fewer if it has fewer) and their number to `count_out`; call with `capacity` 0 to learn
+/// the count. This only describes them: trust is judged by apply and verify.
+///
+/// # Safety
+/// `patch_path` is NULL or a NUL-terminated string, unchanged during the call.
+/// `signatures_out` is NULL (when `capacity` is 0) or valid for writes of `capacity`
+/// `chunkdelta_signature`s. `count_out` is valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_tree_signatures_file(
+    patch_path: *const c_char,
+    signatures_out: *mut chunkdelta_signature,
+    capacity: usize,
+    count_out: *mut usize,
+) -> chunkdelta_result {
+    guard(|| {
+        // SAFETY: the pointers meet their functions' contracts by this function's contract.
+        let patch = unsafe { path(patch_path, "patch_path")? };
+        let read = || Ok(chunkdelta::read_tree_info_file(patch)?.signatures);
+        // SAFETY: forwarded from this function's contract.
+        unsafe { put_signatures(signatures_out, capacity, count_out, read) }
     })
 }

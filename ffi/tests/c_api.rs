@@ -351,6 +351,10 @@ fn null_tree_arguments_are_invalid() {
     assert_eq!(state, -1, "a failure leaves state_out alone");
     assert_invalid!(chunkdelta_tree_info_file(null(), info.as_mut_ptr()), "patch_path is NULL");
     assert_invalid!(chunkdelta_tree_info_file(p, null_mut()), "info_out is NULL");
+    let mut count = 0usize;
+    assert_invalid!(chunkdelta_tree_signatures_file(null(), null_mut(), 0, &mut count), "patch_path is NULL");
+    assert_invalid!(chunkdelta_tree_signatures_file(p, null_mut(), 0, null_mut()), "count_out is NULL");
+    assert_invalid!(chunkdelta_tree_signatures_file(p, null_mut(), 3, &mut count), "capacity is 3");
     assert_invalid!(chunkdelta_options_add_trust_dir(null_mut(), p), "opts is NULL");
     let opts = chunkdelta_options_new();
     assert_invalid!(chunkdelta_options_add_trust_dir(opts, null()), "dir is NULL");

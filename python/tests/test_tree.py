@@ -308,3 +308,4 @@ def test_trust_dir_on_the_file_functions(tmp_path: Path, keys: dict[str, Path]) 
         chunkdelta.apply_file(old_path, patch_path, out, product="app")
     with pytest.raises(chunkdelta.UntrustedPatchError):
         chunkdelta.apply(old, signed, trust_dir=keys["dir"], trusted_keys=[], product="other")
+

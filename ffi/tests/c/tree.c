@@ -319,7 +319,8 @@ static void signed_tree(struct fixture *f) {
     join(stranger, sizeof stranger, f->scratch, "stranger");
     join(patch, sizeof patch, f->scratch, "signed.patch");
     join(out, sizeof out, f->scratch, "signed-out");
-    CHECK_RESULT(chunkdelta_keygen(alpha, 0, NULL), CHUNKDELTA_OK);
+    char alpha_id[CHUNKDELTA_KEY_ID_SIZE];
+    CHECK_RESULT(chunkdelta_keygen(alpha, 0, alpha_id), CHUNKDELTA_OK);
     CHECK_RESULT(chunkdelta_keygen(stranger, 0, NULL), CHUNKDELTA_OK);
     /* keys/ holds alpha.key too: a trust directory's *.pub files only are read. */
     join(secret, sizeof secret, keys, "alpha.key");
@@ -334,6 +335,18 @@ static void signed_tree(struct fixture *f) {
     chunkdelta_tree_info info;
     CHECK_RESULT(chunkdelta_tree_info_file(patch, &info), CHUNKDELTA_OK);
     CHECK(info.signature_count == 1);
+    chunkdelta_signature signatures[2];
+    size_t count = 99;
+    CHECK_RESULT(chunkdelta_tree_signatures_file(patch, NULL, 0, &count), CHUNKDELTA_OK);
+    CHECK(count == 1);
+    CHECK_RESULT(chunkdelta_tree_signatures_file(patch, signatures, 2, &count), CHUNKDELTA_OK);
+    CHECK(count == 1 && strcmp(signatures[0].key_id, alpha_id) == 0);
+    CHECK(strcmp(signatures[0].product, "app") == 0);
+    CHECK(signatures[0].has_release == 1 && signatures[0].release == 2 && signatures[0].expires == 0);
+    CHECK_RESULT(chunkdelta_tree_signatures_file(f->patch, signatures, 2, &count), CHUNKDELTA_OK);
+    CHECK(count == 0);
+    CHECK_RESULT(chunkdelta_tree_signatures_file(patch, NULL, 1, &count), CHUNKDELTA_ERR_INVALID_ARGUMENT);
+    CHECK_RESULT(chunkdelta_tree_signatures_file(patch, signatures, 2, NULL), CHUNKDELTA_ERR_INVALID_ARGUMENT);
 
     chunkdelta_options *wrong = chunkdelta_options_new();
     join(key, sizeof key, f->scratch, "stranger.pub");
