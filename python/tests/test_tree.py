@@ -153,6 +153,13 @@ def test_a_changed_old_file_is_refused_with_nothing_written(trees: Trees) -> Non
     with pytest.raises(chunkdelta.CorruptPatchError):
         chunkdelta.apply_tree(trees.old, VECTORS / "v3-small-edit.patch", out)
     assert not out.exists()
+    truncated = trees.folder / "truncated.tpatch"
+    truncated.write_bytes(trees.patch.read_bytes()[:-1])
+    with pytest.raises(chunkdelta.CorruptPatchError):
+        chunkdelta.tree_info(truncated)
+    with pytest.raises(chunkdelta.CorruptPatchError):
+        chunkdelta.apply_tree(trees.old, truncated, out)
+    assert not out.exists()
 
 
 def test_progress_counts_new_file_bytes_and_can_cancel(trees: Trees) -> None:

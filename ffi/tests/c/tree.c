@@ -237,6 +237,16 @@ static void diff_apply_verify(struct fixture *f) {
     CHECK_RESULT(chunkdelta_apply_tree(f->old, file_patch, cancelled, NULL), CHUNKDELTA_ERR_CORRUPT_PATCH);
     CHECK(!file_exists(cancelled));
     remove(file_patch);
+
+    /* A truncated tree patch is corrupt, and nothing is written. */
+    size_t len;
+    unsigned char *bytes = read_file(f->patch, &len);
+    write_file(file_patch, bytes, len - 1);
+    free(bytes);
+    CHECK_RESULT(chunkdelta_tree_info_file(file_patch, &info), CHUNKDELTA_ERR_CORRUPT_PATCH);
+    CHECK_RESULT(chunkdelta_apply_tree(f->old, file_patch, cancelled, NULL), CHUNKDELTA_ERR_CORRUPT_PATCH);
+    CHECK(!file_exists(cancelled));
+    remove(file_patch);
     chunkdelta_options_free(opts);
 }
 
