@@ -46,6 +46,29 @@
 #define CHUNKDELTA_KEY_ID_SIZE 17
 
 /**
+ * `chunkdelta_recover_tree`: no update was pending; nothing was changed.
+ */
+#define CHUNKDELTA_RECOVERED_NOTHING 0
+
+/**
+ * `chunkdelta_recover_tree`: an update had not swapped yet; the directory holds the old tree
+ * and the staged one was removed.
+ */
+#define CHUNKDELTA_RECOVERED_DISCARDED_STAGING 1
+
+/**
+ * `chunkdelta_recover_tree`: an update had swapped; the directory holds the new tree, and the
+ * old one is kept for `chunkdelta_commit_tree` or `chunkdelta_rollback_tree`.
+ */
+#define CHUNKDELTA_RECOVERED_SWAPPED 2
+
+/**
+ * `chunkdelta_recover_tree`: a rollback was under way and is now finished; the directory
+ * holds the old tree.
+ */
+#define CHUNKDELTA_RECOVERED_ROLLED_BACK 3
+
+/**
  * What a chunkdelta function returns. `CHUNKDELTA_OK` is 0; every other code is a failure
  * whose message `chunkdelta_last_error()` returns. Codes are never renumbered or reused.
  */
@@ -198,6 +221,75 @@ typedef struct chunkdelta_signature {
    */
   char product[CHUNKDELTA_PRODUCT_SIZE];
 } chunkdelta_signature;
+
+/**
+ * What a tree patch says about itself: filled by `chunkdelta_tree_info_file`. The caller owns
+ * it (on the stack, typically). The counts describe the new tree and how each of its files is
+ * made; `copied_count + patched_count + literal_count == file_count` and
+ * `file_count + dir_count + symlink_count == entry_count`.
+ */
+typedef struct chunkdelta_tree_info {
+  /**
+   * The tree format version of the patch.
+   */
+  uint32_t format_version;
+  /**
+   * Number of entries of the new tree: files, directories and symlinks.
+   */
+  uint64_t entry_count;
+  /**
+   * Number of regular files of the new tree.
+   */
+  uint64_t file_count;
+  /**
+   * Files copied from an old file (unchanged, moved or duplicated content: no payload).
+   */
+  uint64_t copied_count;
+  /**
+   * Files made by a file patch against an old file.
+   */
+  uint64_t patched_count;
+  /**
+   * Files stored literally (a file patch against an empty file).
+   */
+  uint64_t literal_count;
+  /**
+   * Directories of the new tree, empty ones included.
+   */
+  uint64_t dir_count;
+  /**
+   * Symlinks of the new tree.
+   */
+  uint64_t symlink_count;
+  /**
+   * Paths of the old tree that the new one does not have.
+   */
+  uint64_t removed_count;
+  /**
+   * Old files the patch reads; apply checks each one's size and blake3 first.
+   */
+  uint64_t old_file_count;
+  /**
+   * Total size in bytes of the new tree's regular files.
+   */
+  uint64_t new_files_size;
+  /**
+   * Size in bytes of the whole patch.
+   */
+  uint64_t patch_size;
+  /**
+   * Number of signatures the patch carries (0: unsigned).
+   */
+  uint32_t signature_count;
+  /**
+   * blake3 of the decompressed manifest.
+   */
+  uint8_t manifest_hash[32];
+  /**
+   * What every signature covers: blake3 of the header before its signature length.
+   */
+  uint8_t signing_digest[32];
+} chunkdelta_tree_info;
 
 #ifdef __cplusplus
 extern "C" {
@@ -610,12 +702,12 @@ enum chunkdelta_result chunkdelta_options_add_signature(struct chunkdelta_option
  * `CHUNKDELTA_ERR_IO`, one that is not a public key `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Call
  * once per key; during a key rotation, trust both.
  *
- * Once trust is configured (by this function, `chunkdelta_options_set_product` or
- * `chunkdelta_options_set_min_release`), every apply and verify with these options refuses,
- * with `CHUNKDELTA_ERR_UNTRUSTED` and before decoding anything or creating any output, a
- * patch unless one of its signatures verifies under a trusted key, has not expired, names
- * the required product (if set) and a release of at least the minimum (if set). With no key
- * trusted, every patch is refused.
+ * Once trust is configured (by this function, `chunkdelta_options_add_trust_dir`,
+ * `chunkdelta_options_set_product` or `chunkdelta_options_set_min_release`), every apply and
+ * verify with these options, of file and tree patches, refuses with `CHUNKDELTA_ERR_UNTRUSTED`
+ * and before decoding anything or creating any output, a patch unless one of its signatures
+ * verifies under a trusted key, has not expired, names the required product (if set) and a
+ * release of at least the minimum (if set). With no key trusted, every patch is refused.
  *
  * # Safety
  * `opts` is NULL or a live options object that no call is using. `key_path` is NULL or a
@@ -623,6 +715,20 @@ enum chunkdelta_result chunkdelta_options_add_signature(struct chunkdelta_option
  */
 enum chunkdelta_result chunkdelta_options_add_trusted_key(struct chunkdelta_options *opts,
                                                           const char *key_path);
+
+/**
+ * Trusts every minisign public key file (`*.pub`) in the directory `dir`, as
+ * `chunkdelta_options_add_trusted_key` would one by one, and configures trust. The keys are
+ * read now: a missing directory or unreadable key is `CHUNKDELTA_ERR_IO`, a directory with no
+ * `*.pub` file or a file that is not a public key `CHUNKDELTA_ERR_INVALID_ARGUMENT`; on
+ * failure the options are left as they were.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object that no call is using. `dir` is NULL or a
+ * NUL-terminated string.
+ */
+enum chunkdelta_result chunkdelta_options_add_trust_dir(struct chunkdelta_options *opts,
+                                                        const char *dir);
 
 /**
  * Requires the accepted signature to name the product id `product` (UTF-8; NULL or invalid
@@ -656,6 +762,145 @@ enum chunkdelta_result chunkdelta_options_set_min_release(struct chunkdelta_opti
  * `opts` is NULL or a live options object that no call is using.
  */
 enum chunkdelta_result chunkdelta_options_clear_trust(struct chunkdelta_options *opts);
+
+/**
+ * Diffs the directory `old_dir` into the directory `new_dir` and writes a tree patch to
+ * `patch_path`, which appears only once complete. Regular files (bytes and permission bits),
+ * directories (empty ones too) and symlinks (their targets, never followed) are recorded;
+ * content found anywhere in the old tree costs no payload (moves, copies), and a changed
+ * file is diffed against the old file that shares most of its content. Devices, fifos,
+ * sockets and names that differ only in case are `CHUNKDELTA_ERR_INVALID_ARGUMENT`. The
+ * signatures added by `chunkdelta_options_add_signature` sign the tree patch; the progress
+ * callback counts bytes of the new tree's files. Level, codec, chunk size, memory and threads
+ * apply to each file's patch.
+ *
+ * # Safety
+ * Each path is NULL or a NUL-terminated string, unchanged during the call. `opts` is NULL
+ * or a live options object.
+ */
+enum chunkdelta_result chunkdelta_diff_tree(const char *old_dir,
+                                            const char *new_dir,
+                                            const char *patch_path,
+                                            const struct chunkdelta_options *opts);
+
+/**
+ * Applies the tree patch `patch_path` to the directory `old_dir`, creating the directory
+ * `out_dir`; `old_dir` is only read. An existing `out_dir` is
+ * `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Before anything is created, the patch's signatures are
+ * checked against the trust settings of `opts` (`CHUNKDELTA_ERR_UNTRUSTED`) and every old
+ * file the patch reads is checked, size and blake3: a difference is
+ * `CHUNKDELTA_ERR_SOURCE_MISMATCH` with the file named by `chunkdelta_last_error`. The new
+ * tree is built beside `out_dir` and renamed to it when complete and verified: on any
+ * failure, cancellation included, `out_dir` does not exist.
+ *
+ * # Safety
+ * Each path is NULL or a NUL-terminated string, unchanged during the call. `opts` is NULL
+ * or a live options object.
+ */
+enum chunkdelta_result chunkdelta_apply_tree(const char *old_dir,
+                                             const char *patch_path,
+                                             const char *out_dir,
+                                             const struct chunkdelta_options *opts);
+
+/**
+ * Does everything `chunkdelta_apply_tree` does, every file patch decoded and checked,
+ * without writing anything.
+ *
+ * # Safety
+ * Each path is NULL or a NUL-terminated string, unchanged during the call. `opts` is NULL
+ * or a live options object.
+ */
+enum chunkdelta_result chunkdelta_verify_tree(const char *old_dir,
+                                              const char *patch_path,
+                                              const struct chunkdelta_options *opts);
+
+/**
+ * Upgrades the directory `dir` with the tree patch `patch_path` so that at every moment,
+ * even after a kill or a power cut, `dir` is the complete old tree or the complete new one.
+ * The new tree is staged in `.NAME.cdtr` beside `dir` (same filesystem), checked as
+ * `chunkdelta_apply_tree` checks, then swapped with `dir` in one atomic exchange. Files in
+ * `dir` that the patch does not know (a user's configuration, a plugin) are carried into the
+ * new tree; unless `carried_out` is NULL, it receives their number (0 when a rerun finds the
+ * swap already done). The old tree is kept until `chunkdelta_commit_tree` or
+ * `chunkdelta_rollback_tree`; another update is refused until then. Called again with the
+ * same patch after a kill, it resumes.
+ *
+ * A failure before the swap (a refused signature, a changed old file, cancellation) leaves
+ * `dir` unchanged and the state directory beside it in place: rerunning the same call
+ * resumes, and `chunkdelta_recover_tree` removes it (`CHUNKDELTA_RECOVERED_DISCARDED_STAGING`);
+ * until one of the two, another patch is refused.
+ *
+ * # Safety
+ * Each path is NULL or a NUL-terminated string, unchanged during the call. `opts` is NULL
+ * or a live options object. `carried_out` is NULL or valid for writes.
+ */
+enum chunkdelta_result chunkdelta_apply_tree_in_place(const char *dir,
+                                                      const char *patch_path,
+                                                      const struct chunkdelta_options *opts,
+                                                      size_t *carried_out);
+
+/**
+ * Ends an in-place update that swapped: deletes the old tree and the state directory beside
+ * `dir`, which then holds exactly the new tree and the carried files. Without a swapped
+ * update it is `CHUNKDELTA_ERR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `dir` is NULL or a NUL-terminated string, unchanged during the call.
+ */
+enum chunkdelta_result chunkdelta_commit_tree(const char *dir);
+
+/**
+ * Undoes an in-place update of `dir`: swaps the old tree back if the update had swapped,
+ * and removes the new tree and the state directory. Safe to call again after a kill. With no
+ * update pending it is `CHUNKDELTA_ERR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `dir` is NULL or a NUL-terminated string, unchanged during the call.
+ */
+enum chunkdelta_result chunkdelta_rollback_tree(const char *dir);
+
+/**
+ * Brings `dir` and its state directory to a consistent state after a kill, without the
+ * patch, and writes what it found to `state_out`: `CHUNKDELTA_RECOVERED_NOTHING`,
+ * `_DISCARDED_STAGING` (the update had not swapped: `dir` is the old tree),
+ * `_SWAPPED` (`dir` is the new tree, awaiting commit or rollback) or `_ROLLED_BACK`.
+ * `state_out` is written only on success.
+ *
+ * # Safety
+ * `dir` is NULL or a NUL-terminated string, unchanged during the call. `state_out` is valid
+ * for writes.
+ */
+enum chunkdelta_result chunkdelta_recover_tree(const char *dir,
+                                               int *state_out);
+
+/**
+ * Reads the tree patch file `patch_path` and fills `info_out` with what it says, after
+ * checking its structure (header, signature block, manifest, and that the file patches fill
+ * the rest exactly); file patches are not decoded. A file patch, or anything else that is not
+ * a tree patch, is `CHUNKDELTA_ERR_CORRUPT_PATCH`.
+ *
+ * # Safety
+ * `patch_path` is NULL or a NUL-terminated string, unchanged during the call. `info_out` is
+ * valid for writes.
+ */
+enum chunkdelta_result chunkdelta_tree_info_file(const char *patch_path,
+                                                 struct chunkdelta_tree_info *info_out);
+
+/**
+ * The signatures of the tree patch file `patch_path`, as `chunkdelta_patch_signatures_file`
+ * gives a file patch's: its first `capacity` signatures are written to `signatures_out`
+ * (fewer if it has fewer) and their number to `count_out`; call with `capacity` 0 to learn
+ * the count. This only describes them: trust is judged by apply and verify.
+ *
+ * # Safety
+ * `patch_path` is NULL or a NUL-terminated string, unchanged during the call.
+ * `signatures_out` is NULL (when `capacity` is 0) or valid for writes of `capacity`
+ * `chunkdelta_signature`s. `count_out` is valid for writes.
+ */
+enum chunkdelta_result chunkdelta_tree_signatures_file(const char *patch_path,
+                                                       struct chunkdelta_signature *signatures_out,
+                                                       size_t capacity,
+                                                       size_t *count_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -140,6 +140,10 @@ pub unsafe extern "C" fn chunkdelta_patch_signatures_file(
         // SAFETY: the pointers meet their functions' contracts by this function's contract.
         let patch = unsafe { path(patch_path, "patch_path")? };
         // SAFETY: forwarded from this function's contract.
-        unsafe { put_signatures(signatures_out, capacity, count_out, || read_info(open_patch(patch)?)) }
+        unsafe {
+            put_signatures(signatures_out, capacity, count_out, || {
+                Ok(read_info(open_patch(patch)?)?.signatures)
+            })
+        }
     })
 }

@@ -95,9 +95,10 @@ impl From<&SignatureInfo> for chunkdelta_signature {
     }
 }
 
-/// The body of `chunkdelta_patch_signatures` and its `_file` twin: checks the out-parameters,
-/// reads the patch with `read`, writes its first `capacity` signatures to `signatures_out`
-/// (fewer if it has fewer) and their total number to `count_out`.
+/// The body of `chunkdelta_patch_signatures`, its `_file` twin and
+/// `chunkdelta_tree_signatures_file`: checks the out-parameters, reads the patch's signatures
+/// with `read`, writes its first `capacity` signatures to `signatures_out` (fewer if it has
+/// fewer) and their total number to `count_out`.
 ///
 /// # Safety
 /// As [`out_slice`] for `signatures_out` and `capacity`, and [`Out::new`] for `count_out`.
@@ -105,16 +106,16 @@ pub(crate) unsafe fn put_signatures(
     signatures_out: *mut chunkdelta_signature,
     capacity: usize,
     count_out: *mut usize,
-    read: impl FnOnce() -> Result<PatchInfo, Error>,
+    read: impl FnOnce() -> Result<Vec<SignatureInfo>, Error>,
 ) -> Result<(), Error> {
     // SAFETY: forwarded from this function's contract.
     let (mut count_out, out) = unsafe {
         (Out::new(count_out, "count_out")?, out_slice(signatures_out, capacity, "signatures_out")?)
     };
-    let info = read()?;
-    for (place, signature) in out.iter_mut().zip(&info.signatures) {
+    let signatures = read()?;
+    for (place, signature) in out.iter_mut().zip(&signatures) {
         place.write(chunkdelta_signature::from(signature));
     }
-    count_out.write(info.signatures.len());
+    count_out.write(signatures.len());
     Ok(())
 }

@@ -17,7 +17,7 @@ mod panic;
 
 // The modules with exports, apart so that rustfmt keeps them in the order cbindgen lists
 // their exports in the header: version and result names, the last error, options, diff and
-// apply in memory with their buffers, then files, then keys, signing and trust.
+// apply in memory with their buffers, then files, then keys, signing and trust, then trees.
 mod result;
 
 mod error;
@@ -33,6 +33,8 @@ mod files;
 mod signing;
 
 mod trust;
+
+mod tree;
 
 pub use buffer::chunkdelta_free;
 pub use error::chunkdelta_last_error;
@@ -56,7 +58,13 @@ pub use signing::{
     chunkdelta_sign_options_set_created, chunkdelta_sign_options_set_expires,
     chunkdelta_sign_options_set_product, chunkdelta_sign_options_set_release,
 };
+pub use tree::{
+    CHUNKDELTA_RECOVERED_DISCARDED_STAGING, CHUNKDELTA_RECOVERED_NOTHING, CHUNKDELTA_RECOVERED_ROLLED_BACK,
+    CHUNKDELTA_RECOVERED_SWAPPED, chunkdelta_apply_tree, chunkdelta_apply_tree_in_place,
+    chunkdelta_commit_tree, chunkdelta_diff_tree, chunkdelta_recover_tree, chunkdelta_rollback_tree,
+    chunkdelta_tree_info, chunkdelta_tree_info_file, chunkdelta_tree_signatures_file, chunkdelta_verify_tree,
+};
 pub use trust::{
-    chunkdelta_options_add_trusted_key, chunkdelta_options_clear_trust, chunkdelta_options_set_min_release,
-    chunkdelta_options_set_product,
+    chunkdelta_options_add_trust_dir, chunkdelta_options_add_trusted_key, chunkdelta_options_clear_trust,
+    chunkdelta_options_set_min_release, chunkdelta_options_set_product,
 };

@@ -120,6 +120,6 @@ pub unsafe extern "C" fn chunkdelta_patch_signatures(
         // SAFETY: the pointers meet their functions' contracts by this function's contract.
         let patch = unsafe { bytes(patch, patch_len, "patch")? };
         // SAFETY: forwarded from this function's contract.
-        unsafe { put_signatures(signatures_out, capacity, count_out, || read_info(patch)) }
+        unsafe { put_signatures(signatures_out, capacity, count_out, || Ok(read_info(patch)?.signatures)) }
     })
 }

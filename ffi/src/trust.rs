@@ -20,12 +20,12 @@ fn configure(o: &mut chunkdelta_options, change: impl FnOnce(TrustPolicy) -> Tru
 /// `CHUNKDELTA_ERR_IO`, one that is not a public key `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Call
 /// once per key; during a key rotation, trust both.
 ///
-/// Once trust is configured (by this function, `chunkdelta_options_set_product` or
-/// `chunkdelta_options_set_min_release`), every apply and verify with these options refuses,
-/// with `CHUNKDELTA_ERR_UNTRUSTED` and before decoding anything or creating any output, a
-/// patch unless one of its signatures verifies under a trusted key, has not expired, names
-/// the required product (if set) and a release of at least the minimum (if set). With no key
-/// trusted, every patch is refused.
+/// Once trust is configured (by this function, `chunkdelta_options_add_trust_dir`,
+/// `chunkdelta_options_set_product` or `chunkdelta_options_set_min_release`), every apply and
+/// verify with these options, of file and tree patches, refuses with `CHUNKDELTA_ERR_UNTRUSTED`
+/// and before decoding anything or creating any output, a patch unless one of its signatures
+/// verifies under a trusted key, has not expired, names the required product (if set) and a
+/// release of at least the minimum (if set). With no key trusted, every patch is refused.
 ///
 /// # Safety
 /// `opts` is NULL or a live options object that no call is using. `key_path` is NULL or a
@@ -39,6 +39,30 @@ pub unsafe extern "C" fn chunkdelta_options_add_trusted_key(
         // SAFETY: forwarded from this function's contract.
         let key = PublicKey::read(unsafe { path(key_path, "key_path")? })?;
         configure(o, |policy| policy.trust(key));
+        Ok(())
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { object::update(opts, set) }
+}
+
+/// Trusts every minisign public key file (`*.pub`) in the directory `dir`, as
+/// `chunkdelta_options_add_trusted_key` would one by one, and configures trust. The keys are
+/// read now: a missing directory or unreadable key is `CHUNKDELTA_ERR_IO`, a directory with no
+/// `*.pub` file or a file that is not a public key `CHUNKDELTA_ERR_INVALID_ARGUMENT`; on
+/// failure the options are left as they were.
+///
+/// # Safety
+/// `opts` is NULL or a live options object that no call is using. `dir` is NULL or a
+/// NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_options_add_trust_dir(
+    opts: *mut chunkdelta_options,
+    dir: *const c_char,
+) -> chunkdelta_result {
+    let set = |o: &mut chunkdelta_options| {
+        // SAFETY: forwarded from this function's contract.
+        let dir = unsafe { path(dir, "dir")? };
+        o.trust = Some(o.trust.clone().unwrap_or_default().trust_dir(dir)?);
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.

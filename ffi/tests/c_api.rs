@@ -324,3 +324,84 @@ fn keygen_sign_and_trust_round_trip() {
     // SAFETY: `opts` came from chunkdelta_options_new and is freed once.
     unsafe { chunkdelta_options_free(opts) };
 }
+
+#[test]
+fn null_tree_arguments_are_invalid() {
+    let path = c_path(Path::new("some-dir"));
+    let p = path.as_ptr();
+    let mut info = std::mem::MaybeUninit::<chunkdelta_tree_info>::uninit();
+    let mut state: c_int = -1;
+    assert_invalid!(chunkdelta_diff_tree(null(), p, p, null()), "old_dir is NULL");
+    assert_invalid!(chunkdelta_diff_tree(p, null(), p, null()), "new_dir is NULL");
+    assert_invalid!(chunkdelta_diff_tree(p, p, null(), null()), "patch_path is NULL");
+    assert_invalid!(chunkdelta_apply_tree(null(), p, p, null()), "old_dir is NULL");
+    assert_invalid!(chunkdelta_apply_tree(p, null(), p, null()), "patch_path is NULL");
+    assert_invalid!(chunkdelta_apply_tree(p, p, null(), null()), "out_dir is NULL");
+    assert_invalid!(chunkdelta_verify_tree(null(), p, null()), "old_dir is NULL");
+    assert_invalid!(chunkdelta_verify_tree(p, null(), null()), "patch_path is NULL");
+    assert_invalid!(chunkdelta_apply_tree_in_place(null(), p, null(), null_mut()), "dir is NULL");
+    assert_invalid!(chunkdelta_apply_tree_in_place(p, null(), null(), null_mut()), "patch_path is NULL");
+    let mut words = [0usize; 2];
+    let misaligned = words.as_mut_ptr().cast::<u8>().wrapping_add(1).cast::<usize>();
+    assert_invalid!(chunkdelta_apply_tree_in_place(p, p, null(), misaligned), "not aligned");
+    assert_invalid!(chunkdelta_commit_tree(null()), "dir is NULL");
+    assert_invalid!(chunkdelta_rollback_tree(null()), "dir is NULL");
+    assert_invalid!(chunkdelta_recover_tree(null(), &mut state), "dir is NULL");
+    assert_invalid!(chunkdelta_recover_tree(p, null_mut()), "state_out is NULL");
+    assert_eq!(state, -1, "a failure leaves state_out alone");
+    assert_invalid!(chunkdelta_tree_info_file(null(), info.as_mut_ptr()), "patch_path is NULL");
+    assert_invalid!(chunkdelta_tree_info_file(p, null_mut()), "info_out is NULL");
+    let mut count = 0usize;
+    assert_invalid!(chunkdelta_tree_signatures_file(null(), null_mut(), 0, &mut count), "patch_path is NULL");
+    assert_invalid!(chunkdelta_tree_signatures_file(p, null_mut(), 0, null_mut()), "count_out is NULL");
+    assert_invalid!(chunkdelta_tree_signatures_file(p, null_mut(), 3, &mut count), "capacity is 3");
+    assert_invalid!(chunkdelta_options_add_trust_dir(null_mut(), p), "opts is NULL");
+    let opts = chunkdelta_options_new();
+    assert_invalid!(chunkdelta_options_add_trust_dir(opts, null()), "dir is NULL");
+    // SAFETY: `opts` came from chunkdelta_options_new and is freed once.
+    unsafe { chunkdelta_options_free(opts) };
+}
+
+/// `chunkdelta_tree_info_file` of the patch at `patch`.
+fn tree_info(patch: &Path) -> (chunkdelta_result, Option<chunkdelta_tree_info>) {
+    let mut info = std::mem::MaybeUninit::<chunkdelta_tree_info>::uninit();
+    // SAFETY: a valid path and a place for the result.
+    let result = unsafe { chunkdelta_tree_info_file(c_path(patch).as_ptr(), info.as_mut_ptr()) };
+    // SAFETY: on success the library wrote the whole struct.
+    (result, (result == CHUNKDELTA_OK).then(|| unsafe { info.assume_init() }))
+}
+
+#[test]
+fn tree_info_counts_match_the_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new, patch) = (dir.path().join("old"), dir.path().join("new"), dir.path().join("t.patch"));
+    for root in [&old, &new] {
+        std::fs::create_dir_all(root.join("d")).unwrap();
+        std::fs::write(root.join("same"), vec![7u8; 5000]).unwrap();
+    }
+    std::fs::write(old.join("gone"), b"removed").unwrap();
+    std::fs::write(new.join("d/added"), b"added").unwrap();
+    std::os::unix::fs::symlink("same", new.join("link")).unwrap();
+    // SAFETY: valid paths; NULL options.
+    let result = unsafe {
+        chunkdelta_diff_tree(c_path(&old).as_ptr(), c_path(&new).as_ptr(), c_path(&patch).as_ptr(), null())
+    };
+    assert_eq!(result, CHUNKDELTA_OK, "{}", last_error());
+    let core = chunkdelta::read_tree_info_file(&patch).unwrap();
+    let (result, info) = tree_info(&patch);
+    assert_eq!(result, CHUNKDELTA_OK);
+    let info = info.unwrap();
+    assert_eq!((info.entry_count, info.file_count, info.dir_count, info.symlink_count), (4, 2, 1, 1));
+    assert_eq!((info.copied_count, info.patched_count, info.literal_count), (1, 0, 1));
+    assert_eq!((info.removed_count, info.old_file_count, info.new_files_size), (1, 1, 5005));
+    assert_eq!((info.patch_size, info.signature_count), (core.patch_size, 0));
+    assert_eq!((info.manifest_hash, info.signing_digest), (core.manifest_hash, core.signing_digest));
+    assert_eq!(info.format_version, u32::from(core.format_version));
+
+    let (result, info) = tree_info(&old.join("same"));
+    assert_eq!((result, info), (CHUNKDELTA_ERR_CORRUPT_PATCH, None));
+    let mut state = -1;
+    // SAFETY: a valid path and a place for the result.
+    assert_eq!(unsafe { chunkdelta_recover_tree(c_path(&old).as_ptr(), &mut state) }, CHUNKDELTA_OK);
+    assert_eq!(state, CHUNKDELTA_RECOVERED_NOTHING);
+}

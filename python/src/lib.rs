@@ -4,12 +4,13 @@
 //! with the GIL released (module `run`). Bytes-like inputs are borrowed when they are `bytes`
 //! and copied once otherwise (module `args`). Core errors become the exceptions defined in
 //! `chunkdelta`'s `__init__.py` or standard `OSError`s (module `errors`). Keys, signing and
-//! the trust keywords are in module `trust`.
+//! the trust keywords are in module `trust`; release trees in module `tree`.
 
 mod args;
 mod errors;
 mod patch_info;
 mod run;
+mod tree;
 mod trust;
 
 use std::fs::File;
@@ -22,7 +23,7 @@ use pyo3::types::PyBytes;
 use crate::args::{BytesLike, PatchSource};
 use crate::patch_info::PatchInfo;
 use crate::run::{DiffArgs, Job};
-use crate::trust::{Metadata, Password, require_trust, sign_while_diffing};
+use crate::trust::{Metadata, Password, TrustArgs, require_trust, sign_while_diffing};
 
 /// Builds a patch that turns ``old`` into ``new`` and returns it.
 ///
@@ -74,21 +75,25 @@ fn diff<'py>(
 /// ``trusted_keys`` (a list of minisign public key files) makes it refuse, with
 /// ``UntrustedPatchError`` and before decoding anything, a patch unless one of its signatures
 /// verifies under one of the keys, has not expired, names ``product`` (if given) and a
-/// release of at least ``min_release`` (if given). An empty list refuses every patch;
-/// ``product`` or ``min_release`` without ``trusted_keys`` is a ``ValueError``.
+/// release of at least ``min_release`` (if given). ``trust_dir`` (a directory) trusts every
+/// ``*.pub`` key file in it, besides ``trusted_keys``. An empty list alone refuses every patch;
+/// ``product`` or ``min_release`` without ``trusted_keys`` or ``trust_dir`` is a ``ValueError``.
 #[pyfunction]
-#[pyo3(signature = (old, patch, *, threads=None, trusted_keys=None, product=None, min_release=None))]
+#[pyo3(signature = (old, patch, *, threads=None, trusted_keys=None, trust_dir=None, product=None, min_release=None))]
+#[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn apply<'py>(
     py: Python<'py>,
     old: BytesLike<'py>,
     patch: BytesLike<'py>,
     threads: Option<i64>,
     trusted_keys: Option<Vec<PathBuf>>,
+    trust_dir: Option<PathBuf>,
     product: Option<String>,
     min_release: Option<i64>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let job = Job::new(None)?;
-    let options = require_trust(py, job.apply_options(threads, true)?, trusted_keys, product, min_release)?;
+    let trust = TrustArgs { trusted_keys, trust_dir, product, min_release };
+    let options = require_trust(py, job.apply_options(threads, true)?, trust)?;
     let (old, patch) = (old.as_bytes(), patch.as_bytes());
     let new = job.run(py, &[], || chunkdelta::apply(old, patch, &options))?;
     Ok(PyBytes::new(py, &new))
@@ -134,10 +139,10 @@ fn diff_file(
 /// The output appears only once complete and verified; ``out_path`` may be ``old_path`` to
 /// replace it. ``progress`` works as in ``diff_file``. ``durable=False`` skips the fsync of
 /// the output and its folder: still atomic and verified, but a power cut soon after may leave
-/// ``out_path`` empty or as it was. ``trusted_keys``, ``product`` and ``min_release`` work as
-/// in ``apply``: an untrusted patch leaves ``out_path`` as it was.
+/// ``out_path`` empty or as it was. ``trusted_keys``, ``trust_dir``, ``product`` and
+/// ``min_release`` work as in ``apply``: an untrusted patch leaves ``out_path`` as it was.
 #[pyfunction]
-#[pyo3(signature = (old_path, patch_path, out_path, *, threads=None, durable=true, progress=None, trusted_keys=None, product=None, min_release=None))]
+#[pyo3(signature = (old_path, patch_path, out_path, *, threads=None, durable=true, progress=None, trusted_keys=None, trust_dir=None, product=None, min_release=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn apply_file(
     py: Python<'_>,
@@ -148,22 +153,23 @@ fn apply_file(
     durable: bool,
     progress: Option<Bound<'_, PyAny>>,
     trusted_keys: Option<Vec<PathBuf>>,
+    trust_dir: Option<PathBuf>,
     product: Option<String>,
     min_release: Option<i64>,
 ) -> PyResult<()> {
     let job = Job::new(progress)?;
-    let options =
-        require_trust(py, job.apply_options(threads, durable)?, trusted_keys, product, min_release)?;
+    let trust = TrustArgs { trusted_keys, trust_dir, product, min_release };
+    let options = require_trust(py, job.apply_options(threads, durable)?, trust)?;
     let paths = [old_path.as_path(), &patch_path, &out_path];
     job.run(py, &paths, || {
         chunkdelta::apply_file(&old_path, open_patch(&patch_path)?, &out_path, &options).map(drop)
     })
 }
 
-/// Checks everything ``apply_file`` checks, signatures included when ``trusted_keys`` is
-/// given, without writing anything; raises on any problem.
+/// Checks everything ``apply_file`` checks, signatures included when ``trusted_keys`` or
+/// ``trust_dir`` is given, without writing anything; raises on any problem.
 #[pyfunction]
-#[pyo3(signature = (old_path, patch_path, *, threads=None, progress=None, trusted_keys=None, product=None, min_release=None))]
+#[pyo3(signature = (old_path, patch_path, *, threads=None, progress=None, trusted_keys=None, trust_dir=None, product=None, min_release=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn verify_file(
     py: Python<'_>,
@@ -172,11 +178,13 @@ fn verify_file(
     threads: Option<i64>,
     progress: Option<Bound<'_, PyAny>>,
     trusted_keys: Option<Vec<PathBuf>>,
+    trust_dir: Option<PathBuf>,
     product: Option<String>,
     min_release: Option<i64>,
 ) -> PyResult<()> {
     let job = Job::new(progress)?;
-    let options = require_trust(py, job.apply_options(threads, true)?, trusted_keys, product, min_release)?;
+    let trust = TrustArgs { trusted_keys, trust_dir, product, min_release };
+    let options = require_trust(py, job.apply_options(threads, true)?, trust)?;
     let paths = [old_path.as_path(), &patch_path];
     job.run(py, &paths, || chunkdelta::verify_file(&old_path, open_patch(&patch_path)?, &options).map(drop))
 }
@@ -217,5 +225,6 @@ fn _chunkdelta(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trust::keygen, m)?)?;
     m.add_function(wrap_pyfunction!(trust::sign, m)?)?;
     m.add_function(wrap_pyfunction!(trust::sign_file, m)?)?;
+    tree::register(m)?;
     Ok(())
 }

@@ -51,7 +51,7 @@ pub(crate) struct Signature {
 
 #[pymethods]
 impl Signature {
-    fn __repr__(&self) -> String {
+    pub(crate) fn __repr__(&self) -> String {
         let optional = |value: Option<String>| value.unwrap_or_else(|| "None".to_string());
         format!(
             "Signature(key_id='{}', created={}, expires={}, product={}, release={})",
@@ -112,6 +112,7 @@ impl From<&chunkdelta::PatchInfo> for PatchInfo {
     }
 }
 
-fn hex(bytes: &[u8; 32]) -> String {
+/// `bytes` as lower-case hex.
+pub(crate) fn hex(bytes: &[u8; 32]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

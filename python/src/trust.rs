@@ -96,26 +96,39 @@ pub(crate) fn sign_while_diffing(
     Ok(options.sign(secret_key(py, key, password)?, metadata.options()?))
 }
 
-/// Makes `options` refuse patches that no signature by one of `trusted_keys` (public key
-/// files) covers with `product` and a release of at least `min_release`, if given. Without
-/// `trusted_keys` (`None`), signatures are not checked, and `product` or `min_release` is a
-/// `ValueError`; an empty list trusts no key, so every patch is refused.
+/// The trust keywords of the apply and verify functions, as Python passed them.
+pub(crate) struct TrustArgs {
+    /// `trusted_keys=`: public key files.
+    pub(crate) trusted_keys: Option<Vec<PathBuf>>,
+    /// `trust_dir=`: a directory whose every `*.pub` file is trusted.
+    pub(crate) trust_dir: Option<PathBuf>,
+    pub(crate) product: Option<String>,
+    pub(crate) min_release: Option<i64>,
+}
+
+/// Makes `options` refuse patches that no signature by one of the trusted keys covers with
+/// `product` and a release of at least `min_release`, if given. The trusted keys are those of
+/// `trusted_keys` (public key files) and every `*.pub` file in `trust_dir`. Without either
+/// (both `None`), signatures are not checked, and `product` or `min_release` is a
+/// `ValueError`; an empty `trusted_keys` list alone trusts no key, so every patch is refused.
 pub(crate) fn require_trust(
     py: Python<'_>,
     options: ApplyOptions,
-    trusted_keys: Option<Vec<PathBuf>>,
-    product: Option<String>,
-    min_release: Option<i64>,
+    given: TrustArgs,
 ) -> PyResult<ApplyOptions> {
-    let Some(trusted_keys) = trusted_keys else {
+    let TrustArgs { trusted_keys, trust_dir, product, min_release } = given;
+    if trusted_keys.is_none() && trust_dir.is_none() {
         if product.is_none() && min_release.is_none() {
             return Ok(options);
         }
-        return Err(PyValueError::new_err("product and min_release need trusted_keys"));
-    };
+        return Err(PyValueError::new_err("product and min_release need trusted_keys or trust_dir"));
+    }
     let mut policy = TrustPolicy::new();
-    for path in &trusted_keys {
+    for path in trusted_keys.iter().flatten() {
         policy = policy.trust(PublicKey::read(path).map_err(|e| to_pyerr(py, e, &[path]))?);
+    }
+    if let Some(dir) = &trust_dir {
+        policy = policy.trust_dir(dir).map_err(|e| to_pyerr(py, e, &[dir]))?;
     }
     if let Some(product) = product {
         policy = policy.product(product);

@@ -44,29 +44,57 @@ def test_two_diffs_in_two_threads_overlap_in_time(tmp_path: Path) -> None:
         assert sum(overlap[0] <= t <= overlap[1] for t in times) > 1
 
 
+class Ticker:
+    """A Python thread counting while it gets the GIL, as ``with Ticker() as ticker:``;
+    ``ticker.ticks`` is how many times it ran."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self.running, self.stop = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self.count)
+
+    def count(self) -> None:
+        self.running.set()
+        while not self.stop.is_set():
+            self.ticks += 1
+            time.sleep(0.001)
+
+    def __enter__(self) -> Ticker:
+        self.thread.start()
+        self.running.wait()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
 def test_other_python_threads_run_during_a_diff() -> None:
     rng = random.Random(4)
     old, new = rng.randbytes(1 << 20), rng.randbytes(4 << 20)
-    ticks = 0
-    running = threading.Event()
-    stop = threading.Event()
-
-    def count() -> None:
-        nonlocal ticks
-        running.set()
-        while not stop.is_set():
-            ticks += 1
-            time.sleep(0.001)
-
-    counter = threading.Thread(target=count)
-    counter.start()
-    running.wait()
-    before = ticks
-    chunkdelta.diff(old, new, threads=1, chunk_size=1 << 16)
-    during = ticks - before
-    stop.set()
-    counter.join()
+    with Ticker() as ticker:
+        before = ticker.ticks
+        chunkdelta.diff(old, new, threads=1, chunk_size=1 << 16)
+        during = ticker.ticks - before
     assert during > 50, f"the counting thread ran only {during} times during the diff"
+
+
+def test_other_python_threads_run_during_a_tree_diff_and_verify(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    (old / "f").write_bytes(rng.randbytes(1 << 20))
+    (new / "f").write_bytes(rng.randbytes(4 << 20))
+    with Ticker() as ticker:
+        before = ticker.ticks
+        chunkdelta.diff_tree(old, new, tmp_path / "p", threads=1, chunk_size=1 << 16)
+        during_diff = ticker.ticks - before
+        before = ticker.ticks
+        chunkdelta.verify_tree(old, tmp_path / "p", threads=1)
+        during_verify = ticker.ticks - before
+    assert during_diff > 50, f"the counting thread ran only {during_diff} times during the diff"
+    assert during_verify > 0, "the counting thread never ran during the verify"
 
 
 def wait_for_child(pid: int, timeout: float) -> int:

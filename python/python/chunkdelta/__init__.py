@@ -16,6 +16,13 @@ Signed patches (Ed25519, minisign key files)::
     signed = chunkdelta.sign(patch, "release.key", product="app", release=12)
     chunkdelta.apply(old, signed, trusted_keys=["release.pub"], product="app", min_release=11)
 
+Release trees (whole directories; in place with an atomic swap, commit and rollback)::
+
+    chunkdelta.diff_tree("app-1.0/", "app-1.1/", "app.tpatch")
+    chunkdelta.apply_tree("app-1.0/", "app.tpatch", "app-1.1.new/")
+    report = chunkdelta.apply_tree_in_place("/opt/app", "app.tpatch", trust_dir="/etc/app/keys")
+    chunkdelta.commit_tree("/opt/app")              # or rollback_tree; recover_tree after a crash
+
 ``diff``, ``patch``, ``file_diff``, ``file_patch`` and ``file_patch_inplace`` take the
 arguments of their bsdiff4 namesakes, so ``import chunkdelta as bsdiff4`` works for them.
 ``diff`` writes chunkdelta patches; ``apply``, ``patch``, ``apply_file``, ``file_patch`` and
@@ -29,18 +36,30 @@ import os
 from typing import TYPE_CHECKING, Union
 
 from chunkdelta._chunkdelta import (
+    InPlaceReport,
+    OldFile,
     PatchInfo,
     Signature,
+    TreeEntry,
+    TreeInfo,
     __version__,
     apply,
     apply_file,
+    apply_tree,
+    apply_tree_in_place,
+    commit_tree,
     diff,
     diff_file,
+    diff_tree,
     info,
     keygen,
+    recover_tree,
+    rollback_tree,
     sign,
     sign_file,
+    tree_info,
     verify_file,
+    verify_tree,
 )
 
 if TYPE_CHECKING:
@@ -50,26 +69,38 @@ __all__ = [
     "CancelledError",
     "CorruptPatchError",
     "Error",
+    "InPlaceReport",
     "LimitExceededError",
+    "OldFile",
     "PatchInfo",
     "Signature",
     "SourceMismatchError",
+    "TreeEntry",
+    "TreeInfo",
     "UnsupportedVersionError",
     "UntrustedPatchError",
     "__version__",
     "apply",
     "apply_file",
+    "apply_tree",
+    "apply_tree_in_place",
+    "commit_tree",
     "diff",
     "diff_file",
+    "diff_tree",
     "file_diff",
     "file_patch",
     "file_patch_inplace",
     "info",
     "keygen",
     "patch",
+    "recover_tree",
+    "rollback_tree",
     "sign",
     "sign_file",
+    "tree_info",
     "verify_file",
+    "verify_tree",
 ]
 
 StrPath = Union[str, "os.PathLike[str]"]
@@ -105,9 +136,10 @@ class CancelledError(Error):
 
 
 class UntrustedPatchError(Error):
-    """Trusted keys were given and the patch does not meet them: unsigned, signed by no
-    trusted key, expired, for another product, or below the minimum release. Nothing was
-    decoded or written; the message names the rule each signature failed."""
+    """Trusted keys were given (trusted_keys or trust_dir) and the patch does not meet them:
+    unsigned, signed by no trusted key, expired, for another product, or below the minimum
+    release. Nothing was decoded or written; the message names the rule each signature
+    failed."""
 
 
 def file_diff(src_path: StrPath, dst_path: StrPath, patch_path: StrPath) -> None:

@@ -1,7 +1,7 @@
 """The native module of chunkdelta; use the names re-exported by ``chunkdelta``."""
 
 import os
-from typing import Callable, Optional, Union, final
+from typing import Callable, Optional, Sequence, Union, final
 
 from _typeshed import ReadableBuffer
 
@@ -9,6 +9,10 @@ __all__ = [
     "__version__",
     "PatchInfo",
     "Signature",
+    "TreeInfo",
+    "TreeEntry",
+    "OldFile",
+    "InPlaceReport",
     "diff",
     "apply",
     "diff_file",
@@ -18,6 +22,14 @@ __all__ = [
     "keygen",
     "sign",
     "sign_file",
+    "diff_tree",
+    "apply_tree",
+    "verify_tree",
+    "apply_tree_in_place",
+    "commit_tree",
+    "rollback_tree",
+    "recover_tree",
+    "tree_info",
 ]
 
 _StrPath = Union[str, os.PathLike[str]]
@@ -88,7 +100,8 @@ def apply(
     patch: ReadableBuffer,
     *,
     threads: Optional[int] = None,
-    trusted_keys: Optional[list[_StrPath]] = None,
+    trusted_keys: Optional[Sequence[_StrPath]] = None,
+    trust_dir: Optional[_StrPath] = None,
     product: Optional[str] = None,
     min_release: Optional[int] = None,
 ) -> bytes: ...
@@ -117,7 +130,8 @@ def apply_file(
     threads: Optional[int] = None,
     durable: bool = True,
     progress: Optional[_Progress] = None,
-    trusted_keys: Optional[list[_StrPath]] = None,
+    trusted_keys: Optional[Sequence[_StrPath]] = None,
+    trust_dir: Optional[_StrPath] = None,
     product: Optional[str] = None,
     min_release: Optional[int] = None,
 ) -> None: ...
@@ -127,7 +141,8 @@ def verify_file(
     *,
     threads: Optional[int] = None,
     progress: Optional[_Progress] = None,
-    trusted_keys: Optional[list[_StrPath]] = None,
+    trusted_keys: Optional[Sequence[_StrPath]] = None,
+    trust_dir: Optional[_StrPath] = None,
     product: Optional[str] = None,
     min_release: Optional[int] = None,
 ) -> None: ...
@@ -153,3 +168,127 @@ def sign_file(
     product: Optional[str] = None,
     release: Optional[int] = None,
 ) -> list[Signature]: ...
+
+@final
+class OldFile:
+    """One file of the old tree that a tree patch reads; apply checks its size and hash first."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def hash(self) -> str: ...
+
+@final
+class TreeEntry:
+    """One entry of the new tree and how apply makes it; fields that do not apply are None."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def mode(self) -> int: ...
+    @property
+    def size(self) -> Optional[int]: ...
+    @property
+    def hash(self) -> Optional[str]: ...
+    @property
+    def op(self) -> Optional[str]: ...
+    @property
+    def old(self) -> Optional[str]: ...
+    @property
+    def blob_len(self) -> Optional[int]: ...
+    @property
+    def target(self) -> Optional[str]: ...
+
+@final
+class TreeInfo:
+    """What a tree patch says about itself. Hashes are blake3, as lower-case hex."""
+
+    @property
+    def format_version(self) -> int: ...
+    @property
+    def entries(self) -> list[TreeEntry]: ...
+    @property
+    def old_files(self) -> list[OldFile]: ...
+    @property
+    def removed(self) -> list[str]: ...
+    @property
+    def patch_size(self) -> int: ...
+    @property
+    def manifest_hash(self) -> str: ...
+    @property
+    def signing_digest(self) -> str: ...
+    @property
+    def signatures(self) -> list[Signature]: ...
+
+@final
+class InPlaceReport:
+    """What apply_tree_in_place did: the patch's info, the carried paths, whether it resumed."""
+
+    @property
+    def info(self) -> TreeInfo: ...
+    @property
+    def carried(self) -> list[str]: ...
+    @property
+    def resumed(self) -> bool: ...
+
+def diff_tree(
+    old_dir: _StrPath,
+    new_dir: _StrPath,
+    patch_path: _StrPath,
+    *,
+    level: Optional[int] = None,
+    threads: Optional[int] = None,
+    chunk_size: Optional[int] = None,
+    memory: Optional[int] = None,
+    codec: Optional[str] = None,
+    progress: Optional[_Progress] = None,
+    sign_key: Optional[_StrPath] = None,
+    key_password: Optional[_Password] = None,
+    expires: Optional[int] = None,
+    product: Optional[str] = None,
+    release: Optional[int] = None,
+) -> TreeInfo: ...
+def apply_tree(
+    old_dir: _StrPath,
+    patch_path: _StrPath,
+    out_dir: _StrPath,
+    *,
+    threads: Optional[int] = None,
+    durable: bool = True,
+    progress: Optional[_Progress] = None,
+    trusted_keys: Optional[Sequence[_StrPath]] = None,
+    trust_dir: Optional[_StrPath] = None,
+    product: Optional[str] = None,
+    min_release: Optional[int] = None,
+) -> TreeInfo: ...
+def verify_tree(
+    old_dir: _StrPath,
+    patch_path: _StrPath,
+    *,
+    threads: Optional[int] = None,
+    progress: Optional[_Progress] = None,
+    trusted_keys: Optional[Sequence[_StrPath]] = None,
+    trust_dir: Optional[_StrPath] = None,
+    product: Optional[str] = None,
+    min_release: Optional[int] = None,
+) -> TreeInfo: ...
+def apply_tree_in_place(
+    dir: _StrPath,
+    patch_path: _StrPath,
+    *,
+    threads: Optional[int] = None,
+    durable: bool = True,
+    progress: Optional[_Progress] = None,
+    trusted_keys: Optional[Sequence[_StrPath]] = None,
+    trust_dir: Optional[_StrPath] = None,
+    product: Optional[str] = None,
+    min_release: Optional[int] = None,
+) -> InPlaceReport: ...
+def commit_tree(dir: _StrPath) -> None: ...
+def rollback_tree(dir: _StrPath) -> None: ...
+def recover_tree(dir: _StrPath) -> str: ...
+def tree_info(patch: Union[ReadableBuffer, _StrPath]) -> TreeInfo: ...
