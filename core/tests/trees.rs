@@ -409,7 +409,7 @@ fn in_place_upgrade_swaps_carries_user_files_and_rolls_back_or_commits() {
 }
 
 #[test]
-fn a_failed_in_place_apply_leaves_the_old_tree_and_recover_discards_the_staging() {
+fn a_refused_in_place_apply_leaves_the_old_tree_and_no_state() {
     let dir = tempfile::tempdir().unwrap();
     let (old, new) = feature_trees(dir.path());
     let patch = dir.path().join("p");
@@ -419,6 +419,11 @@ fn a_failed_in_place_apply_leaves_the_old_tree_and_recover_discards_the_staging(
     let err = chunkdelta::apply_tree_in_place(&old, &patch, &ApplyOptions::new()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SourceMismatch);
     assert_eq!(snapshot(&old), before);
-    assert_eq!(chunkdelta::recover_tree(&old).unwrap(), chunkdelta::Recovered::DiscardedStaging);
+    assert!(!dir.path().join(".old.cdtr").exists(), "a refused patch blocks no later update");
+    let key = SecretKey::generate().unwrap();
+    let trust = ApplyOptions::new().trust(TrustPolicy::new().trust(key.public_key()));
+    let err = chunkdelta::apply_tree_in_place(&old, &patch, &trust).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Untrusted);
     assert!(!dir.path().join(".old.cdtr").exists());
+    assert_eq!(chunkdelta::recover_tree(&old).unwrap(), chunkdelta::Recovered::Nothing);
 }

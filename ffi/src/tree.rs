@@ -206,10 +206,10 @@ pub unsafe extern "C" fn chunkdelta_verify_tree(
 /// `chunkdelta_rollback_tree`; another update is refused until then. Called again with the
 /// same patch after a kill, it resumes.
 ///
-/// A failure before the swap (a refused signature, a changed old file, cancellation) leaves
-/// `dir` unchanged and the state directory beside it in place: rerunning the same call
-/// resumes, and `chunkdelta_recover_tree` removes it (`CHUNKDELTA_RECOVERED_DISCARDED_STAGING`);
-/// until one of the two, another patch is refused.
+/// A refused patch (signature, changed old file) leaves `dir` unchanged and nothing beside it.
+/// A later failure before the swap (cancellation, a full disk) leaves the state directory
+/// beside it: rerunning the same call resumes, and `chunkdelta_recover_tree` removes it
+/// (`CHUNKDELTA_RECOVERED_DISCARDED_STAGING`); until one of the two, another patch is refused.
 ///
 /// # Safety
 /// Each path is NULL or a NUL-terminated string, unchanged during the call. `opts` is NULL

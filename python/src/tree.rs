@@ -322,10 +322,10 @@ fn verify_tree(
 /// ``rollback_tree``; another update is refused until then. Called again with the same patch
 /// after a kill, it resumes. The keywords are those of ``apply_tree``.
 ///
-/// A failure before the swap (a refused signature, a changed old file, cancellation) leaves
-/// ``dir`` unchanged and the state directory beside it in place: rerunning the same call
-/// resumes, and ``recover_tree`` removes it (``"discarded-staging"``); until one of the two,
-/// another patch is refused.
+/// A refused patch (signature, changed old file) leaves ``dir`` unchanged and nothing beside
+/// it. A later failure before the swap (cancellation, a full disk) leaves the state directory
+/// beside it: rerunning the same call resumes, and ``recover_tree`` removes it
+/// (``"discarded-staging"``); until one of the two, another patch is refused.
 #[pyfunction]
 #[pyo3(signature = (dir, patch_path, *, threads=None, durable=true, progress=None, trusted_keys=None, trust_dir=None, product=None, min_release=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included

@@ -220,9 +220,9 @@ def test_in_place_carries_user_files_and_rolls_back_and_commits(trees: Trees) ->
     with pytest.raises(chunkdelta.SourceMismatchError):
         chunkdelta.apply_tree_in_place(app, trees.patch)
     assert snapshot(app, skip=("user.cfg",)) == snapshot(trees.new)
-    # As for an untrusted patch, the journal begun before the check is left for recover.
-    assert chunkdelta.recover_tree(app) == "discarded-staging"
+    # Checked before any state is created: nothing is left beside the directory.
     assert os.listdir(parent) == ["app"]
+    assert chunkdelta.recover_tree(app) == "nothing"
 
 
 def test_an_interrupted_in_place_apply_is_discarded_or_resumed(trees: Trees) -> None:
@@ -280,10 +280,9 @@ def test_signed_tree_patches_need_a_trusted_key(trees: Trees, keys: dict[str, Pa
     with pytest.raises(chunkdelta.UntrustedPatchError):
         chunkdelta.apply_tree_in_place(trees.old, signed, trusted_keys=stranger)
     assert snapshot(trees.old) == before
-    # The core begins the in-place journal before it checks trust, so a refusal leaves an
-    # empty staging beside the directory; recover removes it.
-    assert chunkdelta.recover_tree(trees.old) == "discarded-staging"
+    # Trust is checked before any state is created: nothing is left beside the directory.
     assert sorted(os.listdir(trees.folder)) == entries
+    assert chunkdelta.recover_tree(trees.old) == "nothing"
 
     chunkdelta.apply_tree(trees.old, signed, out, trust_dir=keys["dir"], product="app", min_release=2)
     assert snapshot(out) == snapshot(trees.new)

@@ -55,7 +55,9 @@ pub enum Recovered {
 /// checked, then exchanged with `dir` in one step (Linux: `renameat2(RENAME_EXCHANGE)`). Files
 /// in `dir` that the patch does not know (neither read, nor removed, nor in the new tree: a
 /// user's configuration, a plugin) are copied into the new tree first and listed in the
-/// report. The old tree stays in `.NAME.cdtr/tree` until [`commit_tree`] (which deletes it)
+/// report. Trust and every old file are checked before the state directory is created, so a
+/// refused patch leaves nothing behind. The old tree stays in `.NAME.cdtr/tree` until
+/// [`commit_tree`] (which deletes it)
 /// or [`rollback_tree`] (which swaps it back); another update is refused until then. Run again
 /// after a kill, the same call resumes: what was staged and verified is kept, a half-written
 /// file resumes chunk by chunk. Errors are those of [`crate::apply_tree`].
@@ -66,22 +68,24 @@ pub fn apply_tree_in_place(
 ) -> Result<InPlaceReport> {
     let (dir, patch_path) = (dir.as_ref(), patch_path.as_ref());
     let state = State::of(dir)?;
-    let info = read_tree_info_file(patch_path)?;
     let resumed = match state.journal()? {
         Some(journal) => {
+            let info = read_tree_info_file(patch_path)?;
             journal.expect_patch(&info, &state)?;
             if journal.holds_new(dir)? {
                 return Ok(InPlaceReport { info, carried: Vec::new(), resumed: true });
             }
             true
         }
-        None => {
-            state.begin(dir, &info)?;
-            false
-        }
+        None => false,
     };
     let mut carried = Vec::new();
+    // `with_job` checks trust and every old file before this runs: a refused patch leaves no
+    // state behind that would block the next update.
     let info = with_job(dir, patch_path, options, resumed, |job| {
+        if !resumed {
+            state.begin(dir, job.info)?;
+        }
         job.write_content(&state.tree)?;
         carried = carry_extras(dir, &state.tree, job.info)?;
         job.finish_dirs(&state.tree)
