@@ -89,7 +89,7 @@ pub(crate) fn text(info: &TreeInfo) -> String {
         let path = entry.path.display();
         let _ = match &entry.kind {
             EntryKind::File { size, source, .. } => {
-                let (op, detail) = operation(info, *source);
+                let (op, detail) = operation(info, entry, *source);
                 writeln!(text, "{op:<8} {:o} {path} ({size} bytes){detail}", entry.mode)
             }
             EntryKind::Dir => writeln!(text, "dir      {:o} {path}", entry.mode),
@@ -103,10 +103,13 @@ pub(crate) fn text(info: &TreeInfo) -> String {
     text
 }
 
-/// The operation's name and what it reads.
-fn operation(info: &TreeInfo, source: FileSource) -> (&'static str, String) {
+/// The operation's name and what it reads: `keep` is a copy of the same path (unchanged).
+fn operation(info: &TreeInfo, entry: &chunkdelta::TreeEntry, source: FileSource) -> (&'static str, String) {
     let old = |index: usize| info.old_files[index].path.display().to_string();
     match source {
+        FileSource::Copy { old: index } if info.old_files[index].path == entry.path => {
+            ("keep", String::new())
+        }
         FileSource::Copy { old: index } => ("copy", format!(" from {}", old(index))),
         FileSource::Patch { old: index, blob_len } => {
             ("patch", format!(" against {}, {blob_len} bytes", old(index)))
@@ -150,7 +153,7 @@ fn entry_json(info: &TreeInfo, entry: &chunkdelta::TreeEntry) -> Value {
     let path = entry.path.to_string_lossy();
     match &entry.kind {
         EntryKind::File { size, hash, source } => {
-            let (op, _) = operation(info, *source);
+            let (op, _) = operation(info, entry, *source);
             let old = source.old().map(|index| info.old_files[index].path.to_string_lossy());
             json!({"path": path, "kind": "file", "mode": entry.mode, "size": size, "hash": hex::encode(hash),
                    "op": op, "old": old, "blob_len": source.blob_len()})
