@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::options::ApplyOptions;
-use crate::tree::stage::{sync, with_job};
+use crate::tree::stage::{check_room, sync, with_job};
 use crate::tree::walk::{FoundKind, walk};
 use crate::tree::{TreeInfo, platform, read_tree_info_file};
 
@@ -84,6 +84,7 @@ pub fn apply_tree_in_place(
     // state behind that would block the next update.
     let info = with_job(dir, patch_path, options, resumed, |job| {
         if !resumed {
+            check_room(dir, job.info)?;
             state.begin(dir, job.info)?;
         }
         job.write_content(&state.tree)?;

@@ -85,3 +85,48 @@ pub(crate) fn identity(path: &Path) -> Result<(u64, u64)> {
         std::fs::symlink_metadata(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     Ok((meta.dev(), meta.ino()))
 }
+
+/// Fails with [`std::io::ErrorKind::StorageFull`] unless the filesystem holding `dir` has at
+/// least `needed` bytes free for this user (`statvfs`'s `f_bavail`).
+pub(crate) fn check_free_space(dir: &Path, needed: u64) -> Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let path = CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| Error::invalid(format!("{} holds a NUL byte", dir.display())))?;
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is a valid NUL-terminated string and `stats` points to writable memory
+    // of the right type; statvfs fills it completely when it returns 0.
+    if unsafe { libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) } != 0 {
+        return Err(Error::io(
+            format!("reading the free space of {}", dir.display()),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: statvfs returned 0, so it initialised `stats`.
+    let stats = unsafe { stats.assume_init() };
+    #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
+    let free = (stats.f_bavail as u64).saturating_mul(stats.f_frsize as u64);
+    if free < needed {
+        let full = std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            format!("{needed} bytes are needed to stage the new tree, {free} are free"),
+        );
+        return Err(Error::io(format!("staging beside {}", dir.display()), full));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_space_is_read_and_an_impossible_need_is_storage_full() {
+        let dir = tempfile::tempdir().unwrap();
+        check_free_space(dir.path(), 1).unwrap();
+        let Err(Error::Io { source, .. }) = check_free_space(dir.path(), u64::MAX) else {
+            panic!("no error")
+        };
+        assert_eq!(source.kind(), std::io::ErrorKind::StorageFull);
+    }
+}

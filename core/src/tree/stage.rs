@@ -28,7 +28,9 @@ use crate::tree::{TreeInfo, parse, platform};
 /// that names the file. The new tree is then built in a staging directory beside `out_dir`
 /// (`.NAME.cdtr-ID`), every file verified by its hash as it is written, symlinks created last
 /// (so nothing is ever written through one), and the staging directory renamed to `out_dir`
-/// (refusing to replace anything that appeared there meanwhile). On failure it is removed:
+/// (refusing to replace anything that appeared there meanwhile). The filesystem must have room
+/// for the new tree's files before staging starts (a full-disk [`crate::ErrorKind::Io`]
+/// otherwise). On failure it is removed:
 /// `out_dir` exists only complete. Regular files get their permission bits (`0o777` at most),
 /// directories theirs; owners, times and extended attributes are not carried.
 pub fn apply_tree(
@@ -66,6 +68,7 @@ fn run(
     with_job(old_dir, patch_path, options, false, |job| match out_dir {
         None => job.files(None),
         Some(out_dir) => {
+            check_room(out_dir, job.info)?;
             let staging = Staging::create(out_dir)?;
             job.write(&staging.root)?;
             staging.commit(out_dir, options.durable)
@@ -92,6 +95,13 @@ pub(super) fn with_job(
         work(&Job { info: &info, old: &old, blobs, options, progress: &progress, resume })
     })?;
     Ok(info)
+}
+
+/// Fails with a full-disk error, before anything is staged, unless the filesystem that will
+/// hold `dest` has room for the new tree's files.
+pub(super) fn check_room(dest: &Path, info: &TreeInfo) -> Result<()> {
+    let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    platform::check_free_space(parent, new_bytes(info))
 }
 
 fn new_bytes(info: &TreeInfo) -> u64 {
