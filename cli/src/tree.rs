@@ -23,12 +23,15 @@ pub(crate) fn is_tree_patch_file(path: &Path) -> bool {
 /// What an apply or diff of a tree did, in one line.
 pub(crate) fn summary(info: &TreeInfo) -> String {
     let counts = Counts::of(info);
+    let made = if info.format_version == 1 {
+        format!("{} patched, {} literal", counts.patched, counts.files - counts.copied - counts.patched)
+    } else {
+        format!("{} from the solid patch", counts.files - counts.copied)
+    };
     format!(
-        "{} files ({} copied, {} patched, {} literal), {} directories, {} symlinks; patch {}",
+        "{} files ({} copied, {made}), {} directories, {} symlinks; patch {}",
         counts.files,
         counts.copied,
-        counts.patched,
-        counts.files - counts.copied - counts.patched,
         counts.dirs,
         counts.links,
         format_size(info.patch_size)
@@ -73,6 +76,9 @@ pub(crate) fn text(info: &TreeInfo) -> String {
     let _ = writeln!(text, "patch size      {} bytes ({})", info.patch_size, format_size(info.patch_size));
     let _ = writeln!(text, "entries         {}", summary(info));
     let _ = writeln!(text, "old files read  {}", info.old_files.len());
+    if let Some(solid) = &info.solid {
+        let _ = writeln!(text, "solid patch     {} bytes against {} old files", solid.len, solid.bases.len());
+    }
     let _ = writeln!(text, "manifest blake3 {}", hex::encode(info.manifest_hash));
     let _ = writeln!(text, "signatures      {}", info.signatures.len());
     for signature in &info.signatures {
@@ -115,6 +121,7 @@ fn operation(info: &TreeInfo, entry: &chunkdelta::TreeEntry, source: FileSource)
             ("patch", format!(" against {}, {blob_len} bytes", old(index)))
         }
         FileSource::Literal { blob_len } => ("literal", format!(", {blob_len} bytes")),
+        FileSource::Solid { .. } => ("solid", String::new()),
         _ => ("unknown", String::new()),
     }
 }
@@ -125,8 +132,12 @@ pub(crate) fn json(info: &TreeInfo) -> String {
     let old_files: Vec<Value> = info
         .old_files
         .iter()
-        .map(|f| json!({"path": f.path.to_string_lossy(), "size": f.size, "hash": hex::encode(f.hash)}))
+        .map(|f| json!({"path": f.path.to_string_lossy(), "size": f.size, "hash": hex::encode(f.check.as_bytes())}))
         .collect();
+    let solid = info.solid.as_ref().map(|solid| {
+        let bases: Vec<_> = solid.bases.iter().map(|&i| info.old_files[i].path.to_string_lossy()).collect();
+        json!({"len": solid.len, "bases": bases})
+    });
     let signatures: Vec<Value> = info
         .signatures
         .iter()
@@ -143,6 +154,8 @@ pub(crate) fn json(info: &TreeInfo) -> String {
         "signing_digest": hex::encode(info.signing_digest),
         "signatures": signatures,
         "old_files": old_files,
+        "old_digest": info.old_digest.map(hex::encode),
+        "solid": solid,
         "entries": entries,
         "removed": info.removed.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
     });
@@ -155,7 +168,7 @@ fn entry_json(info: &TreeInfo, entry: &chunkdelta::TreeEntry) -> Value {
         EntryKind::File { size, hash, source } => {
             let (op, _) = operation(info, entry, *source);
             let old = source.old().map(|index| info.old_files[index].path.to_string_lossy());
-            json!({"path": path, "kind": "file", "mode": entry.mode, "size": size, "hash": hex::encode(hash),
+            json!({"path": path, "kind": "file", "mode": entry.mode, "size": size, "hash": hash.map(hex::encode),
                    "op": op, "old": old, "blob_len": source.blob_len()})
         }
         EntryKind::Dir => json!({"path": path, "kind": "dir", "mode": entry.mode}),

@@ -38,22 +38,24 @@ fn a_tree_diffs_applies_verifies_and_describes_itself() {
     trees(dir.path());
     let [old, new, patch, out] = ["old", "new", "tree.patch", "out"].map(|name| dir.path().join(name));
     let said = ok(&[Path::new("diff"), &old, &new, Path::new("-o"), &patch]);
-    assert!(said.contains("3 files (1 copied, 1 patched, 1 literal), 2 directories, 1 symlinks"), "{said}");
+    assert!(said.contains("3 files (1 copied, 2 from the solid patch), 2 directories, 1 symlinks"), "{said}");
     ok(&[Path::new("verify"), &old, &patch]);
     ok(&[Path::new("apply"), &old, &patch, Path::new("-o"), &out]);
     assert_eq!(fs::read(out.join("lib/v2/core.so")).unwrap(), fs::read(new.join("lib/v2/core.so")).unwrap());
     assert_eq!(fs::read_link(out.join("core")).unwrap(), Path::new("lib/v2/core.so"));
 
     let text = ok(&[Path::new("info"), &patch]);
-    assert!(text.contains("patch    644 lib/v2/core.so (200000 bytes) against lib/core.so"), "{text}");
+    assert!(text.contains("solid    644 lib/v2/core.so (200000 bytes)\n"), "{text}");
+    assert!(text.contains("solid patch     ") && text.contains(" bytes against 1 old files\n"), "{text}");
     assert!(text.contains("keep     644 LICENSE (10 bytes)\n"), "{text}");
     let json: serde_json::Value =
         serde_json::from_str(&ok(&[Path::new("info"), Path::new("--json"), &patch])).unwrap();
     assert_eq!(json["kind"], "tree");
     let ops: Vec<&str> =
         json["entries"].as_array().unwrap().iter().filter_map(|e| e["op"].as_str()).collect();
-    assert_eq!(ops, ["keep", "literal", "patch"]);
+    assert_eq!(ops, ["keep", "solid", "solid"]);
     assert_eq!(json["old_files"][1]["path"], "lib/core.so");
+    assert_eq!(json["solid"]["bases"], serde_json::json!(["lib/core.so"]));
 
     let again = run(&[Path::new("apply"), &old, &patch, Path::new("-o"), &out]);
     assert_eq!(again.status.code(), Some(1), "an existing OUT is refused");

@@ -119,6 +119,17 @@ pub(crate) fn verify_own(old: &[u8], patch: impl Read, options: &ApplyOptions) -
     run(old, patch, &mut DiscardOutput, options)
 }
 
+/// Applies a chunkdelta patch to `old`, writing the chunks to `output` (a tree patch's solid
+/// output, which spreads them over many files).
+pub(crate) fn apply_to_output(
+    old: &[u8],
+    patch: impl Read,
+    output: &mut impl Output,
+    options: &ApplyOptions,
+) -> Result<ApplyReport> {
+    run(old, patch, output, options)
+}
+
 /// [`verify`] with `old` memory-mapped from `old_path`.
 pub fn verify_file(
     old_path: impl AsRef<Path>,
@@ -137,7 +148,7 @@ fn refuse_unsigned_format(format: PatchFormat, options: &ApplyOptions) -> Result
 }
 
 /// Where decoded chunks go. `prepare` runs once `old` is verified, before any chunk.
-trait Output: Sync {
+pub(crate) trait Output: Sync {
     fn prepare(&mut self, _info: &PatchInfo) -> Result<()> {
         Ok(())
     }

@@ -30,13 +30,18 @@ impl Deref for MappedFile {
 pub(crate) fn map_file(path: &Path) -> Result<MappedFile> {
     let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let len = file.metadata().map_err(|e| Error::io(format!("reading {}", path.display()), e))?.len();
+    map_opened(&file, len, path)
+}
+
+/// [`map_file`] of a file already open, `len` bytes long (`path` names it in errors).
+pub(crate) fn map_opened(file: &File, len: u64, path: &Path) -> Result<MappedFile> {
     if len == 0 {
         return Ok(MappedFile::Empty);
     }
     // SAFETY: the map is read-only and chunkdelta never writes to the files it maps. Another
     // process truncating or rewriting the file meanwhile is outside the contract, as for any
     // mmap-based tool (b3sum, bidiff); for `old`, apply detects changed content by its hash.
-    let map = unsafe { memmap2::Mmap::map(&file) }
+    let map = unsafe { memmap2::Mmap::map(file) }
         .map_err(|e| Error::io(format!("mapping {}", path.display()), e))?;
     Ok(MappedFile::Mapped(map))
 }

@@ -68,9 +68,9 @@ pub use options::{
     MIN_MEMORY, ProgressFn, level_range,
 };
 pub use tree::{
-    EntryKind, FileSource, InPlaceReport, MAX_MANIFEST_LEN, OldFile, Recovered, TREE_FORMAT_VERSION,
-    TREE_MAGIC, TreeEntry, TreeInfo, apply_tree, apply_tree_in_place, commit_tree, diff_tree, is_tree_patch,
-    read_tree_info, read_tree_info_file, recover_tree, rollback_tree, verify_tree,
+    EntryKind, FileSource, InPlaceReport, MAX_MANIFEST_LEN, OldCheck, OldFile, Recovered, SolidPatch,
+    TREE_FORMAT_VERSION, TREE_MAGIC, TreeEntry, TreeInfo, apply_tree, apply_tree_in_place, commit_tree,
+    diff_tree, is_tree_patch, read_tree_info, read_tree_info_file, recover_tree, rollback_tree, verify_tree,
 };
 pub use trust::{
     KeyId, PublicKey, SecretKey, SignOptions, SignatureInfo, TrustPolicy, sign, sign_file, write_key_pair,

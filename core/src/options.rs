@@ -47,6 +47,21 @@ impl Callback {
     pub(crate) fn get(&self) -> Option<&ProgressFn> {
         self.0.as_deref()
     }
+
+    /// This callback for a part of the work worth `span` of `total`, starting at `base`: each
+    /// `(done, part_total)` is told as `(base + span * done / part_total, total)`.
+    pub(crate) fn part(&self, base: u64, span: u64, total: u64) -> Self {
+        match &self.0 {
+            Some(callback) => {
+                let callback = Arc::clone(callback);
+                Callback::new(move |done, part_total| {
+                    let scaled = u128::from(span) * u128::from(done) / u128::from(part_total.max(1));
+                    callback(base + scaled as u64, total)
+                })
+            }
+            None => Callback(None),
+        }
+    }
 }
 
 impl fmt::Debug for Callback {

@@ -4,15 +4,15 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::{PermissionsExt, symlink};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::symlink;
+use std::path::Path;
 
 use chunkdelta::{
     ApplyOptions, DiffOptions, EntryKind, ErrorKind, FileSource, SecretKey, SignOptions, TrustPolicy,
     apply_tree, diff_tree, read_tree_info_file, sign_file, verify_tree,
 };
 use common::trees::{feature_trees, put, snapshot};
-use common::{Rng, edited, old_file};
+use common::{edited, old_file};
 
 fn options() -> DiffOptions {
     DiffOptions::new().level(3)
@@ -49,11 +49,14 @@ fn moves_and_copies_cost_nothing_and_renamed_files_are_patched() {
         assert!(matches!(source(moved), FileSource::Copy { .. }), "{moved}: {:?}", source(moved));
     }
     assert_eq!(old_path(source("copy-of-app")), Path::new("bin/app"));
-    assert!(matches!(source("bin/app"), FileSource::Patch { .. }));
-    let renamed = source("lib/libcore.so.2");
-    assert!(matches!(renamed, FileSource::Patch { .. }), "{renamed:?}");
-    assert!(renamed.blob_len() < 20_000, "a renamed-and-edited 90 KB file costs {}", renamed.blob_len());
-    assert!(matches!(source("added.bin"), FileSource::Literal { .. }));
+    for changed in ["bin/app", "lib/libcore.so.2", "added.bin"] {
+        assert!(matches!(source(changed), FileSource::Solid { .. }), "{changed}: {:?}", source(changed));
+    }
+    let solid = info.solid.as_ref().unwrap();
+    let bases: Vec<_> = solid.bases.iter().map(|&i| info.old_files[i].path.clone()).collect();
+    assert_eq!(bases, [Path::new("bin/app"), Path::new("lib/libcore.so")], "the renamed file's basis");
+    // 150 KB of edited files and 5 KB of new random bytes.
+    assert!(solid.len < 5_000 + 20_000, "the solid patch costs {}", solid.len);
     assert!(
         !info.old_files.iter().any(|f| f.path == Path::new("removed.txt")),
         "unread files are not required"

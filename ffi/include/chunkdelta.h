@@ -225,7 +225,7 @@ typedef struct chunkdelta_signature {
 /**
  * What a tree patch says about itself: filled by `chunkdelta_tree_info_file`. The caller owns
  * it (on the stack, typically). The counts describe the new tree and how each of its files is
- * made; `copied_count + patched_count + literal_count == file_count` and
+ * made; `copied_count + patched_count + literal_count + solid_count == file_count` and
  * `file_count + dir_count + symlink_count == entry_count`.
  */
 typedef struct chunkdelta_tree_info {
@@ -253,6 +253,15 @@ typedef struct chunkdelta_tree_info {
    * Files stored literally (a file patch against an empty file).
    */
   uint64_t literal_count;
+  /**
+   * Tree format 2: files made by the tree's one solid file patch (every file that is not
+   * copied).
+   */
+  uint64_t solid_count;
+  /**
+   * Tree format 2: size in bytes of the solid file patch (0 when there is none).
+   */
+  uint64_t solid_size;
   /**
    * Directories of the new tree, empty ones included.
    */

@@ -27,7 +27,7 @@ pub const CHUNKDELTA_RECOVERED_ROLLED_BACK: c_int = 3;
 
 /// What a tree patch says about itself: filled by `chunkdelta_tree_info_file`. The caller owns
 /// it (on the stack, typically). The counts describe the new tree and how each of its files is
-/// made; `copied_count + patched_count + literal_count == file_count` and
+/// made; `copied_count + patched_count + literal_count + solid_count == file_count` and
 /// `file_count + dir_count + symlink_count == entry_count`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +44,11 @@ pub struct chunkdelta_tree_info {
     pub patched_count: u64,
     /// Files stored literally (a file patch against an empty file).
     pub literal_count: u64,
+    /// Tree format 2: files made by the tree's one solid file patch (every file that is not
+    /// copied).
+    pub solid_count: u64,
+    /// Tree format 2: size in bytes of the solid file patch (0 when there is none).
+    pub solid_size: u64,
     /// Directories of the new tree, empty ones included.
     pub dir_count: u64,
     /// Symlinks of the new tree.
@@ -73,6 +78,8 @@ impl From<&TreeInfo> for chunkdelta_tree_info {
             copied_count: 0,
             patched_count: 0,
             literal_count: 0,
+            solid_count: 0,
+            solid_size: info.solid.as_ref().map_or(0, |solid| solid.len),
             dir_count: 0,
             symlink_count: 0,
             removed_count: info.removed.len() as u64,
@@ -91,6 +98,7 @@ impl From<&TreeInfo> for chunkdelta_tree_info {
                     match source {
                         FileSource::Copy { .. } => out.copied_count += 1,
                         FileSource::Patch { .. } => out.patched_count += 1,
+                        FileSource::Solid { .. } => out.solid_count += 1,
                         // Literal, and any way of making a file added to the core later: the
                         // counts of the three kinds named above would not add up otherwise.
                         _ => out.literal_count += 1,

@@ -104,7 +104,7 @@ impl TreeEntry {
             EntryKind::File { size, hash, source } => {
                 out.kind = "file";
                 out.size = Some(*size);
-                out.hash = Some(hex(hash));
+                out.hash = hash.as_ref().map(hex);
                 out.blob_len = Some(source.blob_len());
                 out.old =
                     source.old().and_then(|i| old_files.get(i)).map(|old| old.path.clone().into_os_string());
@@ -112,6 +112,7 @@ impl TreeEntry {
                     FileSource::Copy { .. } => "copy",
                     FileSource::Patch { .. } => "patch",
                     FileSource::Literal { .. } => "literal",
+                    FileSource::Solid { .. } => "solid",
                     // A way of making a file added to the core after this binding.
                     _ => "unknown",
                 });
@@ -140,6 +141,10 @@ pub(crate) struct TreeInfo {
     entries: Vec<TreeEntry>,
     /// The old files the patch reads, sorted by path.
     old_files: Vec<OldFile>,
+    /// Tree format 2: size of the solid file patch that makes every file not copied.
+    solid_len: Option<u64>,
+    /// Tree format 2: the old files whose concatenation the solid file patch is made against.
+    solid_bases: Vec<OsString>,
     /// Paths of the old tree that the new one does not have.
     removed: Vec<OsString>,
     /// Size of the whole patch in bytes.
@@ -179,8 +184,15 @@ impl From<&chunkdelta::TreeInfo> for TreeInfo {
                 .map(|old| OldFile {
                     path: old.path.clone().into_os_string(),
                     size: old.size,
-                    hash: hex(&old.hash),
+                    hash: old.check.as_bytes().iter().map(|b| format!("{b:02x}")).collect(),
                 })
+                .collect(),
+            solid_len: info.solid.as_ref().map(|solid| solid.len),
+            solid_bases: info
+                .solid
+                .iter()
+                .flat_map(|solid| &solid.bases)
+                .map(|&i| info.old_files[i].path.clone().into_os_string())
                 .collect(),
             removed: info.removed.iter().map(|path| path.clone().into_os_string()).collect(),
             patch_size: info.patch_size,

@@ -1,7 +1,7 @@
 //! The diff side of tree patches: which old file each new file is made from, and its file
 //! patch.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
@@ -10,9 +10,11 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::hash::hash;
 use crate::io::{MappedFile, map_file};
-use crate::options::{Callback, DiffOptions};
-use crate::parallel::{Progress, Workers};
-use crate::tree::manifest::{EntryKind, FileSource, Manifest, OldFile, TreeEntry};
+use crate::options::DiffOptions;
+use crate::parallel::Workers;
+use crate::tree::manifest::{
+    CHECK_LEN, EntryKind, FileSource, Manifest, OldCheck, OldFile, SolidPatch, TreeEntry,
+};
 use crate::tree::similar::SimilarityIndex;
 use crate::tree::walk::{Found, FoundKind, check_case_collisions, walk};
 
@@ -35,12 +37,9 @@ enum Basis {
     Literal,
 }
 
-/// The manifest and the file patches, in entry order, for `old_dir` to `new_dir`.
-pub(crate) fn build(
-    old_dir: &Path,
-    new_dir: &Path,
-    options: &DiffOptions,
-) -> Result<(Manifest, Vec<Vec<u8>>)> {
+/// The manifest and the solid file patch (empty when every file is a copy) for `old_dir` to
+/// `new_dir`.
+pub(crate) fn build(old_dir: &Path, new_dir: &Path, options: &DiffOptions) -> Result<(Manifest, Vec<u8>)> {
     let (old, new) = (walk(old_dir)?, walk(new_dir)?);
     check_case_collisions(&new)?;
     let workers = Workers::new(options.threads)?;
@@ -48,10 +47,11 @@ pub(crate) fn build(
         let old_files = read_files(old_dir, &old)?;
         let new_files = read_files(new_dir, &new)?;
         let bases = choose_bases(&old_files, &new_files);
-        let made = file_patches(&old_files, &new_files, &bases, options)?;
-        let (mut manifest, blobs) = assemble(&new, &old_files, &new_files, made);
+        let (solid_bases, blob) = solid_patch(&old_files, &new_files, &bases, options)?;
+        let solid = (solid_bases, blob.len() as u64);
+        let mut manifest = assemble(&new, &old_files, &new_files, &bases, solid);
         manifest.removed = removed(&old, &new);
-        Ok((manifest, blobs))
+        Ok((manifest, blob))
     })
 }
 
@@ -136,60 +136,53 @@ impl<'a> OldLookup<'a> {
     }
 }
 
-/// Each new file's final basis and patch (empty for copies), in parallel; a patch against an
-/// old file that is not smaller than the literal (a patch against nothing) gives way to it.
-fn file_patches(
+/// The solid file patch (`TREE-FORMAT.md`, "Solid file patch") of every new file that is not
+/// a copy, in entry order, against the concatenation of their bases (each once, in order of
+/// first use); with those bases. Empty, with no bases, when every file is a copy. One patch
+/// rather than one per file: shared new content (statically linked code in several
+/// executables) compresses once, and small files cost no per-patch overhead.
+fn solid_patch(
     old: &[Content],
     new: &[Content],
     bases: &[Basis],
     options: &DiffOptions,
-) -> Result<Vec<(Basis, Vec<u8>)>> {
-    let blob_options = DiffOptions { signers: Vec::new(), progress: Callback::default(), ..options.clone() };
-    let total = new.iter().map(|f| f.data.len() as u64).sum();
-    let progress = Progress::new(options.progress.get(), total);
-    new.par_iter()
-        .zip(bases)
-        .map(|(file, &basis)| {
-            progress.check()?;
-            let made = match basis {
-                Basis::Copy(_) => (basis, Vec::new()),
-                Basis::Patch(index) => {
-                    let patch = crate::diff(&old[index].data, &file.data, &blob_options)?;
-                    literal_if_smaller(basis, patch, &file.data, &blob_options)?
-                }
-                Basis::Literal => (basis, crate::diff(&[], &file.data, &blob_options)?),
-            };
-            progress.advance(file.data.len() as u64)?;
-            Ok(made)
-        })
-        .collect()
-}
-
-/// `patch`, or the literal patch of `new` when that is smaller. The literal is only tried
-/// when the patch is over half of `new`: below that it cannot win by much.
-fn literal_if_smaller(
-    basis: Basis,
-    patch: Vec<u8>,
-    new: &[u8],
-    options: &DiffOptions,
-) -> Result<(Basis, Vec<u8>)> {
-    if patch.len() <= new.len() / 2 {
-        return Ok((basis, patch));
+) -> Result<(Vec<usize>, Vec<u8>)> {
+    let (mut used, mut seen) = (Vec::new(), HashSet::new());
+    let mut new_bytes = Vec::new();
+    for (file, basis) in new.iter().zip(bases) {
+        match *basis {
+            Basis::Copy(_) => continue,
+            Basis::Patch(index) if seen.insert(index) => used.push(index),
+            Basis::Patch(_) | Basis::Literal => {}
+        }
+        new_bytes.extend_from_slice(&file.data);
     }
-    let literal = crate::diff(&[], new, options)?;
-    Ok(if literal.len() < patch.len() { (Basis::Literal, literal) } else { (basis, patch) })
+    let total: u64 = new.iter().map(|file| file.data.len() as u64).sum();
+    let copied = total - new_bytes.len() as u64;
+    if bases.iter().all(|b| matches!(b, Basis::Copy(_))) {
+        if let Some(progress) = options.progress.get() {
+            let _ = progress(total, total);
+        }
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let old_bytes: Vec<u8> = used.iter().flat_map(|&i| old[i].data.iter().copied()).collect();
+    let progress = options.progress.part(copied, new_bytes.len() as u64, total);
+    let blob_options = DiffOptions { signers: Vec::new(), progress, ..options.clone() };
+    Ok((used, crate::diff(&old_bytes, &new_bytes, &blob_options)?))
 }
 
-/// The manifest: the old files read (numbered in path byte order), and the new tree's entries.
+/// The manifest: the old files read (numbered in path byte order, checked by their hash's
+/// first bytes and, all together, by the old digest), and the new tree's entries.
 fn assemble(
     new: &[Found],
     old_files: &[Content],
     new_files: &[Content],
-    made: Vec<(Basis, Vec<u8>)>,
-) -> (Manifest, Vec<Vec<u8>>) {
-    let mut used: Vec<usize> = made
+    bases: &[Basis],
+    solid: (Vec<usize>, u64),
+) -> Manifest {
+    let mut used: Vec<usize> = bases
         .iter()
-        .filter_map(|(basis, _)| match *basis {
+        .filter_map(|basis| match *basis {
             Basis::Copy(i) | Basis::Patch(i) => Some(i),
             Basis::Literal => None,
         })
@@ -199,6 +192,7 @@ fn assemble(
     let number: HashMap<usize, usize> = used.iter().enumerate().map(|(n, &i)| (i, n)).collect();
     let by_path: HashMap<&Path, usize> =
         new_files.iter().enumerate().map(|(i, f)| (f.path.as_path(), i)).collect();
+    let mut solid_at = 0;
     let entries = new
         .iter()
         .map(|found| {
@@ -207,14 +201,15 @@ fn assemble(
                 FoundKind::Symlink { target } => EntryKind::Symlink { target: target.clone() },
                 FoundKind::File { .. } => {
                     let i = by_path[found.path.as_path()];
-                    let (basis, blob) = &made[i];
-                    let blob_len = blob.len() as u64;
-                    let source = match *basis {
+                    let size = new_files[i].data.len() as u64;
+                    let source = match bases[i] {
                         Basis::Copy(o) => FileSource::Copy { old: number[&o] },
-                        Basis::Patch(o) => FileSource::Patch { old: number[&o], blob_len },
-                        Basis::Literal => FileSource::Literal { blob_len },
+                        Basis::Patch(_) | Basis::Literal => {
+                            solid_at += size;
+                            FileSource::Solid { offset: solid_at - size }
+                        }
                     };
-                    EntryKind::File { size: new_files[i].data.len() as u64, hash: new_files[i].hash, source }
+                    EntryKind::File { size, hash: None, source }
                 }
             };
             TreeEntry { path: found.path.clone(), mode: found.mode, kind }
@@ -225,12 +220,24 @@ fn assemble(
         .map(|&i| OldFile {
             path: old_files[i].path.clone(),
             size: old_files[i].data.len() as u64,
-            hash: old_files[i].hash,
+            check: OldCheck::Blake3Prefix(old_files[i].hash[..CHECK_LEN].try_into().expect("CHECK_LEN")),
         })
         .collect();
-    // File patches go in entry order, which is the new files' order.
-    let blobs = made.into_iter().map(|(_, blob)| blob).collect();
-    (Manifest { old_files: old, entries, removed: Vec::new() }, blobs)
+    let hashes: Vec<&[u8; 32]> = used.iter().map(|&i| &old_files[i].hash).collect();
+    let (solid_bases, solid_len) = solid;
+    let solid = (solid_len > 0)
+        .then(|| SolidPatch { bases: solid_bases.iter().map(|i| number[i]).collect(), len: solid_len });
+    Manifest { old_files: old, entries, removed: Vec::new(), old_digest: Some(old_digest(&hashes)), solid }
+}
+
+/// blake3 of the old files' blake3 hashes, in order: what a format 2 apply checks the old
+/// tree against, beside each file's size and hash prefix.
+pub(crate) fn old_digest(hashes: &[&[u8; 32]]) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    hashes.iter().for_each(|hash| {
+        hasher.update(*hash);
+    });
+    *hasher.finalize().as_bytes()
 }
 
 /// The paths of `old` that `new` does not have, in path byte order.

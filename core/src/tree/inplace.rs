@@ -92,7 +92,7 @@ pub fn apply_tree_in_place(
         job.finish_dirs(&state.tree)
     })?;
     if options.durable {
-        sync(&state.tree)?;
+        platform::sync_tree(&state.tree)?;
     }
     platform::exchange(dir, &state.tree)?;
     sync_parent(dir)?;

@@ -15,6 +15,9 @@ pub(crate) const MAX_PATH_LEN: usize = 4096;
 /// Permission bits a tree patch carries: read, write and execute for owner, group and others.
 pub(crate) const MODE_MASK: u32 = 0o777;
 
+/// Bytes of an old file's blake3 that a version 2 manifest keeps, to name a changed file.
+pub(crate) const CHECK_LEN: usize = 4;
+
 /// One file of the old tree that a tree patch reads, with what it must hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -23,8 +26,37 @@ pub struct OldFile {
     pub path: PathBuf,
     /// Size in bytes.
     pub size: u64,
-    /// blake3 of the content.
-    pub hash: [u8; 32],
+    /// What its content is checked against.
+    pub check: OldCheck,
+}
+
+/// What an old file's content is checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OldCheck {
+    /// Tree format 1: its blake3.
+    Blake3([u8; 32]),
+    /// Tree format 2: the first [`CHECK_LEN`] bytes of its blake3, which name a changed file;
+    /// the manifest's old digest covers every old file's whole hash.
+    Blake3Prefix([u8; CHECK_LEN]),
+}
+
+impl OldCheck {
+    /// Whether a file whose blake3 is `hash` passes this check.
+    pub fn matches(&self, hash: &[u8; 32]) -> bool {
+        match self {
+            OldCheck::Blake3(expected) => expected == hash,
+            OldCheck::Blake3Prefix(prefix) => hash.starts_with(prefix),
+        }
+    }
+
+    /// The hash bytes the patch stores: 32, or [`CHECK_LEN`].
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            OldCheck::Blake3(hash) => hash,
+            OldCheck::Blake3Prefix(prefix) => prefix,
+        }
+    }
 }
 
 /// How a file of the new tree is made.
@@ -37,34 +69,40 @@ pub enum FileSource {
         /// The old file.
         old: usize,
     },
-    /// A chunkdelta file patch of `blob_len` bytes against old file `old`.
+    /// Tree format 1: a chunkdelta file patch of `blob_len` bytes against old file `old`.
     Patch {
         /// The old file.
         old: usize,
         /// Size of the embedded file patch.
         blob_len: u64,
     },
-    /// A chunkdelta file patch of `blob_len` bytes against an empty old file.
+    /// Tree format 1: a chunkdelta file patch of `blob_len` bytes against an empty old file.
     Literal {
         /// Size of the embedded file patch.
         blob_len: u64,
     },
+    /// Tree format 2: bytes `offset .. offset + size` of the output of the tree's one solid
+    /// file patch ([`super::TreeInfo::solid`]).
+    Solid {
+        /// Where the file starts in the solid output.
+        offset: u64,
+    },
 }
 
 impl FileSource {
-    /// Size of the embedded file patch, 0 for a copy.
+    /// Size of this file's own embedded file patch: 0 for a copy and a solid file.
     pub fn blob_len(self) -> u64 {
         match self {
-            FileSource::Copy { .. } => 0,
+            FileSource::Copy { .. } | FileSource::Solid { .. } => 0,
             FileSource::Patch { blob_len, .. } | FileSource::Literal { blob_len } => blob_len,
         }
     }
 
-    /// The old file read, if any.
+    /// The old file read by this file alone, if any.
     pub fn old(self) -> Option<usize> {
         match self {
             FileSource::Copy { old } | FileSource::Patch { old, .. } => Some(old),
-            FileSource::Literal { .. } => None,
+            FileSource::Literal { .. } | FileSource::Solid { .. } => None,
         }
     }
 }
@@ -77,8 +115,9 @@ pub enum EntryKind {
     File {
         /// Size in bytes.
         size: u64,
-        /// blake3 of the content.
-        hash: [u8; 32],
+        /// blake3 of the content (tree format 1; format 2 checks content through the old files
+        /// and the solid file patch's hashes instead).
+        hash: Option<[u8; 32]>,
         /// How apply makes it.
         source: FileSource,
     },
@@ -103,6 +142,18 @@ pub struct TreeEntry {
     pub kind: EntryKind,
 }
 
+/// Tree format 2's one file patch for every file that is not a copy: its old file is the
+/// concatenation of `bases` (old files, in this order), its new file the concatenation of the
+/// [`FileSource::Solid`] files in entry order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SolidPatch {
+    /// Indices into the old files.
+    pub bases: Vec<usize>,
+    /// Size of the file patch.
+    pub len: u64,
+}
+
 /// The decoded manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Manifest {
@@ -112,83 +163,233 @@ pub(crate) struct Manifest {
     /// the entries, every path of the old tree, so that an in-place apply can tell the files a
     /// user added (which it carries over) from the ones the release removed.
     pub(crate) removed: Vec<PathBuf>,
+    /// Tree format 2: blake3 of the old files' blake3 hashes, in order.
+    pub(crate) old_digest: Option<[u8; 32]>,
+    /// Tree format 2: the solid file patch, when a file needs one.
+    pub(crate) solid: Option<SolidPatch>,
 }
 
 const KIND_FILE: u8 = 0;
 const KIND_DIR: u8 = 1;
 const KIND_SYMLINK: u8 = 2;
+// Format 1 sources.
 const SOURCE_COPY: u8 = 0;
 const SOURCE_PATCH: u8 = 1;
 const SOURCE_LITERAL: u8 = 2;
-/// Fewest bytes an old file (path of 1 byte) and an entry take, to bound counts by the input.
+// Format 2 sources.
+const SOURCE_KEEP: u8 = 0;
+const SOURCE_COPY_2: u8 = 1;
+const SOURCE_SOLID: u8 = 2;
+/// Fewest bytes a record takes, to bound counts by the input: format 1's old file (path of 1
+/// byte) and entry, format 2's old file and entry (prefix-coded paths).
 const MIN_OLD_LEN: usize = 2 + 1 + 8 + 32;
 const MIN_ENTRY_LEN: usize = 2 + 1 + 1 + 4;
+const MIN_OLD_LEN_2: usize = 4 + 1 + 8 + CHECK_LEN;
+const MIN_ENTRY_LEN_2: usize = 4 + 1 + 1 + 4;
 
 impl Manifest {
+    /// The format 2 manifest (`TREE-FORMAT.md`, "Manifest"). Old files that a keep entry (a
+    /// copy of the old file at its own path) implies are not listed again.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        out.extend_from_slice(&(self.old_files.len() as u32).to_le_bytes());
-        for old in &self.old_files {
-            put_path(&mut out, &old.path);
+        out.extend_from_slice(&self.old_digest.unwrap_or_default());
+        let kept = self.kept();
+        let listed: Vec<&OldFile> =
+            self.old_files.iter().enumerate().filter(|(i, _)| !kept.contains(i)).map(|(_, f)| f).collect();
+        out.extend_from_slice(&(listed.len() as u32).to_le_bytes());
+        let mut previous = Vec::new();
+        for old in listed {
+            put_prefixed(&mut out, &old.path, &mut previous);
             out.extend_from_slice(&old.size.to_le_bytes());
-            out.extend_from_slice(&old.hash);
+            out.extend_from_slice(&old.check.as_bytes()[..CHECK_LEN]);
         }
         out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
+        let mut previous = Vec::new();
         for entry in &self.entries {
-            put_path(&mut out, &entry.path);
-            match &entry.kind {
-                EntryKind::File { size, hash, source } => {
-                    out.push(KIND_FILE);
-                    out.extend_from_slice(&entry.mode.to_le_bytes());
-                    out.extend_from_slice(&size.to_le_bytes());
-                    out.extend_from_slice(hash);
-                    put_source(&mut out, *source);
-                }
-                EntryKind::Dir => {
-                    out.push(KIND_DIR);
-                    out.extend_from_slice(&entry.mode.to_le_bytes());
-                }
-                EntryKind::Symlink { target } => {
-                    out.push(KIND_SYMLINK);
-                    out.extend_from_slice(&0u32.to_le_bytes());
-                    put_path(&mut out, target);
-                }
-            }
+            put_prefixed(&mut out, &entry.path, &mut previous);
+            self.put_entry(&mut out, entry);
         }
+        let (bases, len) = self.solid.as_ref().map_or((&[][..], 0), |s| (&s.bases[..], s.len));
+        out.extend_from_slice(&(bases.len() as u32).to_le_bytes());
+        bases.iter().for_each(|&i| out.extend_from_slice(&(i as u32).to_le_bytes()));
+        out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(&(self.removed.len() as u32).to_le_bytes());
+        let mut previous = Vec::new();
         for path in &self.removed {
-            put_path(&mut out, path);
+            put_prefixed(&mut out, path, &mut previous);
         }
         out
     }
 
-    /// Parses and validates a manifest; any deviation is a corrupt patch.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut input = Input(bytes);
-        let old_count = input.u32()? as usize;
-        let mut old_files = Vec::with_capacity(old_count.min(bytes.len() / MIN_OLD_LEN));
-        for _ in 0..old_count {
-            let path = input.path()?;
-            old_files.push(OldFile { path, size: input.u64()?, hash: input.hash()? });
-        }
-        let entry_count = input.u32()? as usize;
-        let mut entries = Vec::with_capacity(entry_count.min(bytes.len() / MIN_ENTRY_LEN));
-        for _ in 0..entry_count {
-            entries.push(input.entry(old_files.len())?);
-        }
-        let removed_count = input.u32()? as usize;
-        let mut removed = Vec::with_capacity(removed_count.min(bytes.len() / 3));
-        for _ in 0..removed_count {
-            removed.push(input.path()?);
-        }
-        if !input.0.is_empty() {
-            return Err(corrupt(format!("{} bytes follow the last entry", input.0.len())));
-        }
-        check_sorted(old_files.iter().map(|f| &f.path), "old files")?;
-        check_sorted(removed.iter(), "removed paths")?;
-        check_tree(&entries)?;
-        Ok(Manifest { old_files, entries, removed })
+    /// Indices of the old files that keep entries imply.
+    fn kept(&self) -> HashSet<usize> {
+        self.entries.iter().filter_map(|entry| self.keeps(entry)).collect()
     }
+
+    /// The old file `entry` keeps: a copy of the old file at the entry's own path.
+    fn keeps(&self, entry: &TreeEntry) -> Option<usize> {
+        match entry.kind {
+            EntryKind::File { source: FileSource::Copy { old }, .. }
+                if self.old_files[old].path == entry.path =>
+            {
+                Some(old)
+            }
+            _ => None,
+        }
+    }
+
+    fn put_entry(&self, out: &mut Vec<u8>, entry: &TreeEntry) {
+        match &entry.kind {
+            EntryKind::File { size, source, .. } => {
+                out.push(KIND_FILE);
+                out.extend_from_slice(&entry.mode.to_le_bytes());
+                out.extend_from_slice(&size.to_le_bytes());
+                match (*source, self.keeps(entry)) {
+                    (_, Some(old)) => {
+                        out.push(SOURCE_KEEP);
+                        out.extend_from_slice(&self.old_files[old].check.as_bytes()[..CHECK_LEN]);
+                    }
+                    (FileSource::Copy { old }, None) => {
+                        out.push(SOURCE_COPY_2);
+                        out.extend_from_slice(&(old as u32).to_le_bytes());
+                    }
+                    _ => out.push(SOURCE_SOLID),
+                }
+            }
+            EntryKind::Dir => {
+                out.push(KIND_DIR);
+                out.extend_from_slice(&entry.mode.to_le_bytes());
+            }
+            EntryKind::Symlink { target } => {
+                out.push(KIND_SYMLINK);
+                out.extend_from_slice(&0u32.to_le_bytes());
+                put_path(out, target);
+            }
+        }
+    }
+
+    /// Parses and validates a manifest of tree format `version` (1 or 2); any deviation is a
+    /// corrupt patch.
+    pub(crate) fn decode(version: u16, bytes: &[u8]) -> Result<Self> {
+        let manifest = if version == 1 { decode_v1(bytes)? } else { decode_v2(bytes)? };
+        check_sorted(manifest.old_files.iter().map(|f| &f.path), "old files")?;
+        check_sorted(manifest.removed.iter(), "removed paths")?;
+        check_tree(&manifest.entries)?;
+        Ok(manifest)
+    }
+}
+
+fn decode_v1(bytes: &[u8]) -> Result<Manifest> {
+    let mut input = Input(bytes);
+    let old_count = input.u32()? as usize;
+    let mut old_files = Vec::with_capacity(old_count.min(bytes.len() / MIN_OLD_LEN));
+    for _ in 0..old_count {
+        let path = input.path()?;
+        old_files.push(OldFile { path, size: input.u64()?, check: OldCheck::Blake3(input.hash()?) });
+    }
+    let entry_count = input.u32()? as usize;
+    let mut entries = Vec::with_capacity(entry_count.min(bytes.len() / MIN_ENTRY_LEN));
+    for _ in 0..entry_count {
+        let path = input.path()?;
+        entries.push(input.entry_v1(path, old_files.len())?);
+    }
+    let removed_count = input.u32()? as usize;
+    let mut removed = Vec::with_capacity(removed_count.min(bytes.len() / 3));
+    for _ in 0..removed_count {
+        removed.push(input.path()?);
+    }
+    input.end()?;
+    Ok(Manifest { old_files, entries, removed, old_digest: None, solid: None })
+}
+
+/// A format 2 entry before the old files are merged: a keep's check, or a copy's raw index.
+enum Pending {
+    Keep([u8; CHECK_LEN]),
+    Copy(usize),
+    Other,
+}
+
+fn decode_v2(bytes: &[u8]) -> Result<Manifest> {
+    let mut input = Input(bytes);
+    let old_digest = Some(input.hash()?);
+    let listed_count = input.u32()? as usize;
+    let mut listed = Vec::with_capacity(listed_count.min(bytes.len() / MIN_OLD_LEN_2));
+    let mut previous = Vec::new();
+    for _ in 0..listed_count {
+        let path = input.prefixed_path(&mut previous)?;
+        let size = input.u64()?;
+        listed.push(OldFile { path, size, check: OldCheck::Blake3Prefix(input.check()?) });
+    }
+    let entry_count = input.u32()? as usize;
+    let mut entries = Vec::with_capacity(entry_count.min(bytes.len() / MIN_ENTRY_LEN_2));
+    let mut pending = Vec::with_capacity(entries.capacity());
+    let mut previous = Vec::new();
+    for _ in 0..entry_count {
+        let path = input.prefixed_path(&mut previous)?;
+        let (entry, how) = input.entry_v2(path)?;
+        entries.push(entry);
+        pending.push(how);
+    }
+    let old_files = merge_old_files(listed, &entries, &pending)?;
+    resolve_sources(&mut entries, &pending, &old_files)?;
+    let solid = input.solid(&entries, old_files.len())?;
+    let removed_count = input.u32()? as usize;
+    let mut removed = Vec::with_capacity(removed_count.min(bytes.len() / 5));
+    let mut previous = Vec::new();
+    for _ in 0..removed_count {
+        removed.push(input.prefixed_path(&mut previous)?);
+    }
+    input.end()?;
+    Ok(Manifest { old_files, entries, removed, old_digest, solid })
+}
+
+/// The listed old files and those the keep entries imply, in path order; a path in both is
+/// corrupt (the sort check that follows finds it).
+fn merge_old_files(listed: Vec<OldFile>, entries: &[TreeEntry], pending: &[Pending]) -> Result<Vec<OldFile>> {
+    let mut all = listed;
+    for (entry, how) in entries.iter().zip(pending) {
+        if let (Pending::Keep(check), EntryKind::File { size, .. }) = (how, &entry.kind) {
+            all.push(OldFile {
+                path: entry.path.clone(),
+                size: *size,
+                check: OldCheck::Blake3Prefix(*check),
+            });
+        }
+    }
+    all.sort_by(|a, b| a.path.as_os_str().as_bytes().cmp(b.path.as_os_str().as_bytes()));
+    Ok(all)
+}
+
+/// Sets each format 2 file's source: keeps and copies to their old file, solid files to their
+/// offset in the solid output.
+fn resolve_sources(entries: &mut [TreeEntry], pending: &[Pending], old: &[OldFile]) -> Result<()> {
+    let mut solid_at = 0u64;
+    for (entry, how) in entries.iter_mut().zip(pending) {
+        let EntryKind::File { size, source, .. } = &mut entry.kind else { continue };
+        *source = match *how {
+            Pending::Keep(_) => {
+                let found = old.binary_search_by(|f| {
+                    f.path.as_os_str().as_bytes().cmp(entry.path.as_os_str().as_bytes())
+                });
+                FileSource::Copy { old: found.expect("merged from this entry") }
+            }
+            Pending::Copy(index) if index < old.len() => FileSource::Copy { old: index },
+            Pending::Copy(index) => {
+                return Err(corrupt(format!(
+                    "entry {}: old file {index} of {}",
+                    entry.path.display(),
+                    old.len()
+                )));
+            }
+            Pending::Other => {
+                let offset = solid_at;
+                solid_at =
+                    solid_at.checked_add(*size).ok_or_else(|| corrupt("solid files overflow".into()))?;
+                FileSource::Solid { offset }
+            }
+        };
+    }
+    Ok(())
 }
 
 fn put_path(out: &mut Vec<u8>, path: &Path) {
@@ -197,22 +398,15 @@ fn put_path(out: &mut Vec<u8>, path: &Path) {
     out.extend_from_slice(bytes);
 }
 
-fn put_source(out: &mut Vec<u8>, source: FileSource) {
-    match source {
-        FileSource::Copy { old } => {
-            out.push(SOURCE_COPY);
-            out.extend_from_slice(&(old as u32).to_le_bytes());
-        }
-        FileSource::Patch { old, blob_len } => {
-            out.push(SOURCE_PATCH);
-            out.extend_from_slice(&(old as u32).to_le_bytes());
-            out.extend_from_slice(&blob_len.to_le_bytes());
-        }
-        FileSource::Literal { blob_len } => {
-            out.push(SOURCE_LITERAL);
-            out.extend_from_slice(&blob_len.to_le_bytes());
-        }
-    }
+/// `path` as the length of the prefix it shares with `previous` (u16), then the rest as a
+/// path of its own (u16 length, bytes); `previous` becomes `path`.
+fn put_prefixed(out: &mut Vec<u8>, path: &Path, previous: &mut Vec<u8>) {
+    let bytes = path.as_os_str().as_bytes();
+    let shared = bytes.iter().zip(previous.iter()).take_while(|(a, b)| a == b).count();
+    out.extend_from_slice(&(shared as u16).to_le_bytes());
+    out.extend_from_slice(&((bytes.len() - shared) as u16).to_le_bytes());
+    out.extend_from_slice(&bytes[shared..]);
+    *previous = bytes.to_vec();
 }
 
 /// The manifest bytes not read yet.
@@ -257,8 +451,37 @@ impl Input<'_> {
         Ok(PathBuf::from(OsStr::from_bytes(bytes)))
     }
 
-    fn entry(&mut self, old_count: usize) -> Result<TreeEntry> {
-        let path = self.path()?;
+    fn check(&mut self) -> Result<[u8; CHECK_LEN]> {
+        Ok(self.take(CHECK_LEN)?.try_into().expect("CHECK_LEN bytes"))
+    }
+
+    fn end(&self) -> Result<()> {
+        if !self.0.is_empty() {
+            return Err(corrupt(format!("{} bytes follow the last record", self.0.len())));
+        }
+        Ok(())
+    }
+
+    /// A format 2 path: the length shared with `previous`, then the rest; checked by
+    /// [`check_path`]. `previous` becomes the path.
+    fn prefixed_path(&mut self, previous: &mut Vec<u8>) -> Result<PathBuf> {
+        let shared = usize::from(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")));
+        if shared > previous.len() {
+            return Err(corrupt(format!("a path shares {shared} bytes of a {}-byte one", previous.len())));
+        }
+        previous.truncate(shared);
+        previous.extend_from_slice(self.bytes()?);
+        check_path(previous)
+            .map_err(|why| corrupt(format!("path {:?}: {why}", String::from_utf8_lossy(previous))))?;
+        Ok(PathBuf::from(OsStr::from_bytes(previous)))
+    }
+
+    /// An entry's kind and mode, then, for a file, its size and what `file` reads after it.
+    fn entry_with(
+        &mut self,
+        path: PathBuf,
+        file: impl FnOnce(&mut Self) -> std::result::Result<(Option<[u8; 32]>, FileSource), String>,
+    ) -> Result<TreeEntry> {
         let kind = self.u8()?;
         let mode = self.u32()?;
         let bad = |why: &str| corrupt(format!("entry {}: {why}", path.display()));
@@ -268,8 +491,9 @@ impl Input<'_> {
         }
         let kind = match kind {
             KIND_FILE => {
-                let (size, hash) = (self.u64()?, self.hash()?);
-                EntryKind::File { size, hash, source: self.source(old_count).map_err(|why| bad(&why))? }
+                let size = self.u64()?;
+                let (hash, source) = file(self).map_err(|why| bad(&why))?;
+                EntryKind::File { size, hash, source }
             }
             KIND_DIR => EntryKind::Dir,
             KIND_SYMLINK => {
@@ -282,6 +506,51 @@ impl Input<'_> {
             other => return Err(bad(&format!("unknown kind {other}"))),
         };
         Ok(TreeEntry { path, mode, kind })
+    }
+
+    fn entry_v1(&mut self, path: PathBuf, old_count: usize) -> Result<TreeEntry> {
+        self.entry_with(path, |input| {
+            let hash = input.hash().map_err(|e| e.to_string())?;
+            Ok((Some(hash), input.source(old_count)?))
+        })
+    }
+
+    /// A format 2 entry, its source to be resolved once the old files are merged.
+    fn entry_v2(&mut self, path: PathBuf) -> Result<(TreeEntry, Pending)> {
+        let mut how = Pending::Other;
+        let entry = self.entry_with(path, |input| {
+            how = match input.u8().map_err(|e| e.to_string())? {
+                SOURCE_KEEP => Pending::Keep(input.check().map_err(|e| e.to_string())?),
+                SOURCE_COPY_2 => Pending::Copy(input.u32().map_err(|e| e.to_string())? as usize),
+                SOURCE_SOLID => Pending::Other,
+                other => return Err(format!("unknown source {other}")),
+            };
+            Ok((None, FileSource::Solid { offset: 0 }))
+        })?;
+        Ok((entry, how))
+    }
+
+    /// The solid file patch's bases and size: present exactly when some entry is solid.
+    fn solid(&mut self, entries: &[TreeEntry], old_count: usize) -> Result<Option<SolidPatch>> {
+        let count = self.u32()? as usize;
+        let mut bases = Vec::with_capacity(count.min(self.0.len() / 4));
+        let mut seen = HashSet::new();
+        for _ in 0..count {
+            let index = self.u32()? as usize;
+            if index >= old_count || !seen.insert(index) {
+                return Err(corrupt(format!("solid basis {index}: out of range or repeated")));
+            }
+            bases.push(index);
+        }
+        let len = self.u64()?;
+        let any_solid = entries
+            .iter()
+            .any(|e| matches!(e.kind, EntryKind::File { source: FileSource::Solid { .. }, .. }));
+        match (any_solid, len) {
+            (true, 1..) => Ok(Some(SolidPatch { bases, len })),
+            (false, 0) if bases.is_empty() => Ok(None),
+            _ => Err(corrupt("the solid file patch and the solid entries disagree".into())),
+        }
     }
 
     fn source(&mut self, old_count: usize) -> std::result::Result<FileSource, String> {
@@ -369,28 +638,47 @@ mod tests {
     }
 
     fn sample() -> Manifest {
-        let old = OldFile { path: "lib/a.so".into(), size: 10, hash: [1; 32] };
-        let file = |source| EntryKind::File { size: 12, hash: [2; 32], source };
+        let old = |path: &str, byte| OldFile {
+            path: path.into(),
+            size: 10,
+            check: OldCheck::Blake3Prefix([byte; 4]),
+        };
+        let file = |source| EntryKind::File { size: 10, hash: None, source };
         Manifest {
-            old_files: vec![old],
+            old_files: vec![old("bin/app", 1), old("lib/a.so", 2)],
             entries: vec![
                 entry("bin", EntryKind::Dir),
-                entry("bin/app", file(FileSource::Patch { old: 0, blob_len: 99 })),
-                entry("bin/copy", file(FileSource::Copy { old: 0 })),
+                entry("bin/app", file(FileSource::Copy { old: 0 })),
+                entry("bin/copy", file(FileSource::Copy { old: 1 })),
                 entry("bin/link", EntryKind::Symlink { target: "../lib/a.so".into() }),
-                entry("data", file(FileSource::Literal { blob_len: 40 })),
+                entry("bin/new", file(FileSource::Solid { offset: 0 })),
+                entry("data", file(FileSource::Solid { offset: 10 })),
             ],
             removed: vec!["bin/old-tool".into(), "lib/b.so".into()],
+            old_digest: Some([7; 32]),
+            solid: Some(SolidPatch { bases: vec![1], len: 99 }),
         }
     }
 
     #[test]
     fn manifest_round_trips_and_every_truncation_is_corrupt() {
         let bytes = sample().encode();
-        assert_eq!(Manifest::decode(&bytes).unwrap(), sample());
+        assert_eq!(Manifest::decode(2, &bytes).unwrap(), sample());
         for len in 0..bytes.len() {
-            assert!(Manifest::decode(&bytes[..len]).is_err(), "cut at {len}");
+            assert!(Manifest::decode(2, &bytes[..len]).is_err(), "cut at {len}");
         }
+    }
+
+    #[test]
+    fn a_keep_is_written_once_and_solid_entries_need_the_solid_patch() {
+        let mut lone = sample();
+        lone.solid = None;
+        assert!(Manifest::decode(2, &lone.encode()).is_err(), "solid entries without a solid patch");
+        let mut both = sample();
+        both.old_files[0].path = "bin/app".into();
+        let bytes = both.encode();
+        // bin/app is kept: the listed old files hold lib/a.so only.
+        assert_eq!(u32::from_le_bytes(bytes[32..36].try_into().unwrap()), 1);
     }
 
     #[test]
@@ -406,11 +694,12 @@ mod tests {
         let link = entry("a", EntryKind::Symlink { target: "/etc".into() });
         let under = entry(
             "a/passwd",
-            EntryKind::File { size: 1, hash: [0; 32], source: FileSource::Literal { blob_len: 1 } },
+            EntryKind::File { size: 1, hash: None, source: FileSource::Solid { offset: 0 } },
         );
         for entries in [vec![link, under.clone()], vec![under.clone()], vec![under.clone(), under]] {
-            let manifest = Manifest { old_files: vec![], entries, removed: vec![] };
-            assert!(Manifest::decode(&manifest.encode()).is_err());
+            let solid = Some(SolidPatch { bases: vec![], len: 1 });
+            let manifest = Manifest { old_files: vec![], entries, removed: vec![], old_digest: None, solid };
+            assert!(Manifest::decode(2, &manifest.encode()).is_err());
         }
     }
 }

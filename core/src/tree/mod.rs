@@ -17,13 +17,14 @@ mod inplace;
 mod manifest;
 mod platform;
 mod similar;
+mod solid;
 mod stage;
 mod walk;
 
 use std::path::Path;
 
 pub use inplace::{InPlaceReport, Recovered, apply_tree_in_place, commit_tree, recover_tree, rollback_tree};
-pub use manifest::{EntryKind, FileSource, OldFile, TreeEntry};
+pub use manifest::{EntryKind, FileSource, OldCheck, OldFile, SolidPatch, TreeEntry};
 pub use stage::{apply_tree, verify_tree};
 
 use crate::codec::StreamCodec;
@@ -36,8 +37,8 @@ use manifest::Manifest;
 
 /// `magic`: the ASCII bytes `CDTR`.
 pub const TREE_MAGIC: [u8; 4] = *b"CDTR";
-/// The tree format version this library writes and reads.
-pub const TREE_FORMAT_VERSION: u16 = 1;
+/// The tree format version this library writes; it reads this one and version 1.
+pub const TREE_FORMAT_VERSION: u16 = 2;
 const HEADER_LEN: usize = 64;
 /// Offset of `signature_len`, the first header byte that signatures do not cover.
 const SIGNED_HEADER_LEN: usize = 56;
@@ -48,10 +49,14 @@ pub const MAX_MANIFEST_LEN: u64 = 64 << 20;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TreeInfo {
-    /// The tree format version: 1.
+    /// The tree format version: 1 or 2.
     pub format_version: u16,
     /// The old files the patch reads, sorted by path; apply checks each one's size and hash.
     pub old_files: Vec<OldFile>,
+    /// Format 2: blake3 of the old files' blake3 hashes, in order, which apply checks too.
+    pub old_digest: Option<[u8; 32]>,
+    /// Format 2: the one file patch that makes every file that is not a copy.
+    pub solid: Option<SolidPatch>,
     /// Every entry of the new tree, sorted by path bytes (so a directory precedes its content).
     pub entries: Vec<TreeEntry>,
     /// Paths of the old tree that the new one does not have (files, directories, symlinks).
@@ -94,8 +99,8 @@ pub fn diff_tree(
     patch_path: impl AsRef<Path>,
     options: &DiffOptions,
 ) -> Result<TreeInfo> {
-    let (manifest, blobs) = build::build(old_dir.as_ref(), new_dir.as_ref(), options)?;
-    let mut patch = encode(&manifest, &blobs)?;
+    let (manifest, solid) = build::build(old_dir.as_ref(), new_dir.as_ref(), options)?;
+    let mut patch = encode(&manifest, &solid)?;
     for (key, sign_options) in &options.signers {
         patch = sign_tree(&patch, key, sign_options)?;
     }
@@ -113,6 +118,7 @@ pub fn read_tree_info_file(path: impl AsRef<Path>) -> Result<TreeInfo> {
 
 /// The header fields.
 struct Header {
+    version: u16,
     manifest_raw_len: u64,
     manifest_packed_len: u64,
     manifest_hash: [u8; 32],
@@ -123,7 +129,7 @@ impl Header {
     fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
         out[0..4].copy_from_slice(&TREE_MAGIC);
-        out[4..6].copy_from_slice(&TREE_FORMAT_VERSION.to_le_bytes());
+        out[4..6].copy_from_slice(&self.version.to_le_bytes());
         out[8..16].copy_from_slice(&self.manifest_raw_len.to_le_bytes());
         out[16..24].copy_from_slice(&self.manifest_packed_len.to_le_bytes());
         out[24..56].copy_from_slice(&self.manifest_hash);
@@ -139,11 +145,12 @@ impl Header {
             return Err(Error::corrupt("not a chunkdelta tree patch (bad magic)"));
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != TREE_FORMAT_VERSION {
+        if version != 1 && version != TREE_FORMAT_VERSION {
             return Err(Error::UnsupportedVersion { found: version, supported: TREE_FORMAT_VERSION });
         }
         let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
         let header = Header {
+            version,
             manifest_raw_len: u64_at(8),
             manifest_packed_len: u64_at(16),
             manifest_hash: bytes[24..56].try_into().expect("32 bytes"),
@@ -184,15 +191,16 @@ pub(crate) fn parse(patch: &[u8], trust: Option<&TrustPolicy>) -> Result<(TreeIn
     let manifest_end = block_end.saturating_add(header.manifest_packed_len as usize);
     let packed = patch.get(block_end..manifest_end).ok_or_else(|| truncated("manifest"))?;
     let mut raw = vec![0u8; header.manifest_raw_len as usize];
-    StreamCodec::Zstd
+    manifest_codec(header.version)
         .decompress_exact(packed, &mut raw, &[])
         .map_err(|why| Error::corrupt(format!("tree manifest: {why}")))?;
     if *blake3::hash(&raw).as_bytes() != header.manifest_hash {
         return Err(Error::corrupt("the tree manifest does not match its hash"));
     }
-    let manifest = Manifest::decode(&raw)?;
+    let manifest = Manifest::decode(header.version, &raw)?;
     check_copies(&manifest)?;
-    let blob_total = manifest.entries.iter().try_fold(0u64, |sum, entry| match &entry.kind {
+    let solid_len = manifest.solid.as_ref().map_or(0, |solid| solid.len);
+    let blob_total = manifest.entries.iter().try_fold(solid_len, |sum, entry| match &entry.kind {
         EntryKind::File { source, .. } => sum.checked_add(source.blob_len()),
         _ => Some(sum),
     });
@@ -204,8 +212,10 @@ pub(crate) fn parse(patch: &[u8], trust: Option<&TrustPolicy>) -> Result<(TreeIn
         )));
     }
     let info = TreeInfo {
-        format_version: TREE_FORMAT_VERSION,
+        format_version: header.version,
         old_files: manifest.old_files,
+        old_digest: manifest.old_digest,
+        solid: manifest.solid,
         entries: manifest.entries,
         removed: manifest.removed,
         patch_size: patch.len() as u64,
@@ -216,12 +226,18 @@ pub(crate) fn parse(patch: &[u8], trust: Option<&TrustPolicy>) -> Result<(TreeIn
     Ok((info, Parsed { blobs_at: manifest_end }))
 }
 
-/// A copy must copy an old file with the entry's size and hash.
+/// How the manifest of tree format `version` is compressed.
+fn manifest_codec(version: u16) -> StreamCodec {
+    if version == 1 { StreamCodec::Zstd } else { StreamCodec::Lzma2 }
+}
+
+/// A copy must copy an old file with the entry's size (and, in format 1, hash).
 fn check_copies(manifest: &Manifest) -> Result<()> {
     for entry in &manifest.entries {
         if let EntryKind::File { size, hash, source: FileSource::Copy { old } } = &entry.kind {
             let old = &manifest.old_files[*old];
-            if (old.size, &old.hash) != (*size, hash) {
+            let same_hash = hash.is_none_or(|hash| old.check.matches(&hash));
+            if old.size != *size || !same_hash {
                 return Err(Error::corrupt(format!(
                     "{} copies an old file of other content",
                     entry.path.display()
@@ -237,13 +253,14 @@ fn truncated(what: &str) -> Error {
 }
 
 /// Serialises an unsigned tree patch.
-fn encode(manifest: &Manifest, blobs: &[Vec<u8>]) -> Result<Vec<u8>> {
+fn encode(manifest: &Manifest, solid: &[u8]) -> Result<Vec<u8>> {
     let raw = manifest.encode();
     if raw.len() as u64 > MAX_MANIFEST_LEN {
         return Err(Error::limit("tree manifest", raw.len() as u64, MAX_MANIFEST_LEN));
     }
-    let packed = zstd::bulk::compress(&raw, 19).map_err(|e| Error::io("compressing the tree manifest", e))?;
+    let packed = manifest_codec(TREE_FORMAT_VERSION).compress(&raw, 19, &[])?;
     let header = Header {
+        version: TREE_FORMAT_VERSION,
         manifest_raw_len: raw.len() as u64,
         manifest_packed_len: packed.len() as u64,
         manifest_hash: *blake3::hash(&raw).as_bytes(),
@@ -251,7 +268,7 @@ fn encode(manifest: &Manifest, blobs: &[Vec<u8>]) -> Result<Vec<u8>> {
     };
     let mut out = header.encode().to_vec();
     out.extend_from_slice(&packed);
-    blobs.iter().for_each(|blob| out.extend_from_slice(blob));
+    out.extend_from_slice(solid);
     Ok(out)
 }
 

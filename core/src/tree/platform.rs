@@ -116,6 +116,41 @@ pub(crate) fn check_free_space(dir: &Path, needed: u64) -> Result<()> {
     Ok(())
 }
 
+/// Makes everything written under the directory `root` durable. Linux: one `syncfs` of its
+/// filesystem, which is much faster than an fsync per file for trees of many small files.
+#[cfg(target_os = "linux")]
+pub(crate) fn sync_tree(root: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let dir = std::fs::File::open(root).map_err(|e| Error::io(format!("opening {}", root.display()), e))?;
+    // SAFETY: `dir` is an open file descriptor for the whole call; syncfs only reads it.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+        let error = std::io::Error::last_os_error();
+        return Err(Error::io(format!("syncing the filesystem of {}", root.display()), error));
+    }
+    Ok(())
+}
+
+/// Makes everything written under the directory `root` durable: an fsync of every file and
+/// directory below it, children first.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn sync_tree(root: &Path) -> Result<()> {
+    let sync = |path: &Path| {
+        std::fs::File::open(path)
+            .and_then(|file| file.sync_all())
+            .map_err(|e| Error::io(format!("syncing {}", path.display()), e))
+    };
+    for item in std::fs::read_dir(root).map_err(|e| Error::io(format!("reading {}", root.display()), e))? {
+        let item = item.map_err(|e| Error::io(format!("reading {}", root.display()), e))?;
+        let kind = item.file_type().map_err(|e| Error::io(format!("reading {}", root.display()), e))?;
+        if kind.is_dir() {
+            sync_tree(&item.path())?;
+        } else if kind.is_file() {
+            sync(&item.path())?;
+        }
+    }
+    sync(root)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

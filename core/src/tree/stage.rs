@@ -13,11 +13,12 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::hash::hash;
-use crate::io::{MappedFile, map_file};
+use crate::io::{MappedFile, map_file, map_opened};
 use crate::options::{ApplyOptions, Callback};
 use crate::parallel::{Progress, Workers};
+use crate::tree::build::old_digest;
 use crate::tree::manifest::{EntryKind, FileSource, OldFile, TreeEntry};
-use crate::tree::{TreeInfo, parse, platform};
+use crate::tree::{TreeInfo, parse, platform, solid};
 
 /// Applies the tree patch at `patch_path` to the directory `old_dir`, creating the directory
 /// `out_dir`, which must not exist. `old_dir` is only read.
@@ -89,10 +90,18 @@ pub(super) fn with_job(
     let (info, parsed) = parse(&patch, options.trust.as_ref())?;
     let workers = Workers::new(options.threads)?;
     workers.run(|| {
-        let old = read_old_files(old_dir, &info.old_files)?;
+        let (old, old_hashes) = read_old_files(old_dir, &info)?;
         let blobs = &patch[parsed.blobs_at..];
         let progress = Progress::new(options.progress.get(), new_bytes(&info));
-        work(&Job { info: &info, old: &old, blobs, options, progress: &progress, resume })
+        work(&Job {
+            info: &info,
+            old: &old,
+            old_hashes: &old_hashes,
+            blobs,
+            options,
+            progress: &progress,
+            resume,
+        })
     })?;
     Ok(info)
 }
@@ -108,53 +117,77 @@ fn new_bytes(info: &TreeInfo) -> u64 {
     info.entries.iter().map(|e| if let EntryKind::File { size, .. } = e.kind { size } else { 0 }).sum()
 }
 
-/// Maps every old file the patch reads and checks its size and hash, in parallel.
-fn read_old_files(root: &Path, files: &[OldFile]) -> Result<Vec<MappedFile>> {
-    files
-        .par_iter()
-        .map(|file| {
-            let path = no_symlink_on_path(root, &file.path)?;
-            let data = map_file(&path)?;
-            let mismatch = |reason: String| Error::TreeSourceMismatch { path: file.path.clone(), reason };
-            if data.len() as u64 != file.size {
-                return Err(mismatch(format!("{} bytes, expected {}", data.len(), file.size)));
-            }
-            if hash(&data) != file.hash {
-                return Err(mismatch("its blake3 differs".into()));
-            }
-            Ok(data)
-        })
-        .collect()
+/// Maps every old file the patch reads and checks its size and hash, in parallel, then (tree
+/// format 2) the old digest over all their hashes. Returns the files and their blake3 hashes.
+fn read_old_files(root: &Path, info: &TreeInfo) -> Result<(Vec<MappedFile>, Vec<[u8; 32]>)> {
+    check_old_dirs(root, &info.old_files)?;
+    let read: Vec<(MappedFile, [u8; 32])> =
+        info.old_files.par_iter().map(|file| read_old_file(root, file)).collect::<Result<_>>()?;
+    let (files, hashes): (Vec<_>, Vec<_>) = read.into_iter().unzip();
+    if let Some(expected) = info.old_digest
+        && old_digest(&hashes.iter().collect::<Vec<_>>()) != expected
+    {
+        return Err(Error::TreeSourceMismatch {
+            path: PathBuf::from("."),
+            reason: "the old files' hashes together differ from the patch's old digest".into(),
+        });
+    }
+    Ok((files, hashes))
 }
 
-/// `root/relative`, after checking that no component below `root` is a symlink and that it
-/// is a regular file: a patch reads only what is inside the old tree.
-fn no_symlink_on_path(root: &Path, relative: &Path) -> Result<PathBuf> {
-    let mut path = root.to_path_buf();
-    let components: Vec<_> = relative.components().collect();
-    for (index, component) in components.iter().enumerate() {
-        path.push(component);
-        let meta = fs::symlink_metadata(&path).map_err(|e| Error::TreeSourceMismatch {
-            path: relative.to_path_buf(),
-            reason: format!("cannot read it: {e}"),
-        })?;
-        let is_last = index + 1 == components.len();
-        let expected = if is_last { meta.is_file() } else { meta.is_dir() };
-        if !expected {
-            let what = if is_last { "a regular file" } else { "a directory" };
-            return Err(Error::TreeSourceMismatch {
-                path: relative.to_path_buf(),
-                reason: format!("{} is not {what}", path.display()),
-            });
+/// Every directory above an old file, each checked once: a directory, not a symlink. So a
+/// patch reads only what is inside the old tree.
+fn check_old_dirs(root: &Path, files: &[OldFile]) -> Result<()> {
+    let mut dirs = std::collections::BTreeSet::new();
+    for file in files {
+        for dir in file.path.ancestors().skip(1).take_while(|d| !d.as_os_str().is_empty()) {
+            if !dirs.insert(dir) {
+                break; // and every directory above it
+            }
         }
     }
-    Ok(path)
+    for dir in dirs {
+        let path = root.join(dir);
+        let mismatch = |reason: String| Error::TreeSourceMismatch { path: dir.to_path_buf(), reason };
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(mismatch(format!("{} is not a directory", path.display()))),
+            Err(e) => return Err(mismatch(format!("cannot read it: {e}"))),
+        }
+    }
+    Ok(())
+}
+
+/// Maps one old file, opened without following a symlink, and checks it.
+fn read_old_file(root: &Path, file: &OldFile) -> Result<(MappedFile, [u8; 32])> {
+    let path = root.join(&file.path);
+    let mismatch = |reason: String| Error::TreeSourceMismatch { path: file.path.clone(), reason };
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| mismatch(format!("cannot read it (a symlink is never followed): {e}")))?;
+    let meta = opened.metadata().map_err(|e| mismatch(format!("cannot read it: {e}")))?;
+    if !meta.is_file() {
+        return Err(mismatch(format!("{} is not a regular file", path.display())));
+    }
+    if meta.len() != file.size {
+        return Err(mismatch(format!("{} bytes, expected {}", meta.len(), file.size)));
+    }
+    let data = map_opened(&opened, meta.len(), &path)?;
+    let found = hash(&data);
+    if !file.check.matches(&found) {
+        return Err(mismatch("its blake3 differs".into()));
+    }
+    Ok((data, found))
 }
 
 /// One apply or verify: the patch, the checked old files and the options.
 pub(super) struct Job<'a> {
     pub(super) info: &'a TreeInfo,
     old: &'a [MappedFile],
+    /// The old files' blake3 hashes, checked.
+    old_hashes: &'a [[u8; 32]],
     blobs: &'a [u8],
     options: &'a ApplyOptions,
     progress: &'a Progress<'a>,
@@ -180,51 +213,99 @@ impl Job<'_> {
                     .map_err(|e| Error::io(format!("setting permissions of {}", path.display()), e))?;
                 continue;
             }
-            let path = self.fresh(root, entry)?;
-            fs::create_dir(&path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+            let path = self.target(root, entry)?;
+            fs::create_dir(&path).map_err(|e| creating(&path, e))?;
         }
         self.files(Some(root))?;
         for entry in &self.info.entries {
             if let EntryKind::Symlink { target } = &entry.kind {
-                let path = self.fresh(root, entry)?;
-                std::os::unix::fs::symlink(target, &path)
-                    .map_err(|e| Error::io(format!("creating the symlink {}", path.display()), e))?;
+                let path = self.target(root, entry)?;
+                std::os::unix::fs::symlink(target, &path).map_err(|e| creating(&path, e))?;
             }
         }
         Ok(())
     }
 
-    /// The directories' modes, deepest first (synced first when durable).
+    /// The directories' modes, deepest first.
     pub(super) fn finish_dirs(&self, root: &Path) -> Result<()> {
         for entry in self.info.entries.iter().rev().filter(|e| e.kind == EntryKind::Dir) {
             let path = root.join(&entry.path);
-            if self.options.durable {
-                sync(&path)?;
-            }
             fs::set_permissions(&path, Permissions::from_mode(entry.mode))
                 .map_err(|e| Error::io(format!("setting permissions of {}", path.display()), e))?;
         }
         Ok(())
     }
 
-    /// Makes (under `root`) or checks (without) every file, in parallel.
-    fn files(&self, root: Option<&Path>) -> Result<()> {
+    /// Makes (under `root`) or checks (without) every file: copies and tree format 1's own
+    /// file patches in parallel, then the solid files. Nothing is synced here: a durable
+    /// apply syncs the whole staged tree once, before it is renamed into place.
+    pub(super) fn files(&self, root: Option<&Path>) -> Result<()> {
         let mut at = 0u64;
         let mut jobs = Vec::new();
         for entry in &self.info.entries {
-            if let EntryKind::File { source, .. } = entry.kind {
+            if let EntryKind::File { source, .. } = entry.kind
+                && !matches!(source, FileSource::Solid { .. })
+            {
                 let len = source.blob_len();
                 jobs.push((entry, at as usize..(at + len) as usize));
                 at += len;
             }
         }
-        let inner = ApplyOptions { trust: None, progress: Callback::default(), ..self.options.clone() };
+        let inner = self.inner_options();
         jobs.par_iter().try_for_each(|(entry, blob)| {
             self.progress.check()?;
             self.file(entry, blob.clone(), root, &inner)?;
             let EntryKind::File { size, .. } = entry.kind else { unreachable!("files only") };
             self.progress.advance(size)
-        })
+        })?;
+        self.solid_files(&self.blobs[at as usize..], root)
+    }
+
+    /// Options for the embedded file patches: no trust (the tree patch's signatures cover
+    /// them), no progress of their own, no syncs.
+    fn inner_options(&self) -> ApplyOptions {
+        ApplyOptions { trust: None, progress: Callback::default(), durable: false, ..self.options.clone() }
+    }
+
+    /// Makes or checks the solid files from the solid file patch, the rest of the payload.
+    fn solid_files(&self, blob: &[u8], root: Option<&Path>) -> Result<()> {
+        let Some(patch) = &self.info.solid else { return Ok(()) };
+        let bases: Vec<&[u8]> = patch.bases.iter().map(|&i| &self.old[i][..]).collect();
+        let old = solid::concatenate(&bases)?;
+        let inner = self.inner_options();
+        let made = match root {
+            None => crate::apply::verify_own(&old, blob, &inner),
+            Some(root) => {
+                let mut output = solid::SolidOutput::create(self.solid_pieces(root)?, self.resume)?;
+                let made = crate::apply::apply_to_output(&old, blob, &mut output, &inner)?;
+                output.finish()?;
+                Ok(made)
+            }
+        };
+        let made = made.map_err(|e| match e.kind() {
+            crate::ErrorKind::SourceMismatch => {
+                Error::corrupt("the solid file patch is not made for its bases")
+            }
+            _ => e,
+        })?;
+        self.progress.advance(made.head.new_size())
+    }
+
+    /// Every solid file's place in the solid output and in the staged tree.
+    fn solid_pieces(&self, root: &Path) -> Result<Vec<solid::Piece>> {
+        let mut pieces = Vec::new();
+        for entry in &self.info.entries {
+            if let EntryKind::File { size, source: FileSource::Solid { offset }, .. } = entry.kind {
+                let path = root.join(&entry.path);
+                pieces.push(solid::Piece { path, offset, size, mode: entry.mode });
+            }
+        }
+        Ok(pieces)
+    }
+
+    /// The blake3 a file must have: its entry's (tree format 1), or a copy's old file's.
+    fn expected_hash(&self, entry_hash: Option<[u8; 32]>, source: FileSource) -> Option<[u8; 32]> {
+        entry_hash.or_else(|| source.old().map(|old| self.old_hashes[old]))
     }
 
     fn file(
@@ -234,10 +315,13 @@ impl Job<'_> {
         root: Option<&Path>,
         inner: &ApplyOptions,
     ) -> Result<()> {
-        let EntryKind::File { size, hash: expected, source } = entry.kind else { unreachable!("files only") };
+        let EntryKind::File { size, hash: entry_hash, source } = entry.kind else {
+            unreachable!("files only")
+        };
         let old: &[u8] = source.old().map_or(&[], |index| &self.old[index]);
         let blob = &self.blobs[blob];
-        if let Some(root) = root.filter(|_| self.resume)
+        let expected = self.expected_hash(entry_hash, source);
+        if let (Some(root), Some(expected)) = (root.filter(|_| self.resume), expected)
             && staged_intact(&root.join(&entry.path), size, &expected)
         {
             return Ok(());
@@ -245,15 +329,16 @@ impl Job<'_> {
         let made = match (source, root) {
             (FileSource::Copy { .. }, None) => return Ok(()),
             (FileSource::Copy { .. }, Some(root)) => {
-                return write_copy(&self.fresh(root, entry)?, old, entry.mode, inner.durable);
+                return write_copy(&self.target(root, entry)?, old, entry.mode);
             }
             (_, None) => crate::apply::verify_own(old, blob, inner)?,
             (_, Some(root)) => {
                 let permissions = Some(Permissions::from_mode(entry.mode));
-                crate::apply::apply_to_file(old, blob, &self.fresh(root, entry)?, permissions, inner)?
+                let path = absent(self.target(root, entry)?)?;
+                crate::apply::apply_to_file(old, blob, &path, permissions, inner)?
             }
         };
-        if (made.head.new_size(), made.new_hash) != (size, expected) {
+        if (made.head.new_size(), Some(made.new_hash)) != (size, expected) {
             return Err(Error::corrupt(format!(
                 "the file patch of {} makes other content than its entry",
                 entry.path.display()
@@ -264,15 +349,14 @@ impl Job<'_> {
 }
 
 impl Job<'_> {
-    /// `root/entry`, which must not exist yet: on a case-insensitive filesystem, two entries
-    /// that differ only in case name one file, and the second is refused here. When resuming,
-    /// what an interrupted run left there is removed instead.
-    fn fresh(&self, root: &Path, entry: &TreeEntry) -> Result<PathBuf> {
+    /// `root/entry`, to be created exclusively (see [`creating`]). When resuming, what an
+    /// interrupted run left there is removed first.
+    fn target(&self, root: &Path, entry: &TreeEntry) -> Result<PathBuf> {
         let path = root.join(&entry.path);
         if self.resume && fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
             fs::remove_file(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
         }
-        fresh(path)
+        Ok(path)
     }
 }
 
@@ -283,33 +367,38 @@ fn staged_intact(path: &Path, size: u64, expected: &[u8; 32]) -> bool {
     is_file && map_file(path).is_ok_and(|data| hash(&data) == *expected)
 }
 
-/// `path`, which must not exist yet.
-fn fresh(path: PathBuf) -> Result<PathBuf> {
+/// `path`, which must not exist yet (for a file that is renamed into place rather than
+/// created exclusively).
+fn absent(path: PathBuf) -> Result<PathBuf> {
     if fs::symlink_metadata(&path).is_ok() {
-        let collision = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
-        return Err(Error::io(
-            format!("creating {} (another entry names the same file on this filesystem)", path.display()),
-            collision,
-        ));
+        return Err(creating(&path, std::io::ErrorKind::AlreadyExists.into()));
     }
     Ok(path)
 }
 
-fn write_copy(path: &Path, content: &[u8], mode: u32, durable: bool) -> Result<()> {
+/// The error of creating an entry at `path`. Entries are created exclusively (`O_EXCL`,
+/// `mkdir`, `symlink`), so one that exists already is found here: on a case-insensitive
+/// filesystem, two entries that differ only in case name one file, and the second is refused.
+pub(super) fn creating(path: &Path, error: std::io::Error) -> Error {
+    if error.kind() == std::io::ErrorKind::AlreadyExists {
+        let context =
+            format!("creating {} (another entry names the same file on this filesystem)", path.display());
+        return Error::io(context, error);
+    }
+    Error::io(format!("creating {}", path.display()), error)
+}
+
+fn write_copy(path: &Path, content: &[u8], mode: u32) -> Result<()> {
     let context = |what: &str| format!("{what} {}", path.display());
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(mode)
         .open(path)
-        .map_err(|e| Error::io(context("creating"), e))?;
+        .map_err(|e| creating(path, e))?;
     file.write_all(content).map_err(|e| Error::io(context("writing"), e))?;
     file.set_permissions(Permissions::from_mode(mode))
-        .map_err(|e| Error::io(context("setting permissions of"), e))?;
-    if durable {
-        file.sync_all().map_err(|e| Error::io(context("syncing"), e))?;
-    }
-    Ok(())
+        .map_err(|e| Error::io(context("setting permissions of"), e))
 }
 
 pub(super) fn sync(dir: &Path) -> Result<()> {
@@ -339,7 +428,7 @@ impl Staging {
 
     fn commit(mut self, dest: &Path, durable: bool) -> Result<()> {
         if durable {
-            sync(&self.root)?;
+            platform::sync_tree(&self.root)?;
         }
         platform::rename_no_replace(&self.root, dest)?;
         self.committed = true;

@@ -65,4 +65,3 @@ pub(crate) fn snapshot(root: &Path) -> Vec<(PathBuf, String)> {
     out.sort();
     out
 }
-

@@ -191,12 +191,13 @@ static void diff_apply_verify(struct fixture *f) {
     chunkdelta_tree_info info;
     memset(&info, 0xAB, sizeof info);
     CHECK_RESULT(chunkdelta_tree_info_file(f->patch, &info), CHUNKDELTA_OK);
-    CHECK(info.format_version == 1);
+    CHECK(info.format_version == 2);
     CHECK(info.entry_count == 13); /* 6 files, 6 directories, 1 symlink */
     CHECK(info.file_count == 6 && info.dir_count == 6 && info.symlink_count == 1);
     CHECK(info.copied_count == 3);  /* bin/run, sub/dup, moved/readme */
-    CHECK(info.patched_count == 2); /* a.txt, lib/data.bin */
-    CHECK(info.literal_count == 1); /* new.txt */
+    CHECK(info.patched_count == 0 && info.literal_count == 0); /* tree format 1 only */
+    CHECK(info.solid_count == 3);   /* a.txt, lib/data.bin, new.txt */
+    CHECK(info.solid_size > 0 && info.solid_size < info.patch_size);
     CHECK(info.removed_count == 2); /* gone.txt, docs/readme */
     CHECK(info.old_file_count == 4); /* a.txt, bin/run, docs/readme, lib/data.bin */
     CHECK(info.new_files_size == 20000 + 30000 + 30000 + 65536 + strlen(README) + strlen(NEW_TXT));

@@ -171,7 +171,10 @@ def sign_file(
 
 @final
 class OldFile:
-    """One file of the old tree that a tree patch reads; apply checks its size and hash first."""
+    """One file of the old tree that a tree patch reads; apply checks its size and hash first.
+
+    ``hash`` is its blake3 (tree format 1) or the first 4 bytes of it (format 2, whose old
+    digest covers every old file's whole hash)."""
 
     @property
     def path(self) -> str: ...
@@ -213,6 +216,10 @@ class TreeInfo:
     def entries(self) -> list[TreeEntry]: ...
     @property
     def old_files(self) -> list[OldFile]: ...
+    @property
+    def solid_len(self) -> Optional[int]: ...
+    @property
+    def solid_bases(self) -> list[str]: ...
     @property
     def removed(self) -> list[str]: ...
     @property
