@@ -702,4 +702,108 @@ mod tests {
             assert!(Manifest::decode(2, &manifest.encode()).is_err());
         }
     }
+
+    /// A raw format 2 manifest, field by field.
+    #[derive(Default)]
+    struct Raw(Vec<u8>);
+
+    impl Raw {
+        fn u32(mut self, value: u32) -> Self {
+            self.0.extend_from_slice(&value.to_le_bytes());
+            self
+        }
+        fn u64(mut self, value: u64) -> Self {
+            self.0.extend_from_slice(&value.to_le_bytes());
+            self
+        }
+        fn bytes(mut self, bytes: &[u8]) -> Self {
+            self.0.extend_from_slice(bytes);
+            self
+        }
+        /// A prefix-coded path: `shared` bytes of the previous one, then `rest`.
+        fn path(self, shared: u16, rest: &[u8]) -> Self {
+            let this = self.bytes(&shared.to_le_bytes()).bytes(&(rest.len() as u16).to_le_bytes());
+            this.bytes(rest)
+        }
+        /// A file entry of `size` bytes whose source is `source` (tag, then its fields).
+        fn file(self, shared: u16, rest: &[u8], size: u64, source: &[u8]) -> Self {
+            self.path(shared, rest).bytes(&[KIND_FILE]).u32(0o644).u64(size).bytes(source)
+        }
+        fn header(listed: &[(&[u8], u64)]) -> Self {
+            let mut raw = Raw::default().bytes(&[0; 32]).u32(listed.len() as u32);
+            for (path, size) in listed {
+                raw = raw.path(0, path).u64(*size).bytes(&[0; CHECK_LEN]);
+            }
+            raw
+        }
+        /// `count` entries follow; then, after them, [`Raw::tail`].
+        fn tail(self, bases: &[u32], solid_len: u64) -> Self {
+            let mut raw = self.u32(bases.len() as u32);
+            for base in bases {
+                raw = raw.u32(*base);
+            }
+            raw.u64(solid_len).u32(0)
+        }
+    }
+
+    fn decodes(raw: Raw) -> Result<Manifest> {
+        Manifest::decode(2, &raw.0)
+    }
+
+    #[test]
+    fn a_crafted_format_2_manifest_decodes() {
+        let keep = [&[SOURCE_KEEP][..], &[1; CHECK_LEN]].concat();
+        let raw = Raw::header(&[(b"z", 3)])
+            .u32(3)
+            .file(0, b"a", 5, &keep)
+            .file(0, b"b", 3, &[SOURCE_COPY_2, 1, 0, 0, 0])
+            .file(0, b"c", 9, &[SOURCE_SOLID])
+            .tail(&[1, 0], 40);
+        let manifest = decodes(raw).unwrap();
+        let paths: Vec<_> = manifest.old_files.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(paths, [PathBuf::from("a"), PathBuf::from("z")], "listed and implied, merged");
+        assert_eq!(manifest.solid, Some(SolidPatch { bases: vec![1, 0], len: 40 }));
+    }
+
+    #[test]
+    fn crafted_format_2_manifests_that_break_a_rule_are_corrupt() {
+        let keep = [&[SOURCE_KEEP][..], &[1; CHECK_LEN]].concat();
+        let solid = [SOURCE_SOLID];
+        let cases: Vec<(&str, Raw)> = vec![
+            (
+                "a path both listed and kept",
+                Raw::header(&[(b"a", 5)]).u32(1).file(0, b"a", 5, &keep).tail(&[], 0),
+            ),
+            (
+                "a copy of no old file",
+                Raw::header(&[]).u32(1).file(0, b"a", 5, &[SOURCE_COPY_2, 0, 0, 0, 0]).tail(&[], 0),
+            ),
+            ("solid files and no solid patch", Raw::header(&[]).u32(1).file(0, b"a", 5, &solid).tail(&[], 0)),
+            ("a solid patch and no solid files", Raw::header(&[]).u32(0).tail(&[], 9)),
+            ("bases and no solid files", Raw::header(&[(b"a", 1)]).u32(0).tail(&[0], 0)),
+            ("a basis out of range", Raw::header(&[(b"a", 1)]).u32(1).file(0, b"b", 1, &solid).tail(&[1], 9)),
+            ("a repeated basis", Raw::header(&[(b"a", 1)]).u32(1).file(0, b"b", 1, &solid).tail(&[0, 0], 9)),
+            ("an unknown source", Raw::header(&[]).u32(1).file(0, b"a", 1, &[7]).tail(&[], 0)),
+            (
+                "a prefix longer than the last path",
+                Raw::header(&[]).u32(1).file(2, b"a", 1, &solid).tail(&[], 9),
+            ),
+            (
+                "traversal through a prefix",
+                Raw::header(&[])
+                    .u32(2)
+                    .path(0, b"a")
+                    .bytes(&[KIND_DIR])
+                    .u32(0o755)
+                    .file(1, b"/../x", 1, &solid)
+                    .tail(&[], 9),
+            ),
+            ("a huge count", Raw::header(&[]).u32(u32::MAX)),
+            ("bytes after the end", Raw::header(&[]).u32(0).tail(&[], 0).bytes(&[0])),
+        ];
+        for (what, raw) in cases {
+            let err = decodes(raw).expect_err(what);
+            assert_eq!(err.kind(), crate::ErrorKind::CorruptPatch, "{what}: {err}");
+        }
+    }
 }

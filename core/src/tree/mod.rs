@@ -283,3 +283,49 @@ pub(crate) fn sign_tree(patch: &[u8], key: &SecretKey, options: &SignOptions) ->
     head.extend_from_slice(&block);
     Ok([head, rest.to_vec()].concat())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::ApplyOptions;
+
+    /// A tree patch of files `f0`, `f1`, ... of `sizes`, all solid, whose solid patch makes
+    /// `content` from nothing.
+    fn solid_tree(sizes: &[u64], content: &[u8]) -> Vec<u8> {
+        let blob = crate::diff(&[], content, &DiffOptions::new().level(1)).unwrap();
+        let file = |size| EntryKind::File { size, hash: None, source: FileSource::Solid { offset: 0 } };
+        let entries = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| TreeEntry { path: format!("f{i}").into(), mode: 0o644, kind: file(size) })
+            .collect();
+        let solid = Some(SolidPatch { bases: vec![], len: blob.len() as u64 });
+        let old_digest = Some(build::old_digest(&[]));
+        encode(&Manifest { old_files: vec![], entries, removed: vec![], old_digest, solid }, &blob).unwrap()
+    }
+
+    #[test]
+    fn solid_files_that_disagree_with_the_solid_patch_are_corrupt_and_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old");
+        std::fs::create_dir(&old).unwrap();
+        let apply = |sizes: &[u64]| {
+            let patch = dir.path().join("p");
+            std::fs::write(&patch, solid_tree(sizes, b"abcdefgh")).unwrap();
+            let out = dir.path().join("out");
+            let result = apply_tree(&old, &patch, &out, &ApplyOptions::new());
+            let left = std::fs::read_dir(dir.path()).unwrap().count();
+            (result, out, left)
+        };
+        let (made, out, _) = apply(&[3, 5]);
+        made.unwrap();
+        assert_eq!(std::fs::read(out.join("f1")).unwrap(), b"defgh");
+        std::fs::remove_dir_all(&out).unwrap();
+        for sizes in [&[3, 3][..], &[3, 6], &[]] {
+            let (made, out, left) = apply(sizes);
+            let err = made.expect_err("sizes that do not add up");
+            assert_eq!(err.kind(), crate::ErrorKind::CorruptPatch, "{sizes:?}: {err}");
+            assert!(!out.exists() && left == 2, "{sizes:?}: only old and the patch are left");
+        }
+    }
+}
