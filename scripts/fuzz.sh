@@ -75,6 +75,8 @@ for patch in ../core/tests/bsdiff/*.bsdiff4*; do
   old=../core/tests/vectors/$pair.old
   { u16le "$(stat -c %s "$old")"; cat "$old"; printf '\x00'; tail -c +9 "$patch"; } > "corpus/bsdiff/$pair"
 done
+# tree reads a tree patch: the tree vectors of both format versions.
+cp ../core/tests/vectors/tree/*.cdtr corpus/tree/
 for saved in ../core/tests/regressions/*-*; do
   target=$(basename "$saved")
   cp "$saved" "corpus/${target%%-*}/"
