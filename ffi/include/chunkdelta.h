@@ -246,11 +246,11 @@ typedef struct chunkdelta_tree_info {
    */
   uint64_t copied_count;
   /**
-   * Files made by a file patch against an old file.
+   * Tree format 1: files made by a file patch against an old file.
    */
   uint64_t patched_count;
   /**
-   * Files stored literally (a file patch against an empty file).
+   * Tree format 1: files stored literally (a file patch against an empty file).
    */
   uint64_t literal_count;
   /**

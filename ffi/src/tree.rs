@@ -40,9 +40,9 @@ pub struct chunkdelta_tree_info {
     pub file_count: u64,
     /// Files copied from an old file (unchanged, moved or duplicated content: no payload).
     pub copied_count: u64,
-    /// Files made by a file patch against an old file.
+    /// Tree format 1: files made by a file patch against an old file.
     pub patched_count: u64,
-    /// Files stored literally (a file patch against an empty file).
+    /// Tree format 1: files stored literally (a file patch against an empty file).
     pub literal_count: u64,
     /// Tree format 2: files made by the tree's one solid file patch (every file that is not
     /// copied).

@@ -42,7 +42,9 @@ impl OldFile {
 ///
 /// ``kind`` is ``"file"``, ``"dir"`` or ``"symlink"``. For a file, ``size`` and ``hash``
 /// (blake3, hex) describe its content and ``op`` says how it is made: ``"copy"`` of the old
-/// file ``old`` (no payload: unchanged, moved or duplicated content), ``"patch"`` against the
+/// file ``old`` (no payload: unchanged, moved or duplicated content), ``"solid"`` (tree format
+/// 2: made by the tree's solid file patch, ``TreeInfo.solid_len`` bytes against
+/// ``TreeInfo.solid_bases``; ``hash`` is None), or in tree format 1 ``"patch"`` against the
 /// old file ``old`` with an embedded file patch of ``blob_len`` bytes, or ``"literal"`` (a
 /// file patch of ``blob_len`` bytes against an empty file). For a symlink, ``target`` is what
 /// it points to. Fields that do not apply are None.
@@ -57,9 +59,9 @@ pub(crate) struct TreeEntry {
     mode: u32,
     /// A file's size in bytes.
     size: Option<u64>,
-    /// A file's blake3, hex.
+    /// A file's blake3, hex (tree format 1 only).
     hash: Option<String>,
-    /// How a file is made: "copy", "patch" or "literal".
+    /// How a file is made: "copy", "solid", or in tree format 1 "patch" or "literal".
     op: Option<&'static str>,
     /// The old file a copy or patch reads, as a path of the old tree.
     old: Option<OsString>,

@@ -2,14 +2,15 @@
 //! to a new release, specified in `TREE-FORMAT.md`.
 //!
 //! ```text
-//! header (64 bytes) | signature block | manifest (zstd) | file patches, back to back
+//! header (64 bytes) | signature block | manifest (LZMA2) | the solid file patch
 //! ```
 //!
-//! The manifest lists the old files the patch reads (path, size, blake3) and every entry of the
-//! new tree: a file made by copying an old file (unchanged, moved or duplicated content: no
-//! payload), by a chunkdelta file patch against an old file, or by one against an empty file
-//! (a literal); a directory; or a symlink. Each file's content is an ordinary file patch, so
-//! the tree format has no encoder or decoder of its own. Signatures use the same block and
+//! The manifest lists the old files the patch reads (path, size, a blake3 prefix, and one
+//! digest of all their hashes) and every entry of the new tree: a file kept or copied from an
+//! old file (unchanged, moved or duplicated content: no payload) or made by the solid file
+//! patch; a directory; or a symlink. The solid patch is an ordinary file patch, from the
+//! concatenated bases to the concatenated changed files, so the tree format has no encoder or
+//! decoder of its own. Format 1 patches (one file patch per file) still apply. Signatures use the same block and
 //! [`crate::TrustPolicy`] as file patches, over the tree patch's own signing digest.
 
 mod build;
@@ -89,9 +90,10 @@ pub fn read_tree_info(patch: &[u8]) -> Result<TreeInfo> {
 /// file is matched to an old file with the same content anywhere (a copy: moves and
 /// duplicates cost no payload), else the old file at the same path, else the old file that
 /// shares most of its content-defined chunks (a renamed-and-edited file, a moved folder),
-/// else one with the same name and a similar size; its patch is stored literally when that is
-/// smaller. Files are diffed in
-/// parallel. The patch is built in memory before it is written. Signers in `options` sign the
+/// else one with the same name and a similar size, else none; every file that is not a copy
+/// goes into one solid file patch against those bases (each once), diffed in parallel chunks.
+/// Memory: both trees' changed files and their bases, concatenated, plus the file engine's
+/// index of the bases. The patch is built in memory before it is written. Signers in `options` sign the
 /// tree patch.
 pub fn diff_tree(
     old_dir: impl AsRef<Path>,
