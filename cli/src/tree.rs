@@ -76,8 +76,10 @@ pub(crate) fn text(info: &TreeInfo) -> String {
     let _ = writeln!(text, "patch size      {} bytes ({})", info.patch_size, format_size(info.patch_size));
     let _ = writeln!(text, "entries         {}", summary(info));
     let _ = writeln!(text, "old files read  {}", info.old_files.len());
-    if let Some(solid) = &info.solid {
-        let _ = writeln!(text, "solid patch     {} bytes against {} old files", solid.len, solid.bases.len());
+    for (index, solid) in info.solid.iter().enumerate() {
+        let (len, files, bases) = (solid.len, solid.files, solid.bases.len());
+        let _ =
+            writeln!(text, "solid patch {index:<3} {len} bytes, {files} files, against {bases} old files");
     }
     let _ = writeln!(text, "manifest blake3 {}", hex::encode(info.manifest_hash));
     let _ = writeln!(text, "signatures      {}", info.signatures.len());
@@ -134,10 +136,15 @@ pub(crate) fn json(info: &TreeInfo) -> String {
         .iter()
         .map(|f| json!({"path": f.path.to_string_lossy(), "size": f.size, "hash": hex::encode(f.check.as_bytes())}))
         .collect();
-    let solid = info.solid.as_ref().map(|solid| {
-        let bases: Vec<_> = solid.bases.iter().map(|&i| info.old_files[i].path.to_string_lossy()).collect();
-        json!({"len": solid.len, "bases": bases})
-    });
+    let solid: Vec<Value> = info
+        .solid
+        .iter()
+        .map(|solid| {
+            let bases: Vec<_> =
+                solid.bases.iter().map(|&i| info.old_files[i].path.to_string_lossy()).collect();
+            json!({"len": solid.len, "files": solid.files, "bases": bases})
+        })
+        .collect();
     let signatures: Vec<Value> = info
         .signatures
         .iter()

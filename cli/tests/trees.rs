@@ -46,7 +46,10 @@ fn a_tree_diffs_applies_verifies_and_describes_itself() {
 
     let text = ok(&[Path::new("info"), &patch]);
     assert!(text.contains("solid    644 lib/v2/core.so (200000 bytes)\n"), "{text}");
-    assert!(text.contains("solid patch     ") && text.contains(" bytes against 1 old files\n"), "{text}");
+    assert!(
+        text.contains("solid patch 0   ") && text.contains(" bytes, 2 files, against 1 old files\n"),
+        "{text}"
+    );
     assert!(text.contains("keep     644 LICENSE (10 bytes)\n"), "{text}");
     let json: serde_json::Value =
         serde_json::from_str(&ok(&[Path::new("info"), Path::new("--json"), &patch])).unwrap();
@@ -55,7 +58,8 @@ fn a_tree_diffs_applies_verifies_and_describes_itself() {
         json["entries"].as_array().unwrap().iter().filter_map(|e| e["op"].as_str()).collect();
     assert_eq!(ops, ["keep", "solid", "solid"]);
     assert_eq!(json["old_files"][1]["path"], "lib/core.so");
-    assert_eq!(json["solid"]["bases"], serde_json::json!(["lib/core.so"]));
+    assert_eq!(json["solid"][0]["bases"], serde_json::json!(["lib/core.so"]));
+    assert_eq!(json["solid"][0]["files"], 2);
 
     let again = run(&[Path::new("apply"), &old, &patch, Path::new("-o"), &out]);
     assert_eq!(again.status.code(), Some(1), "an existing OUT is refused");

@@ -52,7 +52,7 @@ fn moves_and_copies_cost_nothing_and_renamed_files_are_patched() {
     for changed in ["bin/app", "lib/libcore.so.2", "added.bin"] {
         assert!(matches!(source(changed), FileSource::Solid { .. }), "{changed}: {:?}", source(changed));
     }
-    let solid = info.solid.as_ref().unwrap();
+    let [solid] = &info.solid[..] else { panic!("one solid patch: {:?}", info.solid) };
     let bases: Vec<_> = solid.bases.iter().map(|&i| info.old_files[i].path.clone()).collect();
     assert_eq!(bases, [Path::new("bin/app"), Path::new("lib/libcore.so")], "the renamed file's basis");
     // 150 KB of edited files and 5 KB of new random bytes.

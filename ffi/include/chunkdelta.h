@@ -254,12 +254,12 @@ typedef struct chunkdelta_tree_info {
    */
   uint64_t literal_count;
   /**
-   * Tree format 2: files made by the tree's one solid file patch (every file that is not
+   * Tree format 2: files made by the tree's solid file patches (every file that is not
    * copied).
    */
   uint64_t solid_count;
   /**
-   * Tree format 2: size in bytes of the solid file patch (0 when there is none).
+   * Tree format 2: total size in bytes of the solid file patches (0 when there is none).
    */
   uint64_t solid_size;
   /**

@@ -44,10 +44,10 @@ pub struct chunkdelta_tree_info {
     pub patched_count: u64,
     /// Tree format 1: files stored literally (a file patch against an empty file).
     pub literal_count: u64,
-    /// Tree format 2: files made by the tree's one solid file patch (every file that is not
+    /// Tree format 2: files made by the tree's solid file patches (every file that is not
     /// copied).
     pub solid_count: u64,
-    /// Tree format 2: size in bytes of the solid file patch (0 when there is none).
+    /// Tree format 2: total size in bytes of the solid file patches (0 when there is none).
     pub solid_size: u64,
     /// Directories of the new tree, empty ones included.
     pub dir_count: u64,
@@ -79,7 +79,7 @@ impl From<&TreeInfo> for chunkdelta_tree_info {
             patched_count: 0,
             literal_count: 0,
             solid_count: 0,
-            solid_size: info.solid.as_ref().map_or(0, |solid| solid.len),
+            solid_size: info.solid.iter().map(|solid| solid.len).sum(),
             dir_count: 0,
             symlink_count: 0,
             removed_count: info.removed.len() as u64,

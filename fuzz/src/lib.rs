@@ -152,18 +152,22 @@ pub fn tree(data: &[u8]) -> Outcome {
         info.entries.windows(2).all(|w| w[0].path.as_os_str() < w[1].path.as_os_str()),
         "entries out of order"
     );
-    let mut solid_at = 0;
+    let (mut patch_at, mut solid_at) = (0, 0);
     for entry in &info.entries {
         assert!(entry.path.is_relative(), "absolute path {}", entry.path.display());
         if let chunkdelta::EntryKind::File { size, source, .. } = entry.kind {
             assert!(source.old().is_none_or(|old| old < info.old_files.len()), "old index out of range");
-            if let chunkdelta::FileSource::Solid { offset } = source {
+            if let chunkdelta::FileSource::Solid { patch, offset } = source {
+                assert!(patch < info.solid.len() && patch >= patch_at, "solid patches in entry order");
+                if patch != patch_at {
+                    (patch_at, solid_at) = (patch, 0);
+                }
                 assert_eq!(offset, solid_at, "solid files are back to back");
                 solid_at += size;
             }
         }
     }
-    if let Some(solid) = &info.solid {
+    for solid in &info.solid {
         assert!(solid.bases.iter().all(|&base| base < info.old_files.len()), "basis out of range");
     }
     assert!(

@@ -43,7 +43,7 @@ impl OldFile {
 /// ``kind`` is ``"file"``, ``"dir"`` or ``"symlink"``. For a file, ``size`` and ``hash``
 /// (blake3, hex) describe its content and ``op`` says how it is made: ``"copy"`` of the old
 /// file ``old`` (no payload: unchanged, moved or duplicated content), ``"solid"`` (tree format
-/// 2: made by the tree's solid file patch, ``TreeInfo.solid_len`` bytes against
+/// 2: made by the tree's solid file patches, ``TreeInfo.solid_len`` bytes in all against
 /// ``TreeInfo.solid_bases``; ``hash`` is None), or in tree format 1 ``"patch"`` against the
 /// old file ``old`` with an embedded file patch of ``blob_len`` bytes, or ``"literal"`` (a
 /// file patch of ``blob_len`` bytes against an empty file). For a symlink, ``target`` is what
@@ -143,9 +143,9 @@ pub(crate) struct TreeInfo {
     entries: Vec<TreeEntry>,
     /// The old files the patch reads, sorted by path.
     old_files: Vec<OldFile>,
-    /// Tree format 2: size of the solid file patch that makes every file not copied.
+    /// Tree format 2: total size of the solid file patches that make every file not copied.
     solid_len: Option<u64>,
-    /// Tree format 2: the old files whose concatenation the solid file patch is made against.
+    /// Tree format 2: the old files the solid file patches are made against, patch by patch.
     solid_bases: Vec<OsString>,
     /// Paths of the old tree that the new one does not have.
     removed: Vec<OsString>,
@@ -189,7 +189,7 @@ impl From<&chunkdelta::TreeInfo> for TreeInfo {
                     hash: old.check.as_bytes().iter().map(|b| format!("{b:02x}")).collect(),
                 })
                 .collect(),
-            solid_len: info.solid.as_ref().map(|solid| solid.len),
+            solid_len: (!info.solid.is_empty()).then(|| info.solid.iter().map(|solid| solid.len).sum()),
             solid_bases: info
                 .solid
                 .iter()

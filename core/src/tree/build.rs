@@ -1,7 +1,7 @@
 //! The diff side of tree patches: which old file each new file is made from, and its file
 //! patch.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
@@ -37,8 +37,8 @@ enum Basis {
     Literal,
 }
 
-/// The manifest and the solid file patch (empty when every file is a copy) for `old_dir` to
-/// `new_dir`.
+/// The manifest and the solid file patches, back to back (empty when every file is a copy),
+/// for `old_dir` to `new_dir`.
 pub(crate) fn build(old_dir: &Path, new_dir: &Path, options: &DiffOptions) -> Result<(Manifest, Vec<u8>)> {
     let (old, new) = (walk(old_dir)?, walk(new_dir)?);
     check_case_collisions(&new)?;
@@ -47,11 +47,11 @@ pub(crate) fn build(old_dir: &Path, new_dir: &Path, options: &DiffOptions) -> Re
         let old_files = read_files(old_dir, &old)?;
         let new_files = read_files(new_dir, &new)?;
         let bases = choose_bases(&old_files, &new_files);
-        let (solid_bases, blob) = solid_patch(&old_files, &new_files, &bases, options)?;
-        let solid = (solid_bases, blob.len() as u64);
+        let patches = solid_patches(&old_files, &new_files, &bases, options)?;
+        let solid = patches.iter().map(|p| (p.bases.clone(), p.files, p.blob.len() as u64)).collect();
         let mut manifest = assemble(&new, &old_files, &new_files, &bases, solid);
         manifest.removed = removed(&old, &new);
-        Ok((manifest, blob))
+        Ok((manifest, patches.into_iter().flat_map(|p| p.blob).collect()))
     })
 }
 
@@ -136,39 +136,84 @@ impl<'a> OldLookup<'a> {
     }
 }
 
-/// The solid file patch (`TREE-FORMAT.md`, "Solid file patch") of every new file that is not
-/// a copy, in entry order, against the concatenation of their bases (each once, in order of
-/// first use); with those bases. Empty, with no bases, when every file is a copy. One patch
-/// rather than one per file: shared new content (statically linked code in several
-/// executables) compresses once, and small files cost no per-patch overhead.
-fn solid_patch(
+/// Most bytes of bases plus new files that one solid patch takes (unless one file alone is
+/// more): what bounds the bases apply holds in memory, and diff's index, per patch.
+pub(crate) const SOLID_PATCH_BYTES: u64 = 256 << 20;
+
+/// A solid patch made: its bases (old file numbers, in order), how many files it makes, and
+/// the file patch.
+struct MadePatch {
+    bases: Vec<usize>,
+    files: usize,
+    blob: Vec<u8>,
+}
+
+/// A solid patch being made: its bases (old file numbers, each once, in order of first use),
+/// its new files (indices into the new files) and their bytes.
+#[derive(Default)]
+struct Group {
+    bases: Vec<usize>,
+    files: Vec<usize>,
+    bytes: u64,
+}
+
+/// The solid file patches (`TREE-FORMAT.md`, "Solid file patches") of every new file that is
+/// not a copy, in entry order, each against the concatenation of its bases: with each one's
+/// bases and file count. One patch for many files rather than one per file: shared new content
+/// (statically linked code in several executables) compresses once, and small files cost no
+/// per-patch overhead. A patch is closed before it passes [`SOLID_PATCH_BYTES`].
+fn solid_patches(
     old: &[Content],
     new: &[Content],
     bases: &[Basis],
     options: &DiffOptions,
-) -> Result<(Vec<usize>, Vec<u8>)> {
-    let (mut used, mut seen) = (Vec::new(), HashSet::new());
-    let mut new_bytes = Vec::new();
-    for (file, basis) in new.iter().zip(bases) {
-        match *basis {
-            Basis::Copy(_) => continue,
-            Basis::Patch(index) if seen.insert(index) => used.push(index),
-            Basis::Patch(_) | Basis::Literal => {}
-        }
-        new_bytes.extend_from_slice(&file.data);
-    }
+) -> Result<Vec<MadePatch>> {
+    let sizes = |files: &[Content]| files.iter().map(|file| file.data.len() as u64).collect::<Vec<_>>();
+    let groups = group_solid_files(&sizes(old), &sizes(new), bases, SOLID_PATCH_BYTES);
     let total: u64 = new.iter().map(|file| file.data.len() as u64).sum();
-    let copied = total - new_bytes.len() as u64;
-    if bases.iter().all(|b| matches!(b, Basis::Copy(_))) {
-        if let Some(progress) = options.progress.get() {
-            let _ = progress(total, total);
-        }
-        return Ok((Vec::new(), Vec::new()));
+    let mut done =
+        total - groups.iter().flat_map(|g| &g.files).map(|&i| new[i].data.len() as u64).sum::<u64>();
+    let mut patches = Vec::with_capacity(groups.len());
+    for group in groups {
+        let old_bytes: Vec<u8> = group.bases.iter().flat_map(|&i| old[i].data.iter().copied()).collect();
+        let new_bytes: Vec<u8> = group.files.iter().flat_map(|&i| new[i].data.iter().copied()).collect();
+        let progress = options.progress.part(done, new_bytes.len() as u64, total);
+        done += new_bytes.len() as u64;
+        let blob_options = DiffOptions { signers: Vec::new(), progress, ..options.clone() };
+        let blob = crate::diff(&old_bytes, &new_bytes, &blob_options)?;
+        patches.push(MadePatch { bases: group.bases, files: group.files.len(), blob });
     }
-    let old_bytes: Vec<u8> = used.iter().flat_map(|&i| old[i].data.iter().copied()).collect();
-    let progress = options.progress.part(copied, new_bytes.len() as u64, total);
-    let blob_options = DiffOptions { signers: Vec::new(), progress, ..options.clone() };
-    Ok((used, crate::diff(&old_bytes, &new_bytes, &blob_options)?))
+    if let Some(progress) = options.progress.get().filter(|_| patches.is_empty()) {
+        let _ = progress(total, total);
+    }
+    Ok(patches)
+}
+
+/// The files that are not copies, in entry order, cut into groups of at most `limit` new and
+/// base bytes (a bigger file is a group of its own), given the files' sizes.
+fn group_solid_files(old: &[u64], new: &[u64], bases: &[Basis], limit: u64) -> Vec<Group> {
+    let mut groups = vec![Group::default()];
+    for (index, basis) in bases.iter().enumerate() {
+        let base = match *basis {
+            Basis::Copy(_) => continue,
+            Basis::Patch(base) => Some(base),
+            Basis::Literal => None,
+        };
+        let mut group = groups.last_mut().expect("one group at least");
+        let base_bytes = base.filter(|b| !group.bases.contains(b)).map_or(0, |b| old[b]);
+        let bytes = new[index] + base_bytes;
+        if !group.files.is_empty() && group.bytes + bytes > limit {
+            groups.push(Group::default());
+            group = groups.last_mut().expect("just pushed");
+        }
+        if let Some(base) = base.filter(|b| !group.bases.contains(b)) {
+            group.bases.push(base);
+        }
+        group.files.push(index);
+        group.bytes += bytes;
+    }
+    groups.retain(|group| !group.files.is_empty());
+    groups
 }
 
 /// The manifest: the old files read (numbered in path byte order, checked by their hash's
@@ -178,7 +223,7 @@ fn assemble(
     old_files: &[Content],
     new_files: &[Content],
     bases: &[Basis],
-    solid: (Vec<usize>, u64),
+    solid: Vec<(Vec<usize>, usize, u64)>,
 ) -> Manifest {
     let mut used: Vec<usize> = bases
         .iter()
@@ -192,7 +237,9 @@ fn assemble(
     let number: HashMap<usize, usize> = used.iter().enumerate().map(|(n, &i)| (i, n)).collect();
     let by_path: HashMap<&Path, usize> =
         new_files.iter().enumerate().map(|(i, f)| (f.path.as_path(), i)).collect();
-    let mut solid_at = 0;
+    let mut owners =
+        solid.iter().enumerate().flat_map(|(patch, (_, files, _))| std::iter::repeat_n(patch, *files));
+    let (mut current, mut offset) = (0, 0);
     let entries = new
         .iter()
         .map(|found| {
@@ -205,8 +252,12 @@ fn assemble(
                     let source = match bases[i] {
                         Basis::Copy(o) => FileSource::Copy { old: number[&o] },
                         Basis::Patch(_) | Basis::Literal => {
-                            solid_at += size;
-                            FileSource::Solid { offset: solid_at - size }
+                            let patch = owners.next().expect("a solid patch for every solid file");
+                            if patch != current {
+                                (current, offset) = (patch, 0);
+                            }
+                            offset += size;
+                            FileSource::Solid { patch, offset: offset - size }
                         }
                     };
                     EntryKind::File { size, hash: None, source }
@@ -224,9 +275,14 @@ fn assemble(
         })
         .collect();
     let hashes: Vec<&[u8; 32]> = used.iter().map(|&i| &old_files[i].hash).collect();
-    let (solid_bases, solid_len) = solid;
-    let solid = (solid_len > 0)
-        .then(|| SolidPatch { bases: solid_bases.iter().map(|i| number[i]).collect(), len: solid_len });
+    let solid = solid
+        .into_iter()
+        .map(|(bases, files, len)| SolidPatch {
+            bases: bases.iter().map(|i| number[i]).collect(),
+            files,
+            len,
+        })
+        .collect();
     Manifest { old_files: old, entries, removed: Vec::new(), old_digest: Some(old_digest(&hashes)), solid }
 }
 
@@ -249,4 +305,23 @@ fn removed(old: &[Found], new: &[Found]) -> Vec<PathBuf> {
 fn path_bytes(path: &Path) -> &[u8] {
     use std::os::unix::ffi::OsStrExt;
     path.as_os_str().as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solid_groups_stay_under_the_limit_and_keep_entry_order() {
+        let old = [60, 30];
+        let new = [50, 10, 40, 200, 5];
+        let bases = [Basis::Patch(0), Basis::Copy(1), Basis::Patch(1), Basis::Literal, Basis::Patch(0)];
+        let groups = group_solid_files(&old, &new, &bases, 150);
+        let seen: Vec<_> = groups.iter().map(|g| (g.bases.clone(), g.files.clone(), g.bytes)).collect();
+        // 50 + 60, then 40 + 30 would pass 150: a new group; 200 alone; 5 + 60.
+        assert_eq!(
+            seen,
+            [(vec![0], vec![0], 110), (vec![1], vec![2], 70), (vec![], vec![3], 200), (vec![0], vec![4], 65)]
+        );
+    }
 }

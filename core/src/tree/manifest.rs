@@ -81,10 +81,12 @@ pub enum FileSource {
         /// Size of the embedded file patch.
         blob_len: u64,
     },
-    /// Tree format 2: bytes `offset .. offset + size` of the output of the tree's one solid
-    /// file patch ([`super::TreeInfo::solid`]).
+    /// Tree format 2: bytes `offset .. offset + size` of the output of solid file patch
+    /// `patch` ([`super::TreeInfo::solid`]).
     Solid {
-        /// Where the file starts in the solid output.
+        /// Which solid patch makes it.
+        patch: usize,
+        /// Where the file starts in that patch's output.
         offset: u64,
     },
 }
@@ -142,14 +144,16 @@ pub struct TreeEntry {
     pub kind: EntryKind,
 }
 
-/// Tree format 2's one file patch for every file that is not a copy: its old file is the
-/// concatenation of `bases` (old files, in this order), its new file the concatenation of the
-/// [`FileSource::Solid`] files in entry order.
+/// One of tree format 2's solid file patches, which make every file that is not a copy: its
+/// old file is the concatenation of `bases` (old files, in this order), its new file the
+/// concatenation of its `files` [`FileSource::Solid`] files, in entry order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SolidPatch {
     /// Indices into the old files.
     pub bases: Vec<usize>,
+    /// How many files it makes: the next ones in entry order after the previous patch's.
+    pub files: usize,
     /// Size of the file patch.
     pub len: u64,
 }
@@ -165,8 +169,8 @@ pub(crate) struct Manifest {
     pub(crate) removed: Vec<PathBuf>,
     /// Tree format 2: blake3 of the old files' blake3 hashes, in order.
     pub(crate) old_digest: Option<[u8; 32]>,
-    /// Tree format 2: the solid file patch, when a file needs one.
-    pub(crate) solid: Option<SolidPatch>,
+    /// Tree format 2: the solid file patches, in payload order.
+    pub(crate) solid: Vec<SolidPatch>,
 }
 
 const KIND_FILE: u8 = 0;
@@ -186,6 +190,7 @@ const MIN_OLD_LEN: usize = 2 + 1 + 8 + 32;
 const MIN_ENTRY_LEN: usize = 2 + 1 + 1 + 4;
 const MIN_OLD_LEN_2: usize = 4 + 1 + 8 + CHECK_LEN;
 const MIN_ENTRY_LEN_2: usize = 4 + 1 + 1 + 4;
+const MIN_SOLID_LEN: usize = 4 + 4 + 8;
 
 impl Manifest {
     /// The format 2 manifest (`TREE-FORMAT.md`, "Manifest"). Old files that a keep entry (a
@@ -209,10 +214,13 @@ impl Manifest {
             put_prefixed(&mut out, &entry.path, &mut previous);
             self.put_entry(&mut out, entry);
         }
-        let (bases, len) = self.solid.as_ref().map_or((&[][..], 0), |s| (&s.bases[..], s.len));
-        out.extend_from_slice(&(bases.len() as u32).to_le_bytes());
-        bases.iter().for_each(|&i| out.extend_from_slice(&(i as u32).to_le_bytes()));
-        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(self.solid.len() as u32).to_le_bytes());
+        for patch in &self.solid {
+            out.extend_from_slice(&(patch.bases.len() as u32).to_le_bytes());
+            patch.bases.iter().for_each(|&i| out.extend_from_slice(&(i as u32).to_le_bytes()));
+            out.extend_from_slice(&(patch.files as u32).to_le_bytes());
+            out.extend_from_slice(&patch.len.to_le_bytes());
+        }
         out.extend_from_slice(&(self.removed.len() as u32).to_le_bytes());
         let mut previous = Vec::new();
         for path in &self.removed {
@@ -299,7 +307,7 @@ fn decode_v1(bytes: &[u8]) -> Result<Manifest> {
         removed.push(input.path()?);
     }
     input.end()?;
-    Ok(Manifest { old_files, entries, removed, old_digest: None, solid: None })
+    Ok(Manifest { old_files, entries, removed, old_digest: None, solid: Vec::new() })
 }
 
 /// A format 2 entry before the old files are merged: a keep's check, or a copy's raw index.
@@ -332,7 +340,8 @@ fn decode_v2(bytes: &[u8]) -> Result<Manifest> {
     }
     let old_files = merge_old_files(listed, &entries, &pending)?;
     resolve_sources(&mut entries, &pending, &old_files)?;
-    let solid = input.solid(&entries, old_files.len())?;
+    let solid = input.solid_patches(old_files.len())?;
+    place_solid_files(&mut entries, &solid)?;
     let removed_count = input.u32()? as usize;
     let mut removed = Vec::with_capacity(removed_count.min(bytes.len() / 5));
     let mut previous = Vec::new();
@@ -360,12 +369,10 @@ fn merge_old_files(listed: Vec<OldFile>, entries: &[TreeEntry], pending: &[Pendi
     Ok(all)
 }
 
-/// Sets each format 2 file's source: keeps and copies to their old file, solid files to their
-/// offset in the solid output.
+/// Sets each format 2 keep's and copy's source to its old file.
 fn resolve_sources(entries: &mut [TreeEntry], pending: &[Pending], old: &[OldFile]) -> Result<()> {
-    let mut solid_at = 0u64;
     for (entry, how) in entries.iter_mut().zip(pending) {
-        let EntryKind::File { size, source, .. } = &mut entry.kind else { continue };
+        let EntryKind::File { source, .. } = &mut entry.kind else { continue };
         *source = match *how {
             Pending::Keep(_) => {
                 let found = old.binary_search_by(|f| {
@@ -381,13 +388,31 @@ fn resolve_sources(entries: &mut [TreeEntry], pending: &[Pending], old: &[OldFil
                     old.len()
                 )));
             }
-            Pending::Other => {
-                let offset = solid_at;
-                solid_at =
-                    solid_at.checked_add(*size).ok_or_else(|| corrupt("solid files overflow".into()))?;
-                FileSource::Solid { offset }
-            }
+            Pending::Other => continue,
         };
+    }
+    Ok(())
+}
+
+/// Gives each solid file its patch and offset: the patches take the solid files in entry
+/// order, each as many as it says, which must be all of them.
+fn place_solid_files(entries: &mut [TreeEntry], patches: &[SolidPatch]) -> Result<()> {
+    let mut owners = patches.iter().enumerate().flat_map(|(i, p)| std::iter::repeat_n(i, p.files));
+    let (mut current, mut offset) = (0, 0u64);
+    for entry in entries.iter_mut() {
+        let EntryKind::File { size, source: source @ FileSource::Solid { .. }, .. } = &mut entry.kind else {
+            continue;
+        };
+        let patch =
+            owners.next().ok_or_else(|| corrupt("more solid files than the solid patches make".into()))?;
+        if patch != current {
+            (current, offset) = (patch, 0);
+        }
+        *source = FileSource::Solid { patch, offset };
+        offset = offset.checked_add(*size).ok_or_else(|| corrupt("solid files overflow".into()))?;
+    }
+    if owners.next().is_some() {
+        return Err(corrupt("the solid patches make more files than there are".into()));
     }
     Ok(())
 }
@@ -525,32 +550,34 @@ impl Input<'_> {
                 SOURCE_SOLID => Pending::Other,
                 other => return Err(format!("unknown source {other}")),
             };
-            Ok((None, FileSource::Solid { offset: 0 }))
+            Ok((None, FileSource::Solid { patch: 0, offset: 0 }))
         })?;
         Ok((entry, how))
     }
 
-    /// The solid file patch's bases and size: present exactly when some entry is solid.
-    fn solid(&mut self, entries: &[TreeEntry], old_count: usize) -> Result<Option<SolidPatch>> {
+    /// The solid file patches: each with its bases (in range, none twice), at least one
+    /// file and at least one byte.
+    fn solid_patches(&mut self, old_count: usize) -> Result<Vec<SolidPatch>> {
         let count = self.u32()? as usize;
-        let mut bases = Vec::with_capacity(count.min(self.0.len() / 4));
-        let mut seen = HashSet::new();
+        let mut patches = Vec::with_capacity(count.min(self.0.len() / MIN_SOLID_LEN));
         for _ in 0..count {
-            let index = self.u32()? as usize;
-            if index >= old_count || !seen.insert(index) {
-                return Err(corrupt(format!("solid basis {index}: out of range or repeated")));
+            let base_count = self.u32()? as usize;
+            let mut bases = Vec::with_capacity(base_count.min(self.0.len() / 4));
+            let mut seen = HashSet::new();
+            for _ in 0..base_count {
+                let index = self.u32()? as usize;
+                if index >= old_count || !seen.insert(index) {
+                    return Err(corrupt(format!("solid basis {index}: out of range or repeated")));
+                }
+                bases.push(index);
             }
-            bases.push(index);
+            let (files, len) = (self.u32()? as usize, self.u64()?);
+            if files == 0 || len == 0 {
+                return Err(corrupt("a solid patch makes no file or has no bytes".into()));
+            }
+            patches.push(SolidPatch { bases, files, len });
         }
-        let len = self.u64()?;
-        let any_solid = entries
-            .iter()
-            .any(|e| matches!(e.kind, EntryKind::File { source: FileSource::Solid { .. }, .. }));
-        match (any_solid, len) {
-            (true, 1..) => Ok(Some(SolidPatch { bases, len })),
-            (false, 0) if bases.is_empty() => Ok(None),
-            _ => Err(corrupt("the solid file patch and the solid entries disagree".into())),
-        }
+        Ok(patches)
     }
 
     fn source(&mut self, old_count: usize) -> std::result::Result<FileSource, String> {
@@ -651,12 +678,15 @@ mod tests {
                 entry("bin/app", file(FileSource::Copy { old: 0 })),
                 entry("bin/copy", file(FileSource::Copy { old: 1 })),
                 entry("bin/link", EntryKind::Symlink { target: "../lib/a.so".into() }),
-                entry("bin/new", file(FileSource::Solid { offset: 0 })),
-                entry("data", file(FileSource::Solid { offset: 10 })),
+                entry("bin/new", file(FileSource::Solid { patch: 0, offset: 0 })),
+                entry("data", file(FileSource::Solid { patch: 1, offset: 0 })),
             ],
             removed: vec!["bin/old-tool".into(), "lib/b.so".into()],
             old_digest: Some([7; 32]),
-            solid: Some(SolidPatch { bases: vec![1], len: 99 }),
+            solid: vec![
+                SolidPatch { bases: vec![1], files: 1, len: 99 },
+                SolidPatch { bases: vec![], files: 1, len: 9 },
+            ],
         }
     }
 
@@ -672,7 +702,7 @@ mod tests {
     #[test]
     fn a_keep_is_written_once_and_solid_entries_need_the_solid_patch() {
         let mut lone = sample();
-        lone.solid = None;
+        lone.solid.pop();
         assert!(Manifest::decode(2, &lone.encode()).is_err(), "solid entries without a solid patch");
         let mut both = sample();
         both.old_files[0].path = "bin/app".into();
@@ -694,10 +724,10 @@ mod tests {
         let link = entry("a", EntryKind::Symlink { target: "/etc".into() });
         let under = entry(
             "a/passwd",
-            EntryKind::File { size: 1, hash: None, source: FileSource::Solid { offset: 0 } },
+            EntryKind::File { size: 1, hash: None, source: FileSource::Solid { patch: 0, offset: 0 } },
         );
         for entries in [vec![link, under.clone()], vec![under.clone()], vec![under.clone(), under]] {
-            let solid = Some(SolidPatch { bases: vec![], len: 1 });
+            let solid = vec![SolidPatch { bases: vec![], files: 1, len: 1 }];
             let manifest = Manifest { old_files: vec![], entries, removed: vec![], old_digest: None, solid };
             assert!(Manifest::decode(2, &manifest.encode()).is_err());
         }
@@ -736,13 +766,17 @@ mod tests {
             }
             raw
         }
-        /// `count` entries follow; then, after them, [`Raw::tail`].
-        fn tail(self, bases: &[u32], solid_len: u64) -> Self {
-            let mut raw = self.u32(bases.len() as u32);
-            for base in bases {
-                raw = raw.u32(*base);
+        /// After the entries: solid patches of (bases, file count, length), no removed path.
+        fn tail(self, patches: &[(&[u32], u32, u64)]) -> Self {
+            let mut raw = self.u32(patches.len() as u32);
+            for (bases, files, len) in patches {
+                raw = raw.u32(bases.len() as u32);
+                for base in *bases {
+                    raw = raw.u32(*base);
+                }
+                raw = raw.u32(*files).u64(*len);
             }
-            raw.u64(solid_len).u32(0)
+            raw.u32(0)
         }
     }
 
@@ -758,35 +792,50 @@ mod tests {
             .file(0, b"a", 5, &keep)
             .file(0, b"b", 3, &[SOURCE_COPY_2, 1, 0, 0, 0])
             .file(0, b"c", 9, &[SOURCE_SOLID])
-            .tail(&[1, 0], 40);
+            .tail(&[(&[1, 0], 1, 40)]);
         let manifest = decodes(raw).unwrap();
         let paths: Vec<_> = manifest.old_files.iter().map(|f| f.path.clone()).collect();
         assert_eq!(paths, [PathBuf::from("a"), PathBuf::from("z")], "listed and implied, merged");
-        assert_eq!(manifest.solid, Some(SolidPatch { bases: vec![1, 0], len: 40 }));
+        assert_eq!(manifest.solid, [SolidPatch { bases: vec![1, 0], files: 1, len: 40 }]);
     }
 
     #[test]
     fn crafted_format_2_manifests_that_break_a_rule_are_corrupt() {
         let keep = [&[SOURCE_KEEP][..], &[1; CHECK_LEN]].concat();
         let solid = [SOURCE_SOLID];
+        let one: &[(&[u32], u32, u64)] = &[(&[], 1, 9)];
         let cases: Vec<(&str, Raw)> = vec![
             (
                 "a path both listed and kept",
-                Raw::header(&[(b"a", 5)]).u32(1).file(0, b"a", 5, &keep).tail(&[], 0),
+                Raw::header(&[(b"a", 5)]).u32(1).file(0, b"a", 5, &keep).tail(&[]),
             ),
             (
                 "a copy of no old file",
-                Raw::header(&[]).u32(1).file(0, b"a", 5, &[SOURCE_COPY_2, 0, 0, 0, 0]).tail(&[], 0),
+                Raw::header(&[]).u32(1).file(0, b"a", 5, &[SOURCE_COPY_2, 0, 0, 0, 0]).tail(&[]),
             ),
-            ("solid files and no solid patch", Raw::header(&[]).u32(1).file(0, b"a", 5, &solid).tail(&[], 0)),
-            ("a solid patch and no solid files", Raw::header(&[]).u32(0).tail(&[], 9)),
-            ("bases and no solid files", Raw::header(&[(b"a", 1)]).u32(0).tail(&[0], 0)),
-            ("a basis out of range", Raw::header(&[(b"a", 1)]).u32(1).file(0, b"b", 1, &solid).tail(&[1], 9)),
-            ("a repeated basis", Raw::header(&[(b"a", 1)]).u32(1).file(0, b"b", 1, &solid).tail(&[0, 0], 9)),
-            ("an unknown source", Raw::header(&[]).u32(1).file(0, b"a", 1, &[7]).tail(&[], 0)),
+            ("solid files and no solid patch", Raw::header(&[]).u32(1).file(0, b"a", 5, &solid).tail(&[])),
+            ("a solid patch and no solid files", Raw::header(&[]).u32(0).tail(one)),
+            (
+                "a solid patch of no files",
+                Raw::header(&[]).u32(1).file(0, b"a", 1, &solid).tail(&[(&[], 0, 9), (&[], 1, 9)]),
+            ),
+            ("an empty solid patch", Raw::header(&[]).u32(1).file(0, b"a", 1, &solid).tail(&[(&[], 1, 0)])),
+            (
+                "patches claiming more files",
+                Raw::header(&[]).u32(1).file(0, b"a", 1, &solid).tail(&[(&[], 2, 9)]),
+            ),
+            (
+                "a basis out of range",
+                Raw::header(&[(b"a", 1)]).u32(1).file(0, b"b", 1, &solid).tail(&[(&[1], 1, 9)]),
+            ),
+            (
+                "a repeated basis",
+                Raw::header(&[(b"a", 1)]).u32(1).file(0, b"b", 1, &solid).tail(&[(&[0, 0], 1, 9)]),
+            ),
+            ("an unknown source", Raw::header(&[]).u32(1).file(0, b"a", 1, &[7]).tail(&[])),
             (
                 "a prefix longer than the last path",
-                Raw::header(&[]).u32(1).file(2, b"a", 1, &solid).tail(&[], 9),
+                Raw::header(&[]).u32(1).file(2, b"a", 1, &solid).tail(one),
             ),
             (
                 "traversal through a prefix",
@@ -796,11 +845,13 @@ mod tests {
                     .bytes(&[KIND_DIR])
                     .u32(0o755)
                     .file(1, b"/../x", 1, &solid)
-                    .tail(&[], 9),
+                    .tail(one),
             ),
             ("a huge count", Raw::header(&[]).u32(u32::MAX)),
-            ("bytes after the end", Raw::header(&[]).u32(0).tail(&[], 0).bytes(&[0])),
+            ("a huge solid count", Raw::header(&[]).u32(0).u32(u32::MAX)),
+            ("bytes after the end", Raw::header(&[]).u32(0).tail(&[]).bytes(&[0])),
         ];
+
         for (what, raw) in cases {
             let err = decodes(raw).expect_err(what);
             assert_eq!(err.kind(), crate::ErrorKind::CorruptPatch, "{what}: {err}");

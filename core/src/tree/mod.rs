@@ -2,7 +2,7 @@
 //! to a new release, specified in `TREE-FORMAT.md`.
 //!
 //! ```text
-//! header (64 bytes) | signature block | manifest (LZMA2) | the solid file patch
+//! header (64 bytes) | signature block | manifest (LZMA2) | solid file patches, back to back
 //! ```
 //!
 //! The manifest lists the old files the patch reads (path, size, a blake3 prefix, and one
@@ -56,8 +56,9 @@ pub struct TreeInfo {
     pub old_files: Vec<OldFile>,
     /// Format 2: blake3 of the old files' blake3 hashes, in order, which apply checks too.
     pub old_digest: Option<[u8; 32]>,
-    /// Format 2: the one file patch that makes every file that is not a copy.
-    pub solid: Option<SolidPatch>,
+    /// Format 2: the solid file patches that make every file that is not a copy, in payload
+    /// order.
+    pub solid: Vec<SolidPatch>,
     /// Every entry of the new tree, sorted by path bytes (so a directory precedes its content).
     pub entries: Vec<TreeEntry>,
     /// Paths of the old tree that the new one does not have (files, directories, symlinks).
@@ -201,11 +202,12 @@ pub(crate) fn parse(patch: &[u8], trust: Option<&TrustPolicy>) -> Result<(TreeIn
     }
     let manifest = Manifest::decode(header.version, &raw)?;
     check_copies(&manifest)?;
-    let solid_len = manifest.solid.as_ref().map_or(0, |solid| solid.len);
-    let blob_total = manifest.entries.iter().try_fold(solid_len, |sum, entry| match &entry.kind {
-        EntryKind::File { source, .. } => sum.checked_add(source.blob_len()),
-        _ => Some(sum),
-    });
+    let solid_len = manifest.solid.iter().try_fold(0u64, |sum, patch| sum.checked_add(patch.len));
+    let blob_total =
+        manifest.entries.iter().try_fold(solid_len.unwrap_or(u64::MAX), |sum, entry| match &entry.kind {
+            EntryKind::File { source, .. } => sum.checked_add(source.blob_len()),
+            _ => Some(sum),
+        });
     let expected = blob_total.and_then(|total| total.checked_add(manifest_end as u64));
     if expected != Some(patch.len() as u64) {
         return Err(Error::corrupt(format!(
@@ -291,19 +293,22 @@ mod tests {
     use super::*;
     use crate::options::ApplyOptions;
 
-    /// A tree patch of files `f0`, `f1`, ... of `sizes`, all solid, whose solid patch makes
-    /// `content` from nothing.
-    fn solid_tree(sizes: &[u64], content: &[u8]) -> Vec<u8> {
-        let blob = crate::diff(&[], content, &DiffOptions::new().level(1)).unwrap();
-        let file = |size| EntryKind::File { size, hash: None, source: FileSource::Solid { offset: 0 } };
-        let entries = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, &size)| TreeEntry { path: format!("f{i}").into(), mode: 0o644, kind: file(size) })
-            .collect();
-        let solid = Some(SolidPatch { bases: vec![], len: blob.len() as u64 });
+    /// A tree patch of files `f0`, `f1`, ..., all solid: per solid patch, the sizes of its
+    /// files and the content the patch makes from nothing.
+    fn solid_tree(patches: &[(&[u64], &[u8])]) -> Vec<u8> {
+        let (mut entries, mut solid, mut blobs) = (Vec::new(), Vec::new(), Vec::new());
+        for (sizes, content) in patches {
+            let blob = crate::diff(&[], content, &DiffOptions::new().level(1)).unwrap();
+            for &size in *sizes {
+                let source = FileSource::Solid { patch: 0, offset: 0 };
+                let kind = EntryKind::File { size, hash: None, source };
+                entries.push(TreeEntry { path: format!("f{}", entries.len()).into(), mode: 0o644, kind });
+            }
+            solid.push(SolidPatch { bases: vec![], files: sizes.len(), len: blob.len() as u64 });
+            blobs.extend_from_slice(&blob);
+        }
         let old_digest = Some(build::old_digest(&[]));
-        encode(&Manifest { old_files: vec![], entries, removed: vec![], old_digest, solid }, &blob).unwrap()
+        encode(&Manifest { old_files: vec![], entries, removed: vec![], old_digest, solid }, &blobs).unwrap()
     }
 
     #[test]
@@ -311,23 +316,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let old = dir.path().join("old");
         std::fs::create_dir(&old).unwrap();
-        let apply = |sizes: &[u64]| {
+        let apply = |patches: &[(&[u64], &[u8])]| {
             let patch = dir.path().join("p");
-            std::fs::write(&patch, solid_tree(sizes, b"abcdefgh")).unwrap();
+            std::fs::write(&patch, solid_tree(patches)).unwrap();
             let out = dir.path().join("out");
             let result = apply_tree(&old, &patch, &out, &ApplyOptions::new());
             let left = std::fs::read_dir(dir.path()).unwrap().count();
             (result, out, left)
         };
-        let (made, out, _) = apply(&[3, 5]);
+        let (made, out, _) = apply(&[(&[3, 5], b"abcdefgh"), (&[2], b"ij")]);
         made.unwrap();
         assert_eq!(std::fs::read(out.join("f1")).unwrap(), b"defgh");
+        assert_eq!(std::fs::read(out.join("f2")).unwrap(), b"ij", "the second solid patch");
         std::fs::remove_dir_all(&out).unwrap();
-        for sizes in [&[3, 3][..], &[3, 6], &[]] {
-            let (made, out, left) = apply(sizes);
+        let wrong: [&[(&[u64], &[u8])]; 3] =
+            [&[(&[3, 3], b"abcdefgh")], &[(&[3, 6], b"abcdefgh")], &[(&[8], b"abcdefgh"), (&[1], b"ij")]];
+        for patches in wrong {
+            let (made, out, left) = apply(patches);
             let err = made.expect_err("sizes that do not add up");
-            assert_eq!(err.kind(), crate::ErrorKind::CorruptPatch, "{sizes:?}: {err}");
-            assert!(!out.exists() && left == 2, "{sizes:?}: only old and the patch are left");
+            assert_eq!(err.kind(), crate::ErrorKind::CorruptPatch, "{err}");
+            assert!(!out.exists() && left == 2, "only old and the patch are left");
         }
     }
 }

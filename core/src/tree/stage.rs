@@ -17,7 +17,7 @@ use crate::io::{MappedFile, map_file, map_opened};
 use crate::options::{ApplyOptions, Callback};
 use crate::parallel::{Progress, Workers};
 use crate::tree::build::old_digest;
-use crate::tree::manifest::{EntryKind, FileSource, OldFile, TreeEntry};
+use crate::tree::manifest::{EntryKind, FileSource, OldFile, SolidPatch, TreeEntry};
 use crate::tree::{TreeInfo, parse, platform, solid};
 
 /// Applies the tree patch at `patch_path` to the directory `old_dir`, creating the directory
@@ -267,17 +267,37 @@ impl Job<'_> {
         ApplyOptions { trust: None, progress: Callback::default(), durable: false, ..self.options.clone() }
     }
 
-    /// Makes or checks the solid files from the solid file patch, the rest of the payload.
-    fn solid_files(&self, blob: &[u8], root: Option<&Path>) -> Result<()> {
-        let Some(patch) = &self.info.solid else { return Ok(()) };
+    /// Makes or checks the solid files from the solid file patches, the rest of the payload,
+    /// one patch after the other.
+    fn solid_files(&self, blobs: &[u8], root: Option<&Path>) -> Result<()> {
+        let mut at = 0;
+        for (index, patch) in self.info.solid.iter().enumerate() {
+            let blob = &blobs[at..at + patch.len as usize];
+            at += patch.len as usize;
+            self.solid_patch(index, patch, blob, root)?;
+        }
+        Ok(())
+    }
+
+    /// Makes or checks the files of solid patch `index`. Memory: its bases, concatenated
+    /// (none copied when it has one base).
+    fn solid_patch(&self, index: usize, patch: &SolidPatch, blob: &[u8], root: Option<&Path>) -> Result<()> {
         let bases: Vec<&[u8]> = patch.bases.iter().map(|&i| &self.old[i][..]).collect();
-        let old = solid::concatenate(&bases)?;
+        let joined;
+        let old: &[u8] = match bases[..] {
+            [] => &[],
+            [only] => only,
+            _ => {
+                joined = solid::concatenate(&bases)?;
+                &joined
+            }
+        };
         let inner = self.inner_options();
         let made = match root {
-            None => crate::apply::verify_own(&old, blob, &inner),
+            None => crate::apply::verify_own(old, blob, &inner),
             Some(root) => {
-                let mut output = solid::SolidOutput::create(self.solid_pieces(root)?, self.resume)?;
-                let made = crate::apply::apply_to_output(&old, blob, &mut output, &inner)?;
+                let mut output = solid::SolidOutput::create(self.solid_pieces(index, root), self.resume)?;
+                let made = crate::apply::apply_to_output(old, blob, &mut output, &inner)?;
                 output.finish()?;
                 Ok(made)
             }
@@ -291,16 +311,18 @@ impl Job<'_> {
         self.progress.advance(made.head.new_size())
     }
 
-    /// Every solid file's place in the solid output and in the staged tree.
-    fn solid_pieces(&self, root: &Path) -> Result<Vec<solid::Piece>> {
+    /// The place of each file of solid patch `index` in its output and in the staged tree.
+    fn solid_pieces(&self, index: usize, root: &Path) -> Vec<solid::Piece> {
         let mut pieces = Vec::new();
         for entry in &self.info.entries {
-            if let EntryKind::File { size, source: FileSource::Solid { offset }, .. } = entry.kind {
+            if let EntryKind::File { size, source: FileSource::Solid { patch, offset }, .. } = entry.kind
+                && patch == index
+            {
                 let path = root.join(&entry.path);
                 pieces.push(solid::Piece { path, offset, size, mode: entry.mode });
             }
         }
-        Ok(pieces)
+        pieces
     }
 
     /// The blake3 a file must have: its entry's (tree format 1), or a copy's old file's.
