@@ -276,7 +276,7 @@ def kill_once(marker: str, staging: str) -> Any:
 def client() -> Iterator[Any]:
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, resources={"MEMORY": 2e9}, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, resources={"MEMORY": 2e9}, dashboard_address=":0"
     )
     with distributed.Client(cluster) as dask_client:
         yield dask_client
@@ -311,3 +311,18 @@ def test_dask_refuses_a_patch_larger_than_every_worker(release: Path, tmp_path: 
     with pytest.raises(FarmError, match="more than any worker's MEMORY"):
         chunkdelta.farm.build(write_plan(release, OLDS[:1]), tmp_path, client=client, threads=64, progress=False)
     assert not (tmp_path / chunkdelta.farm.CATALOGUE).exists()
+
+
+def test_cli_runs_on_a_scheduler_address(release: Path, tmp_path: Path, client: Any) -> None:
+    address = client.scheduler.address
+    out = tmp_path / "out"
+    assert main([str(write_plan(release, OLDS[:1])), "-o", str(out), "--scheduler", address, "--quiet"]) == 0
+    check_outputs(out, release, OLDS[:1], tmp_path / "work")
+
+
+def test_dask_workers_without_the_memory_resource_are_refused(release: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster:
+        with distributed.Client(cluster) as plain:
+            with pytest.raises(FarmError, match="--resources MEMORY="):
+                chunkdelta.farm.build(write_plan(release, OLDS[:1]), tmp_path, client=plain, progress=False)
