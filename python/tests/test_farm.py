@@ -173,6 +173,10 @@ BAD_PLANS = [
     ('memory = "64MiB"', "memroy = 1", "unknown 'memroy'"),
     ("keys/release.key", "keys/none.key", "signing key"),
     ('version = "1.3.0"', 'version = "../1.3.0"', "'version' must be"),
+    ('memory = "64MiB"', "level = 99", "compression level 99 is outside"),
+    ('memory = "64MiB"', 'memory = "1MiB"', "below the minimum"),
+    ("keys/release.key", "keys/release.pub", "signing key|minisign|secret key"),
+    ("number = 15", "number = -1", "'number' must be 0 or more"),
     ("[[from]]", "from = 3\n[[from]]", "unknown 'from'"),
     ("[options]", "[[release]]\n[options]", "not valid TOML"),
 ]

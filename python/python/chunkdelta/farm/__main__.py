@@ -2,7 +2,7 @@
 patches and catalogue (see ``chunkdelta.farm.build``), then prints the summary table.
 
 Exits 0 on success, 1 when a patch cannot be made or the cluster cannot run it, 2 for a bad
-plan or bad arguments; errors are one line on stderr, without a traceback.
+plan or bad arguments, 130 on Ctrl-C; errors are one line on stderr, without a traceback.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except PlanError as error:
         print(f"chunkdelta.farm: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("chunkdelta.farm: interrupted; finished patches are kept for the next run", file=sys.stderr)
+        return 130
     except FarmError as error:
         cause = f" ({error.__cause__})" if error.__cause__ and str(error.__cause__) not in str(error) else ""
         print(f"chunkdelta.farm: {error}{cause}", file=sys.stderr)

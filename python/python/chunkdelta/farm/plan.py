@@ -15,7 +15,7 @@ artifact (a file, or a directory for tree patches) per platform, and the diff op
     artifacts = { linux-x86_64 = "1.1.0/linux/app", windows-x86_64 = "1.1.0/win/app.exe" }
 
     [options]                         # all optional
-    sign_key = "keys/release.key"     # minisign secret key; patches are unsigned without it
+    sign_key = "keys/release.key"     # unencrypted minisign secret key; else patches are unsigned
     codec = "zstd"                    # "zstd", "xz" (the default) or "auto"
     level = 19
     memory = "2GiB"                   # index budget per patch: bytes, or a "KiB"/"MiB"/"GiB" size
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
+import chunkdelta
 from chunkdelta.farm.errors import PlanError
 
 if sys.version_info >= (3, 11):
@@ -103,6 +104,8 @@ def parse_plan(table: Mapping[str, Any], base: Path, where: str = "the plan") ->
     release_table = _table(table, "release", where)
     release = _release(release_table, base, f"{where}: [release]", frozenset({"number"}))
     number = _optional_int(release_table, "number", f"{where}: [release]")
+    if number is not None and number < 0:
+        raise PlanError(f"{where}: [release]: 'number' must be 0 or more, not {number}")
     froms = table.get("from", [])
     if not isinstance(froms, list) or not all(isinstance(entry, dict) for entry in froms):
         raise PlanError(f"{where}: 'from' must be an array of tables ([[from]])")
@@ -180,7 +183,21 @@ def _options(table: Mapping[str, Any], base: Path, where: str) -> Options:
         raise PlanError(f"{where}: 'max_patch_ratio' must be a number in (0, 1], not {ratio!r}")
     level = _optional_int(table, "level", where)
     memory = _memory(table.get("memory"), where)
-    return Options(sign_key, codec, level, memory, float(ratio))
+    options = Options(sign_key, codec, level, memory, float(ratio))
+    _check_with_engine(options, where)
+    return options
+
+
+def _check_with_engine(options: Options, where: str) -> None:
+    """Refuses options the engine refuses (a level out of range, a memory budget below its
+    minimum, a file that is not an unencrypted minisign secret key) by making and signing an
+    empty patch with them: before any artifact is hashed, not once per patch."""
+    try:
+        chunkdelta.diff(
+            b"", b"", codec=options.codec, level=options.level, memory=options.memory, sign_key=options.sign_key
+        )
+    except (ValueError, OSError) as error:
+        raise PlanError(f"{where}: {error}") from error
 
 
 def _memory(value: object, where: str) -> Optional[int]:
