@@ -249,29 +249,37 @@ def test_progress_on_a_terminal_draws_bars(release: Path, tmp_path: Path) -> Non
 
 
 def kill_once(marker: str, staging: str) -> Any:
-    """A worker plugin that kills the first worker that starts its second task, once per
-    ``marker`` file: while the task's patch is in staging if it gets there within 2 s."""
+    """A worker plugin that kills the first worker to start its second task, while that task
+    runs: as soon as a patch is being written in staging, else as the task finishes, before
+    the worker reports it. One kill per ``marker`` file."""
     distributed = pytest.importorskip("distributed")
+
+    def kill() -> None:
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
+        os._exit(1)
+
+    def kill_while_writing() -> None:
+        while not os.path.exists(marker):
+            if os.path.isdir(staging) and os.listdir(staging):
+                kill()
+            time.sleep(0.0002)
 
     class KillOnce(distributed.WorkerPlugin):  # type: ignore[misc]
         def __init__(self) -> None:
-            self.started = 0
+            self.started: list[str] = []
 
         def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
-            if finish == "executing" and str(key).startswith("chunkdelta-farm-"):
-                self.started += 1
-                if self.started == 2 and not os.path.exists(marker):
-                    threading.Thread(target=self.kill, daemon=True).start()
-
-        def kill(self) -> None:
-            deadline = time.monotonic() + 2
-            while time.monotonic() < deadline and not (os.path.isdir(staging) and os.listdir(staging)):
-                time.sleep(0.0002)
-            try:
-                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-            except FileExistsError:
+            if not str(key).startswith("chunkdelta-farm-") or os.path.exists(marker):
                 return
-            os._exit(1)
+            if finish == "executing":
+                self.started.append(str(key))
+                if len(self.started) == 2:
+                    threading.Thread(target=kill_while_writing, daemon=True).start()
+            elif start == "executing" and self.started[1:2] == [str(key)]:
+                kill()
 
     return KillOnce()
 
