@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh python
 
-# Pinned test tools; bsdiff4 is the reference the bsdiff4-compatible names are checked against.
-TEST_DEPS=(maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 bsdiff4==1.3.2)
+# Pinned test tools; bsdiff4 is the reference the bsdiff4-compatible names are checked against;
+# dask[distributed] runs the release farm's tests on a LocalCluster, jsonschema checks its catalogue.
+TEST_DEPS=(maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 bsdiff4==1.3.2 "dask[distributed]==2026.8.0" jsonschema==4.26.0)
 
 if [ ! -x .venv/bin/python ]; then
   echo "[test-python] creating .venv" >&2

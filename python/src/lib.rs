@@ -4,10 +4,12 @@
 //! with the GIL released (module `run`). Bytes-like inputs are borrowed when they are `bytes`
 //! and copied once otherwise (module `args`). Core errors become the exceptions defined in
 //! `chunkdelta`'s `__init__.py` or standard `OSError`s (module `errors`). Keys, signing and
-//! the trust keywords are in module `trust`; release trees in module `tree`.
+//! the trust keywords are in module `trust`; release trees in module `tree`; hashing and index
+//! memory estimates in module `hashing`.
 
 mod args;
 mod errors;
+mod hashing;
 mod patch_info;
 mod run;
 mod tree;
@@ -226,5 +228,6 @@ fn _chunkdelta(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trust::sign, m)?)?;
     m.add_function(wrap_pyfunction!(trust::sign_file, m)?)?;
     tree::register(m)?;
+    hashing::register(m)?;
     Ok(())
 }

@@ -23,6 +23,10 @@ Release trees (whole directories; in place with an atomic swap, commit and rollb
     report = chunkdelta.apply_tree_in_place("/opt/app", "app.tpatch", trust_dir="/etc/app/keys")
     chunkdelta.commit_tree("/opt/app")              # or rollback_tree; recover_tree after a crash
 
+Release farms (every patch of a release, locally or on Dask; see ``chunkdelta.farm``)::
+
+    python -m chunkdelta.farm plan.toml -o out/     # out/catalogue.json and the patches
+
 ``diff``, ``patch``, ``file_diff``, ``file_patch`` and ``file_patch_inplace`` take the
 arguments of their bsdiff4 namesakes, so ``import chunkdelta as bsdiff4`` works for them.
 ``diff`` writes chunkdelta patches; ``apply``, ``patch``, ``apply_file``, ``file_patch`` and
@@ -47,10 +51,12 @@ from chunkdelta._chunkdelta import (
     apply_file,
     apply_tree,
     apply_tree_in_place,
+    blake3,
     commit_tree,
     diff,
     diff_file,
     diff_tree,
+    index_memory,
     info,
     keygen,
     recover_tree,
@@ -84,6 +90,7 @@ __all__ = [
     "apply_file",
     "apply_tree",
     "apply_tree_in_place",
+    "blake3",
     "commit_tree",
     "diff",
     "diff_file",
@@ -91,6 +98,7 @@ __all__ = [
     "file_diff",
     "file_patch",
     "file_patch_inplace",
+    "index_memory",
     "info",
     "keygen",
     "patch",
