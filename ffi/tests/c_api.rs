@@ -392,7 +392,9 @@ fn tree_info_counts_match_the_core() {
     assert_eq!(result, CHUNKDELTA_OK);
     let info = info.unwrap();
     assert_eq!((info.entry_count, info.file_count, info.dir_count, info.symlink_count), (4, 2, 1, 1));
-    assert_eq!((info.copied_count, info.patched_count, info.literal_count), (1, 0, 1));
+    assert_eq!((info.copied_count, info.patched_count, info.literal_count, info.solid_count), (1, 0, 0, 1));
+    let solid_size: u64 = core.solid.iter().map(|solid| solid.len).sum();
+    assert!(info.solid_size == solid_size && solid_size > 0);
     assert_eq!((info.removed_count, info.old_file_count, info.new_files_size), (1, 1, 5005));
     assert_eq!((info.patch_size, info.signature_count), (core.patch_size, 0));
     assert_eq!((info.manifest_hash, info.signing_digest), (core.manifest_hash, core.signing_digest));
