@@ -23,6 +23,12 @@ say() { echo "[test-install] $*" >&2; }
 vectors=core/tests/vectors
 
 say "cargo package -p chunkdelta -p chunkdelta-cli (version $version)"
+# The three builds start from nothing, as on a new user's machine: cargo counts packages from
+# a registry (the local one that verifies the CLI against the packaged library) as never
+# changing, so a build left from an earlier run of the same version would be reused, and
+# with it an older library. A clean clone has no target/install, so this costs CI nothing.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/chunkdelta-"$version" \
+  "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/chunkdelta-cli-"$version" "$CARGO_TARGET_DIR"
 cargo package --quiet --allow-dirty -p chunkdelta -p chunkdelta-cli
 for crate in chunkdelta chunkdelta-cli; do
   [ -f "$CARGO_TARGET_DIR/package/$crate-$version.crate" ] || { say "no $crate-$version.crate"; exit 1; }
