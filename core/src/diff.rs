@@ -41,7 +41,7 @@ use crate::scan::{MIN_GAINS, Segment, scan};
 pub fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
     options.validate(new.len() as u64)?;
     let workers = Workers::new(options.threads)?;
-    let mut patch = workers.run(|| build_patch(old, new, options))?;
+    let mut patch = workers.run(|| build_unsigned(old, new, options))?;
     for (key, sign_options) in &options.signers {
         patch = crate::trust::sign(&patch, key, sign_options)?;
     }
@@ -97,7 +97,16 @@ impl EncodedChunk {
     }
 }
 
-fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
+/// The unsigned patch: a container patch when [`crate::container`] finds members of `new` to
+/// rebuild, else a file patch.
+pub(crate) fn build_unsigned(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
+    match crate::container::diff(old, new, options)? {
+        Some(patch) => Ok(patch),
+        None => build_patch(old, new, options),
+    }
+}
+
+pub(crate) fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
     let step = options.index_plan(old.len() as u64)?.step as usize;
     build_patch_with_step(old, new, options, step)
 }

@@ -38,6 +38,7 @@
 mod apply;
 mod codec;
 mod compat;
+mod container;
 mod control;
 mod diff;
 mod error;
@@ -57,6 +58,9 @@ mod trust;
 pub use apply::{ApplyReport, apply, apply_file, verify, verify_file};
 pub use codec::{Codec, StreamCodec};
 pub use compat::{BsdiffInfo, PatchFormat, PatchHead, inspect};
+pub use container::{
+    CONTAINER_FORMAT_VERSION, CONTAINER_MAGIC, ContainerInfo, ContainerKind, MAX_EXPANDED_LEN, MAX_RECIPE_LEN,
+};
 pub use diff::{diff, diff_file};
 pub use error::{Error, ErrorKind, Result};
 pub use format::{

@@ -1,0 +1,165 @@
+//! The expanded views that the file engine diffs. The old view is the old file followed by the
+//! inflated bytes of its deflate members; the new view is the new file with each changed
+//! member that the pinned zlib reproduces replaced by its inflated bytes.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use rayon::prelude::*;
+
+use super::deflate::{self, Params};
+use super::recipe::{Rebuild, Recipe, Span};
+use super::{ContainerKind, MAX_EXPANDED_LEN, gzip, zip};
+use crate::error::{Error, Result};
+
+/// A deflate member of a container, as the container's own structures describe it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Member {
+    pub(crate) offset: u64,
+    pub(crate) packed_len: u64,
+    pub(crate) raw_len: u64,
+    /// CRC-32 of the inflated bytes.
+    pub(crate) crc32: u32,
+}
+
+impl Member {
+    fn packed<'a>(&self, file: &'a [u8]) -> &'a [u8] {
+        &file[self.offset as usize..(self.offset + self.packed_len) as usize]
+    }
+
+    fn span(&self) -> Span {
+        Span { offset: self.offset, packed_len: self.packed_len, raw_len: self.raw_len }
+    }
+}
+
+/// A container's members with their inflated bytes: those that inflate exactly as the
+/// container says, in offset order, as long as their total stays within [`MAX_EXPANDED_LEN`].
+pub(crate) struct Expanded {
+    pub(crate) kind: ContainerKind,
+    pub(crate) members: Vec<(Member, Vec<u8>)>,
+}
+
+/// Recognises `file` by its magic and inflates its members; `None` when it is no container
+/// this module reads, or a malformed one (which is then diffed as a plain file).
+pub(crate) fn expand(file: &[u8]) -> Option<Expanded> {
+    if gzip::is_gzip(file) {
+        let (member, raw) = gzip::deflated_member(file, MAX_EXPANDED_LEN).ok()?;
+        return Some(Expanded { kind: ContainerKind::Gzip, members: vec![(member, raw)] });
+    }
+    if !zip::is_zip(file) {
+        return None;
+    }
+    let mut budget = MAX_EXPANDED_LEN;
+    let members: Vec<Member> = zip::deflated_members(file)
+        .ok()?
+        .into_iter()
+        .filter(|m| deflate::plausible(m.packed_len, m.raw_len))
+        .take_while(|m| match budget.checked_sub(m.raw_len) {
+            Some(left) => {
+                budget = left;
+                true
+            }
+            None => false,
+        })
+        .collect();
+    let members = members
+        .into_par_iter()
+        .filter_map(|member| {
+            let mut raw = Vec::new();
+            raw.try_reserve_exact(member.raw_len as usize).ok()?;
+            raw.resize(member.raw_len as usize, 0);
+            deflate::inflate_exact(member.packed(file), &mut raw, "member").ok()?;
+            (crc32fast::hash(&raw) == member.crc32).then_some((member, raw))
+        })
+        .collect();
+    Some(Expanded { kind: ContainerKind::Zip, members })
+}
+
+/// The old view: `old` followed by the inflated bytes of `expanded`'s members.
+pub(crate) fn old_view(old: &[u8], expanded: &Expanded) -> Result<Vec<u8>> {
+    let extra: usize = expanded.members.iter().map(|(_, raw)| raw.len()).sum();
+    let mut view = Vec::new();
+    view.try_reserve_exact(old.len() + extra).map_err(|_| out_of_memory(old.len() + extra))?;
+    view.extend_from_slice(old);
+    for (_, raw) in &expanded.members {
+        view.extend_from_slice(raw);
+    }
+    Ok(view)
+}
+
+/// The members of `new` to rebuild: each changed one (no old member has its deflated bytes)
+/// that [`deflate::find_params`] reproduces, in offset order. Searched in parallel.
+pub(crate) fn rebuilds(
+    old: &[u8],
+    old_members: &Expanded,
+    new: &[u8],
+    new_members: &Expanded,
+) -> Result<Vec<Rebuild>> {
+    let mut unchanged: HashMap<(u32, u64), Vec<&Member>> = HashMap::new();
+    for (member, _) in &old_members.members {
+        unchanged.entry((member.crc32, member.packed_len)).or_default().push(member);
+    }
+    let is_unchanged = |member: &Member| {
+        unchanged
+            .get(&(member.crc32, member.packed_len))
+            .is_some_and(|olds| olds.iter().any(|o| o.packed(old) == member.packed(new)))
+    };
+    let found: Vec<Option<Rebuild>> = new_members
+        .members
+        .par_iter()
+        .filter(|(member, _)| !is_unchanged(member))
+        .map(|(member, raw)| {
+            let packed = member.packed(new);
+            let params: Option<Params> = deflate::find_params(raw, packed, None)?;
+            Ok(params.map(|params| Rebuild {
+                span: member.span(),
+                params,
+                packed_crc: crc32fast::hash(packed),
+            }))
+        })
+        .collect::<Result<_>>()?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// The new view of `new` for `rebuilds`: each rebuilt member's deflated bytes replaced by
+/// its inflated ones, taken from `new_members`.
+pub(crate) fn new_view(new: &[u8], new_members: &Expanded, rebuilds: &[Rebuild]) -> Result<Vec<u8>> {
+    let raws: HashMap<u64, &[u8]> =
+        new_members.members.iter().map(|(m, raw)| (m.offset, raw.as_slice())).collect();
+    let recipe = Recipe { old: Vec::new(), new: rebuilds.to_vec() };
+    let len = recipe.view_len(new.len() as u64) as usize;
+    let mut view = Vec::new();
+    view.try_reserve_exact(len).map_err(|_| out_of_memory(len))?;
+    let mut at = 0usize;
+    for rebuild in rebuilds {
+        view.extend_from_slice(&new[at..rebuild.span.offset as usize]);
+        view.extend_from_slice(raws[&rebuild.span.offset]);
+        at = rebuild.span.end() as usize;
+    }
+    view.extend_from_slice(&new[at..]);
+    Ok(view)
+}
+
+/// Writes the old view of `old` for `spans` to `sink`: `old`, then each span inflated, which
+/// must span exactly its packed bytes and inflate to exactly its raw length. Memory: one
+/// span's inflated bytes at a time.
+pub(crate) fn write_old_view(old: &[u8], spans: &[Span], sink: &mut impl Write) -> Result<()> {
+    let write = |sink: &mut dyn Write, bytes: &[u8]| {
+        sink.write_all(bytes).map_err(|e| Error::io("writing the old view", e))
+    };
+    write(sink, old)?;
+    let mut raw = Vec::new();
+    for (index, span) in spans.iter().enumerate() {
+        raw.clear();
+        raw.try_reserve_exact(span.raw_len as usize).map_err(|_| out_of_memory(span.raw_len as usize))?;
+        raw.resize(span.raw_len as usize, 0);
+        let packed = &old[span.offset as usize..span.end() as usize];
+        deflate::inflate_exact(packed, &mut raw, &format!("old member {index}")).map_err(Error::corrupt)?;
+        write(sink, &raw)?;
+    }
+    Ok(())
+}
+
+fn out_of_memory(len: usize) -> Error {
+    Error::io(format!("allocating {len} bytes for a container view"), std::io::ErrorKind::OutOfMemory.into())
+}
