@@ -1,0 +1,320 @@
+//! Container patches end to end: zips and gzip files made here with real zlib (and with
+//! miniz_oxide, whose output zlib does not reproduce), diffed, applied, tampered with.
+
+use std::io::Write;
+
+use chunkdelta::{ApplyOptions, ContainerKind, DiffOptions, ErrorKind, SecretKey, SignOptions, TrustPolicy};
+
+/// How a test zip stores a member.
+#[derive(Clone, Copy)]
+enum Method {
+    /// Raw deflate by zlib at this level (flate2's zlib backend: the pinned zlib).
+    Zlib(u32),
+    /// Raw deflate by miniz_oxide at this level.
+    Miniz(u8),
+    Stored,
+}
+
+struct Entry<'a> {
+    name: &'a str,
+    data: Vec<u8>,
+    method: Method,
+    /// Sizes and CRC in a data descriptor after the data instead of the local header.
+    descriptor: bool,
+}
+
+fn entry(name: &str, data: Vec<u8>, method: Method) -> Entry<'_> {
+    Entry { name, data, method, descriptor: false }
+}
+
+fn deflated(data: &[u8], method: Method) -> Vec<u8> {
+    match method {
+        Method::Zlib(level) => {
+            let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
+            encoder.write_all(data).unwrap();
+            encoder.finish().unwrap()
+        }
+        Method::Miniz(level) => miniz_oxide::deflate::compress_to_vec(data, level),
+        Method::Stored => data.to_vec(),
+    }
+}
+
+/// A zip archive of `entries`, written the way zip tools do: local headers and data, then
+/// the central directory and its end record.
+fn zip(entries: &[Entry]) -> Vec<u8> {
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    for entry in entries {
+        let packed = deflated(&entry.data, entry.method);
+        let (method, flags) = (
+            if matches!(entry.method, Method::Stored) { 0u16 } else { 8 },
+            if entry.descriptor { 8u16 } else { 0 },
+        );
+        let crc = crc32fast::hash(&entry.data);
+        let offset = out.len() as u32;
+        let sizes = [crc, packed.len() as u32, entry.data.len() as u32];
+        let fields = |sig: u32, out: &mut Vec<u8>, local: bool| {
+            out.extend_from_slice(&sig.to_le_bytes());
+            if !local {
+                out.extend_from_slice(&20u16.to_le_bytes());
+            }
+            for v in [20u16, flags, method, 0, 0] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            for v in if local && entry.descriptor { [0; 3] } else { sizes } {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.extend_from_slice(&(entry.name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+        };
+        fields(0x0403_4b50, &mut out, true);
+        out.extend_from_slice(entry.name.as_bytes());
+        out.extend_from_slice(&packed);
+        if entry.descriptor {
+            out.extend_from_slice(&0x0807_4b50u32.to_le_bytes());
+            sizes.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        }
+        fields(0x0201_4b50, &mut central, false);
+        // Comment length, disk, internal and external attributes.
+        central.extend_from_slice(&[0; 10]);
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(entry.name.as_bytes());
+    }
+    let at = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    let count = (entries.len() as u16).to_le_bytes();
+    out.extend_from_slice(&[count, count].concat());
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&at.to_le_bytes());
+    out.extend_from_slice(&[0; 2]);
+    out
+}
+
+/// Text-like content: `seed` picks the words, `edit` changes a few lines.
+fn text(seed: u32, lines: u32, edit: u32) -> Vec<u8> {
+    (0..lines)
+        .flat_map(|i| {
+            let word = (i.wrapping_mul(2_654_435_761) ^ seed) % 5003;
+            let changed = if edit > 0 && i % 97 == 0 { edit } else { 0 };
+            format!("{i:06} value_{word} = compute({}, {changed});\n", word % 17).into_bytes()
+        })
+        .collect()
+}
+
+fn apply(old: &[u8], patch: &[u8]) -> chunkdelta::Result<Vec<u8>> {
+    chunkdelta::apply(old, patch, &ApplyOptions::new())
+}
+
+fn container(patch: &[u8]) -> Option<chunkdelta::ContainerInfo> {
+    chunkdelta::read_info(patch).unwrap().container
+}
+
+/// An old and a new wheel-like zip made by zlib at `level`: changed, unchanged, added,
+/// stored and data-descriptor members.
+fn zip_pair(level: u32) -> (Vec<u8>, Vec<u8>) {
+    let make = |edit: u32| {
+        let mut descriptor = entry("pkg/core.py", text(3, 20_000, edit), Method::Zlib(level));
+        descriptor.descriptor = true;
+        let mut entries = vec![
+            entry("pkg/__init__.py", text(1, 50, 0), Method::Zlib(level)),
+            entry("pkg/lib.so", text(2, 40_000, edit), Method::Zlib(level)),
+            descriptor,
+            entry("pkg/data.bin", text(4, 3_000, edit), Method::Stored),
+        ];
+        if edit > 0 {
+            entries.push(entry("pkg/new.py", text(5, 2_000, 0), Method::Zlib(level)));
+        }
+        zip(&entries)
+    };
+    (make(0), make(7))
+}
+
+#[test]
+fn zips_made_by_zlib_at_each_level_round_trip_through_a_container_patch() {
+    for level in [1, 6, 9] {
+        let (old, new) = zip_pair(level);
+        let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+        let info = container(&patch).expect("a container patch");
+        assert_eq!(info.kind, ContainerKind::Zip);
+        assert_eq!(info.members_expanded, 3, "level {level}: the three deflated old members");
+        assert_eq!(info.members_rebuilt, 3, "level {level}: two changed members and the new one");
+        assert_eq!(apply(&old, &patch).unwrap(), new, "level {level}");
+        chunkdelta::verify(&old, &patch[..], &ApplyOptions::new()).unwrap();
+        let plain = chunkdelta::diff(&old, &new, &DiffOptions::new().containers(false)).unwrap();
+        assert_eq!(chunkdelta::read_info(&plain[..]).unwrap().container, None);
+    }
+}
+
+#[test]
+fn apply_file_writes_the_rebuilt_zip_and_leaves_no_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = zip_pair(6);
+    let [old_path, new_path, patch_path, out_path] =
+        ["old.whl", "new.whl", "p.cdlt", "out.whl"].map(|n| dir.path().join(n));
+    std::fs::write(&old_path, &old).unwrap();
+    std::fs::write(&new_path, &new).unwrap();
+    let info = chunkdelta::diff_file(&old_path, &new_path, &patch_path, &DiffOptions::new()).unwrap();
+    assert_eq!(info.container.expect("container").members_rebuilt, 3);
+    assert_eq!((info.old_size, info.new_size), (old.len() as u64, new.len() as u64));
+    let patch = std::fs::File::open(&patch_path).unwrap();
+    let report = chunkdelta::apply_file(&old_path, patch, &out_path, &ApplyOptions::new()).unwrap();
+    assert_eq!(std::fs::read(&out_path).unwrap(), new);
+    assert_eq!(report.new_hash, *blake3::hash(&new).as_bytes());
+    let mut names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names, ["new.whl", "old.whl", "out.whl", "p.cdlt"]);
+}
+
+#[test]
+fn a_tar_gz_round_trips_through_a_container_patch() {
+    let gz = |edit| {
+        let mut encoder = flate2::GzBuilder::new()
+            .filename("pkg-1.0.tar")
+            .mtime(1)
+            .write(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&text(9, 60_000, edit)).unwrap();
+        encoder.finish().unwrap()
+    };
+    let (old, new) = (gz(0), gz(3));
+    let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+    let info = container(&patch).expect("a container patch");
+    assert_eq!((info.kind, info.members_expanded, info.members_rebuilt), (ContainerKind::Gzip, 1, 1));
+    assert_eq!(apply(&old, &patch).unwrap(), new);
+}
+
+#[test]
+fn a_member_that_zlib_does_not_reproduce_stays_raw() {
+    let make = |edit| {
+        zip(&[
+            entry("a.txt", text(1, 20_000, edit), Method::Zlib(6)),
+            entry("b.txt", text(2, 20_000, edit), Method::Miniz(3)),
+        ])
+    };
+    let (old, new) = (make(0), make(5));
+    let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+    let info = container(&patch).expect("a container patch");
+    assert_eq!((info.members_expanded, info.members_rebuilt), (2, 1), "only the zlib member is rebuilt");
+    assert_eq!(apply(&old, &patch).unwrap(), new);
+
+    let only_miniz = |edit| zip(&[entry("b.txt", text(2, 20_000, edit), Method::Miniz(3))]);
+    let (old, new) = (only_miniz(0), only_miniz(5));
+    let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+    assert_eq!(container(&patch), None, "nothing to rebuild: a plain file patch");
+    assert_eq!(apply(&old, &patch).unwrap(), new);
+}
+
+/// The container patch `patch` with its recipe replaced by `edit(recipe)`, the recipe's hash
+/// and lengths fixed up so that only the edited content is wrong.
+fn with_recipe(patch: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let u32_at = |at: usize| u32::from_le_bytes(patch[at..at + 4].try_into().unwrap()) as usize;
+    let (raw_len, packed_len, block_len) = (u32_at(120), u32_at(124), u32_at(128));
+    let recipe_at = 136 + block_len;
+    let mut recipe = zstd::bulk::decompress(&patch[recipe_at..recipe_at + packed_len], raw_len).unwrap();
+    edit(&mut recipe);
+    let packed = zstd::bulk::compress(&recipe, 3).unwrap();
+    let mut header = patch[..recipe_at].to_vec();
+    header[88..120].copy_from_slice(blake3::hash(&recipe).as_bytes());
+    header[120..124].copy_from_slice(&(recipe.len() as u32).to_le_bytes());
+    header[124..128].copy_from_slice(&(packed.len() as u32).to_le_bytes());
+    [header, packed, patch[recipe_at + packed_len..].to_vec()].concat()
+}
+
+#[test]
+fn a_tampered_rebuild_parameter_is_a_rebuild_mismatch_with_no_output() {
+    let (old, new) = zip_pair(6);
+    let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+    let rebuilt = container(&patch).unwrap().members_rebuilt as usize;
+    // The parameters of the first rebuilt member: level, window bits, memLevel, strategy.
+    let tampered = with_recipe(&patch, |recipe| {
+        let at = recipe.len() - 8 * rebuilt;
+        assert_eq!(recipe[at..at + 4], [6, 15, 8, 0]);
+        recipe[at] = 1;
+    });
+    assert_eq!(apply(&old, &tampered).unwrap_err().kind(), ErrorKind::RebuildMismatch);
+
+    let dir = tempfile::tempdir().unwrap();
+    let old_path = dir.path().join("old.zip");
+    std::fs::write(&old_path, &old).unwrap();
+    let out = dir.path().join("out.zip");
+    let err = chunkdelta::apply_file(&old_path, &tampered[..], &out, &ApplyOptions::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RebuildMismatch);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing beside old.zip: {err}");
+
+    let invalid = with_recipe(&patch, |recipe| {
+        let at = recipe.len() - 8 * rebuilt;
+        recipe[at] = 10;
+    });
+    assert_eq!(apply(&old, &invalid).unwrap_err().kind(), ErrorKind::CorruptPatch);
+}
+
+#[test]
+fn every_truncation_and_sampled_flipped_byte_is_a_typed_error() {
+    let (old, new) = zip_pair(6);
+    let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+    for cut in (0..patch.len()).step_by(97).chain([patch.len() - 1]) {
+        let err = apply(&old, &patch[..cut]).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::CorruptPatch | ErrorKind::UnsupportedVersion),
+            "cut at {cut}: {err}"
+        );
+    }
+    for at in (0..patch.len()).step_by(61) {
+        let mut flipped = patch.clone();
+        flipped[at] ^= 0x20;
+        if let Ok(out) = apply(&old, &flipped) {
+            assert_eq!(out, new, "a flip at {at} that still applies must give the new file");
+        }
+    }
+    assert_eq!(apply(&new, &patch).unwrap_err().kind(), ErrorKind::SourceMismatch);
+}
+
+#[test]
+fn signed_container_patches_apply_under_a_trust_policy() {
+    let (old, new) = zip_pair(9);
+    let key = SecretKey::generate().unwrap();
+    let patch =
+        chunkdelta::diff(&old, &new, &DiffOptions::new().sign(key.clone(), SignOptions::new())).unwrap();
+    let info = chunkdelta::read_info(&patch[..]).unwrap();
+    assert!(info.container.is_some());
+    assert_eq!(info.signatures.len(), 1);
+    let trusting = ApplyOptions::new().trust(TrustPolicy::new().trust(key.public_key()));
+    assert_eq!(chunkdelta::apply(&old, &patch[..], &trusting).unwrap(), new);
+    let unsigned = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+    let err = chunkdelta::apply(&old, &unsigned[..], &trusting).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Untrusted);
+    let other = SecretKey::generate().unwrap();
+    let resigned = chunkdelta::sign(&patch, &other, &SignOptions::new()).unwrap();
+    assert_eq!(chunkdelta::read_info(&resigned[..]).unwrap().signatures.len(), 2);
+    assert_eq!(chunkdelta::apply(&old, &resigned[..], &trusting).unwrap(), new);
+}
+
+/// Hostile or malformed containers are diffed as plain files, without a panic.
+#[test]
+fn malformed_zips_fall_back_to_plain_patches() {
+    let (old, new) = zip_pair(6);
+    let eocd = new.len() - 22;
+    let central = u32::from_le_bytes(new[eocd + 16..eocd + 20].try_into().unwrap()) as usize;
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut edit = |what, at: usize, bytes: &[u8]| {
+        let mut bad = new.clone();
+        bad[at..at + bytes.len()].copy_from_slice(bytes);
+        cases.push((what, bad));
+    };
+    edit("directory offset past the end", eocd + 16, &u32::MAX.to_le_bytes());
+    edit("huge entry count", eocd + 8, &[0xff, 0xfe, 0xff, 0xfe]);
+    edit("local header offset past the end", central + 42, &0x7fff_fff0u32.to_le_bytes());
+    edit("huge compressed size", central + 20, &0x7fff_fff0u32.to_le_bytes());
+    edit("a bomb: huge inflated size", central + 24, &0xffff_fff0u32.to_le_bytes());
+    // The second entry points at the first member: overlapping entries.
+    let second = central + 46 + "pkg/__init__.py".len();
+    edit("overlapping entries", second + 42, &0u32.to_le_bytes());
+    edit("zip64 sizes without an extra field", central + 20, &u32::MAX.to_le_bytes());
+    cases.push(("truncated", new[..new.len() - 30].to_vec()));
+    for (what, bad) in cases {
+        let patch = chunkdelta::diff(&old, &bad, &DiffOptions::new()).unwrap();
+        assert_eq!(apply(&old, &patch).unwrap(), bad, "{what}");
+        let back = chunkdelta::diff(&bad, &new, &DiffOptions::new()).unwrap();
+        assert_eq!(apply(&bad, &back).unwrap(), new, "{what}, as the old file");
+    }
+}
