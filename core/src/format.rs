@@ -79,7 +79,7 @@ pub struct PatchInfo {
     /// fields then describe the whole patch (old and new file, size, signatures) except
     /// `format_version`, `codec`, `table_hash` and `chunks`, which are the inner patch's, over
     /// the new view. `None` for a file patch.
-    pub container: Option<crate::container::ContainerInfo>,
+    pub container: Option<Box<crate::container::ContainerInfo>>,
 }
 
 /// What one stream of a chunk holds.

@@ -107,7 +107,7 @@ fn apply(old: &[u8], patch: &[u8]) -> chunkdelta::Result<Vec<u8>> {
 }
 
 fn container(patch: &[u8]) -> Option<chunkdelta::ContainerInfo> {
-    chunkdelta::read_info(patch).unwrap().container
+    chunkdelta::read_info(patch).unwrap().container.map(|c| *c)
 }
 
 /// An old and a new wheel-like zip made by zlib at `level`: changed, unchanged, added,

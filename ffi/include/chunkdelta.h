@@ -115,6 +115,12 @@ typedef enum chunkdelta_result {
    * output exists; the message names the rule each signature failed.
    */
   CHUNKDELTA_ERR_UNTRUSTED = 9,
+  /**
+   * A container patch's members do not deflate on this machine to the bytes the patch
+   * records (or this build does not link the pinned zlib): the patch cannot rebuild the
+   * file here, fetch the full new file instead. No output exists.
+   */
+  CHUNKDELTA_ERR_REBUILD_MISMATCH = 10,
 } chunkdelta_result;
 
 /**
@@ -366,6 +372,19 @@ enum chunkdelta_result chunkdelta_options_set_codec(struct chunkdelta_options *o
  */
 enum chunkdelta_result chunkdelta_options_set_durable(struct chunkdelta_options *opts,
                                                       int durable);
+
+/**
+ * Sets whether diff makes container patches (non-zero, the default) or not (0): for zip
+ * archives (wheel, jar, apk...) and gzip files whose changed members the pinned zlib
+ * rebuilds, the patch diffs those members inflated and apply deflates them again (much
+ * smaller patches, slower apply; `CHUNKDELTA_ERR_REBUILD_MISMATCH` where a machine cannot
+ * rebuild them). 0 always makes a file patch of the compressed bytes.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object that no call is using.
+ */
+enum chunkdelta_result chunkdelta_options_set_containers(struct chunkdelta_options *opts,
+                                                         int containers);
 
 /**
  * Sets the number of worker threads for diff and apply; 0 (the default) uses one per core

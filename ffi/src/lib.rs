@@ -47,8 +47,8 @@ pub use memory::{chunkdelta_apply, chunkdelta_diff, chunkdelta_patch_info, chunk
 pub use options::{
     CHUNKDELTA_CODEC_AUTO, CHUNKDELTA_CODEC_XZ, CHUNKDELTA_CODEC_ZSTD, chunkdelta_options,
     chunkdelta_options_free, chunkdelta_options_new, chunkdelta_options_set_chunk_size,
-    chunkdelta_options_set_codec, chunkdelta_options_set_durable, chunkdelta_options_set_level,
-    chunkdelta_options_set_max_chunk_len, chunkdelta_options_set_memory_limit,
+    chunkdelta_options_set_codec, chunkdelta_options_set_containers, chunkdelta_options_set_durable,
+    chunkdelta_options_set_level, chunkdelta_options_set_max_chunk_len, chunkdelta_options_set_memory_limit,
     chunkdelta_options_set_progress, chunkdelta_options_set_threads, chunkdelta_progress_fn,
 };
 pub use result::{chunkdelta_result, chunkdelta_result_name, chunkdelta_version};

@@ -260,7 +260,7 @@ impl<R> Opened<R> {
         info.patch_size = self.head_len() + inner.patch_size;
         info.signing_digest = self.signing_digest;
         info.signatures = self.signatures.clone();
-        info.container = Some(container);
+        info.container = Some(Box::new(container));
         Ok(info)
     }
 }
