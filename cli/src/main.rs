@@ -59,7 +59,8 @@ const STDIN: &str = "-";
     version,
     about = "Chunked, parallel, verified binary delta patches",
     after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 the patch was made for a different old file, \
-                  4 the patch is not trusted, 130 interrupted."
+                  4 the patch is not trusted, 5 a container patch cannot rebuild its container here (fetch the full file), \
+                  130 interrupted."
 )]
 struct Cli {
     /// Print nothing but errors (no progress bar, no summary).
