@@ -16,6 +16,7 @@
 //! - `apply_ops`: `u16 old_len | old | u8 selector | chunk specs | fill`, described at [`apply_ops`].
 //! - `bsdiff`: `u16 old_len | old | u8 selector | rest`, described at [`bsdiff`].
 //! - `tree`: a tree patch, read by `read_tree_info`.
+//! - `container`: `u8 selector | u16 old_len | old | rest`, described at [`container`].
 //! - `trust`: `u8 selector | rest`: an even selector makes `rest` a patch, judged by a trust
 //!   policy; an odd one makes it a key file, described at [`trust`].
 
@@ -33,8 +34,9 @@ pub type Outcome = Result<(), ErrorKind>;
 pub type Case = fn(&[u8]) -> Outcome;
 
 /// Every case by target name. Saved inputs are named `<target>-<anything>`.
-pub const TARGETS: [(&str, Case); 8] = [
+pub const TARGETS: [(&str, Case); 9] = [
     ("apply_raw", apply_raw),
+    ("container", container),
     ("apply_prefixed", apply_prefixed),
     ("apply_ops", apply_ops),
     ("bsdiff", bsdiff),
@@ -140,6 +142,33 @@ pub fn info(data: &[u8]) -> Outcome {
     let info = chunkdelta::read_info(data).map_err(|e| e.kind())?;
     check_info(&info, data.len());
     assert!(chunkdelta::read_info(&data[..data.len() - 1]).is_err(), "read_info accepts a truncated patch");
+    Ok(())
+}
+
+/// Container patches. An even selector diffs `old` into `rest`, each given a zip local header
+/// magic (or with bit 1, gzip's) in front, and checks the round trip: it drives the zip and
+/// gzip readers and the member search over hostile containers. An odd selector applies
+/// `rest` after a valid container magic and version to `old`, through `check_apply`: it drives
+/// the container header, the recipe decoder and the rebuild data.
+pub fn container(data: &[u8]) -> Outcome {
+    let mut input = Input(data);
+    let selector = input.u8();
+    let (old, rest) = split_old(input.0);
+    if selector % 2 == 1 {
+        let patch =
+            [&chunkdelta::CONTAINER_MAGIC[..], &chunkdelta::CONTAINER_FORMAT_VERSION.to_le_bytes(), rest]
+                .concat();
+        return check_apply(old, &patch).map(drop);
+    }
+    let magic: &[u8] = if selector & 2 == 0 { b"PK\x03\x04" } else { &[0x1f, 0x8b, 8] };
+    let (old, new) = ([magic, old].concat(), [magic, rest].concat());
+    one_worker();
+    let patch =
+        chunkdelta::diff(&old, &new, &DiffOptions::new().level(1)).expect("diff fails on valid input");
+    assert_eq!(
+        chunkdelta::apply(&old, &patch[..], &apply_options()).expect("diff's patch does not apply"),
+        new
+    );
     Ok(())
 }
 
