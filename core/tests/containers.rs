@@ -1,95 +1,10 @@
 //! Container patches end to end: zips and gzip files made here with real zlib (and with
 //! miniz_oxide, whose output zlib does not reproduce), diffed, applied, tampered with.
 
-use std::io::Write;
+mod common;
 
 use chunkdelta::{ApplyOptions, ContainerKind, DiffOptions, ErrorKind, SecretKey, SignOptions, TrustPolicy};
-
-/// How a test zip stores a member.
-#[derive(Clone, Copy)]
-enum Method {
-    /// Raw deflate by zlib at this level (flate2's zlib backend: the pinned zlib).
-    Zlib(u32),
-    /// Raw deflate by miniz_oxide at this level.
-    Miniz(u8),
-    Stored,
-}
-
-struct Entry<'a> {
-    name: &'a str,
-    data: Vec<u8>,
-    method: Method,
-    /// Sizes and CRC in a data descriptor after the data instead of the local header.
-    descriptor: bool,
-}
-
-fn entry(name: &str, data: Vec<u8>, method: Method) -> Entry<'_> {
-    Entry { name, data, method, descriptor: false }
-}
-
-fn deflated(data: &[u8], method: Method) -> Vec<u8> {
-    match method {
-        Method::Zlib(level) => {
-            let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
-            encoder.write_all(data).unwrap();
-            encoder.finish().unwrap()
-        }
-        Method::Miniz(level) => miniz_oxide::deflate::compress_to_vec(data, level),
-        Method::Stored => data.to_vec(),
-    }
-}
-
-/// A zip archive of `entries`, written the way zip tools do: local headers and data, then
-/// the central directory and its end record.
-fn zip(entries: &[Entry]) -> Vec<u8> {
-    let (mut out, mut central) = (Vec::new(), Vec::new());
-    for entry in entries {
-        let packed = deflated(&entry.data, entry.method);
-        let (method, flags) = (
-            if matches!(entry.method, Method::Stored) { 0u16 } else { 8 },
-            if entry.descriptor { 8u16 } else { 0 },
-        );
-        let crc = crc32fast::hash(&entry.data);
-        let offset = out.len() as u32;
-        let sizes = [crc, packed.len() as u32, entry.data.len() as u32];
-        let fields = |sig: u32, out: &mut Vec<u8>, local: bool| {
-            out.extend_from_slice(&sig.to_le_bytes());
-            if !local {
-                out.extend_from_slice(&20u16.to_le_bytes());
-            }
-            for v in [20u16, flags, method, 0, 0] {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-            for v in if local && entry.descriptor { [0; 3] } else { sizes } {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-            out.extend_from_slice(&(entry.name.len() as u16).to_le_bytes());
-            out.extend_from_slice(&0u16.to_le_bytes());
-        };
-        fields(0x0403_4b50, &mut out, true);
-        out.extend_from_slice(entry.name.as_bytes());
-        out.extend_from_slice(&packed);
-        if entry.descriptor {
-            out.extend_from_slice(&0x0807_4b50u32.to_le_bytes());
-            sizes.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-        }
-        fields(0x0201_4b50, &mut central, false);
-        // Comment length, disk, internal and external attributes.
-        central.extend_from_slice(&[0; 10]);
-        central.extend_from_slice(&offset.to_le_bytes());
-        central.extend_from_slice(entry.name.as_bytes());
-    }
-    let at = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    out.extend_from_slice(&[0; 4]);
-    let count = (entries.len() as u16).to_le_bytes();
-    out.extend_from_slice(&[count, count].concat());
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    out.extend_from_slice(&at.to_le_bytes());
-    out.extend_from_slice(&[0; 2]);
-    out
-}
+use common::zips::{Method, entry, gzip, zip};
 
 /// Text-like content: `seed` picks the words, `edit` changes a few lines.
 fn text(seed: u32, lines: u32, edit: u32) -> Vec<u8> {
@@ -168,14 +83,7 @@ fn apply_file_writes_the_rebuilt_zip_and_leaves_no_temporary_files() {
 
 #[test]
 fn a_tar_gz_round_trips_through_a_container_patch() {
-    let gz = |edit| {
-        let mut encoder = flate2::GzBuilder::new()
-            .filename("pkg-1.0.tar")
-            .mtime(1)
-            .write(Vec::new(), flate2::Compression::best());
-        encoder.write_all(&text(9, 60_000, edit)).unwrap();
-        encoder.finish().unwrap()
-    };
+    let gz = |edit| gzip(&text(9, 60_000, edit), "pkg-1.0.tar");
     let (old, new) = (gz(0), gz(3));
     let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
     let info = container(&patch).expect("a container patch");

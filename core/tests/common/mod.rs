@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub(crate) mod counting;
+pub(crate) mod zips;
 
 /// xorshift64*: deterministic bytes without a dependency.
 pub(crate) struct Rng(u64);
