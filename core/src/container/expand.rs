@@ -11,6 +11,7 @@ use super::deflate::{self, Params};
 use super::recipe::{Rebuild, Recipe, Span};
 use super::{ContainerKind, MAX_EXPANDED_LEN, gzip, zip};
 use crate::error::{Error, Result};
+use crate::parallel::Workers;
 
 /// A deflate member of a container, as the container's own structures describe it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +88,29 @@ pub(crate) fn old_view(old: &[u8], expanded: &Expanded) -> Result<Vec<u8>> {
     Ok(view)
 }
 
+/// The members of one container by their CRC-32 and deflated length, to tell which members
+/// of another container have the same deflated bytes.
+pub(crate) struct PackedIndex<'a> {
+    file: &'a [u8],
+    by_key: HashMap<(u32, u64), Vec<&'a Member>>,
+}
+
+impl<'a> PackedIndex<'a> {
+    pub(crate) fn new(file: &'a [u8], expanded: &'a Expanded) -> Self {
+        let mut by_key: HashMap<(u32, u64), Vec<&Member>> = HashMap::new();
+        for (member, _) in &expanded.members {
+            by_key.entry((member.crc32, member.packed_len)).or_default().push(member);
+        }
+        PackedIndex { file, by_key }
+    }
+
+    /// Whether a member of this container has the deflated bytes of `member` of `file`.
+    pub(crate) fn contains(&self, member: &Member, file: &[u8]) -> bool {
+        let same = |other: &&Member| other.packed(self.file) == member.packed(file);
+        self.by_key.get(&(member.crc32, member.packed_len)).is_some_and(|others| others.iter().any(same))
+    }
+}
+
 /// The members of `new` to rebuild: each changed one (no old member has its deflated bytes)
 /// that [`deflate::find_params`] reproduces, in offset order. Searched in parallel.
 pub(crate) fn rebuilds(
@@ -95,19 +119,11 @@ pub(crate) fn rebuilds(
     new: &[u8],
     new_members: &Expanded,
 ) -> Result<Vec<Rebuild>> {
-    let mut unchanged: HashMap<(u32, u64), Vec<&Member>> = HashMap::new();
-    for (member, _) in &old_members.members {
-        unchanged.entry((member.crc32, member.packed_len)).or_default().push(member);
-    }
-    let is_unchanged = |member: &Member| {
-        unchanged
-            .get(&(member.crc32, member.packed_len))
-            .is_some_and(|olds| olds.iter().any(|o| o.packed(old) == member.packed(new)))
-    };
+    let unchanged = PackedIndex::new(old, old_members);
     let found: Vec<Option<Rebuild>> = new_members
         .members
         .par_iter()
-        .filter(|(member, _)| !is_unchanged(member))
+        .filter(|(member, _)| !unchanged.contains(member, new))
         .map(|(member, raw)| {
             let packed = member.packed(new);
             let params: Option<Params> = deflate::find_params(raw, packed, None)?;
@@ -141,23 +157,56 @@ pub(crate) fn new_view(new: &[u8], new_members: &Expanded, rebuilds: &[Rebuild])
 }
 
 /// Writes the old view of `old` for `spans` to `sink`: `old`, then each span inflated, which
-/// must span exactly its packed bytes and inflate to exactly its raw length. Memory: one
-/// span's inflated bytes at a time.
-pub(crate) fn write_old_view(old: &[u8], spans: &[Span], sink: &mut impl Write) -> Result<()> {
+/// must span exactly its packed bytes and inflate to exactly its raw length. Spans are
+/// inflated in parallel, in batches of twice the worker count or [`OLD_VIEW_BATCH`] inflated
+/// bytes, whichever is fewer (a larger span makes a batch of its own): memory is one batch.
+pub(crate) fn write_old_view(
+    old: &[u8],
+    spans: &[Span],
+    workers: &Workers,
+    sink: &mut impl Write,
+) -> Result<()> {
     let write = |sink: &mut dyn Write, bytes: &[u8]| {
         sink.write_all(bytes).map_err(|e| Error::io("writing the old view", e))
     };
     write(sink, old)?;
-    let mut raw = Vec::new();
-    for (index, span) in spans.iter().enumerate() {
-        raw.clear();
-        raw.try_reserve_exact(span.raw_len as usize).map_err(|_| out_of_memory(span.raw_len as usize))?;
-        raw.resize(span.raw_len as usize, 0);
-        let packed = &old[span.offset as usize..span.end() as usize];
-        deflate::inflate_exact(packed, &mut raw, &format!("old member {index}")).map_err(Error::corrupt)?;
-        write(sink, &raw)?;
+    let most = 2 * workers.run(rayon::current_num_threads).max(1);
+    let mut first = 0;
+    while first < spans.len() {
+        let (mut end, mut bytes) = (first, 0u64);
+        while end < spans.len()
+            && end - first < most
+            && (end == first || bytes + spans[end].raw_len <= OLD_VIEW_BATCH)
+        {
+            bytes += spans[end].raw_len;
+            end += 1;
+        }
+        let inflated: Vec<Vec<u8>> = workers.run(|| {
+            spans[first..end]
+                .par_iter()
+                .enumerate()
+                .map(|(i, span)| inflate_span(old, span, first + i))
+                .collect::<Result<_>>()
+        })?;
+        for raw in &inflated {
+            write(sink, raw)?;
+        }
+        first = end;
     }
     Ok(())
+}
+
+/// Most inflated bytes [`write_old_view`] holds at once, unless one span alone is larger.
+const OLD_VIEW_BATCH: u64 = 64 << 20;
+
+/// Old span `index` inflated.
+fn inflate_span(old: &[u8], span: &Span, index: usize) -> Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    raw.try_reserve_exact(span.raw_len as usize).map_err(|_| out_of_memory(span.raw_len as usize))?;
+    raw.resize(span.raw_len as usize, 0);
+    let packed = &old[span.offset as usize..span.end() as usize];
+    deflate::inflate_exact(packed, &mut raw, &format!("old member {index}")).map_err(Error::corrupt)?;
+    Ok(raw)
 }
 
 fn out_of_memory(len: usize) -> Error {

@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Diff recognises a container by its magic. The **old view** is the old file followed by the
-//! inflated bytes of its deflate members; the **new view** is the new file with every changed
+//! inflated bytes of its deflate members that the new file does not hold unchanged; the **new view** is the new file with every changed
 //! member (no old member has its deflated bytes) that the pinned zlib reproduces bit for bit
 //! replaced by its inflated bytes. The inner patch is an ordinary file patch from the old view
 //! to the new one; the recipe lists the old members to inflate and, for each rebuilt member,
@@ -286,6 +286,12 @@ pub(crate) fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Opti
         return Ok(None);
     }
     let new_view = expand::new_view(new, &new_members, &rebuilds)?;
+    // An old member that the new file holds unchanged is matched there raw: apply need not
+    // inflate it.
+    let in_new = expand::PackedIndex::new(new, &new_members);
+    let mut old_members = old_members;
+    old_members.members.retain(|(member, _)| !in_new.contains(member, old));
+    drop(in_new);
     drop(new_members);
     let old_view = expand::old_view(old, &old_members)?;
     let old_spans: Vec<Span> = old_members
@@ -368,7 +374,7 @@ pub(crate) fn apply(
         Target::File { dest, permissions } => {
             let old_view = OutputFile::create(dest)?;
             let mut writer = BufWriter::new(old_view.file());
-            workers.run(|| expand::write_old_view(old, &spans, &mut writer))?;
+            expand::write_old_view(old, &spans, &workers, &mut writer)?;
             writer.flush().map_err(|e| Error::io("writing the old view", e))?;
             drop(writer);
             let old_view_map = map_file(old_view.path())?;
@@ -399,7 +405,7 @@ pub(crate) fn apply(
         }
         Target::Memory(_) | Target::Discard => {
             let mut old_view = Vec::new();
-            workers.run(|| expand::write_old_view(old, &spans, &mut old_view))?;
+            expand::write_old_view(old, &spans, &workers, &mut old_view)?;
             let (view, report) =
                 inner_apply(|| crate::apply::apply_own(&old_view, opened.rest, &inner_options))?;
             drop(old_view);
