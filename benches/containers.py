@@ -68,7 +68,8 @@ def peer_diff(peer, old, new, patch):
         "bsdiff": ["bsdiff", old, new, patch],
         "hdiffpatch": [os.environ.get("BENCH_PYTHON", ROOT / "benches" / ".venv" / "bin" / "python"), PY_PEER, "hdiffpatch-lzma2", "diff", old, new, patch, "2"],
         "zstd": ["zstd", "-q", "-f", "-19", "--long=30", f"--patch-from={old}", new, "-o", patch],
-        "xdelta3": ["xdelta3", "-e", "-f", "-9", "-S", "lzma", "-B", str(max(os.path.getsize(old), 1 << 20)), "-s", old, new, patch],
+        # -D: no external decompression (xdelta3 would otherwise gunzip a .tar.gz itself).
+        "xdelta3": ["xdelta3", "-e", "-f", "-9", "-D", "-S", "lzma", "-B", str(max(os.path.getsize(old), 1 << 20)), "-s", old, new, patch],
     }
     timed(commands[peer])
     return os.path.getsize(patch)

@@ -77,7 +77,10 @@ pub struct ApplyReport {
 /// [`crate::ErrorKind::Io`] meanwhile.
 ///
 /// A bsdiff patch is applied as [`apply`] says, written through a temporary file of its own
-/// (not resumable) and renamed into place likewise.
+/// (not resumable) and renamed into place likewise. So is a container patch
+/// (`CONTAINER-FORMAT.md`), with its two views in temporary files beside `out_path` meanwhile;
+/// a member that does not deflate here as it did for diff is a
+/// [`crate::ErrorKind::RebuildMismatch`], with nothing written.
 pub fn apply_file(
     old_path: impl AsRef<Path>,
     patch: impl Read,

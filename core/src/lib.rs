@@ -9,6 +9,9 @@
 //! chunks in parallel in one forward pass over the patch, checking `old`'s hash before writing
 //! anything and every chunk's hash after. The byte format is specified in `FORMAT.md`.
 //!
+//! Zip archives and gzip files get container patches (`CONTAINER-FORMAT.md`): their changed
+//! members are diffed inflated and deflated again on apply by a pinned zlib.
+//!
 //! ```
 //! use chunkdelta::{ApplyOptions, DiffOptions};
 //!

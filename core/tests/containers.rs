@@ -226,3 +226,20 @@ fn malformed_zips_fall_back_to_plain_patches() {
         assert_eq!(apply(&bad, &back).unwrap(), new, "{what}, as the old file");
     }
 }
+
+/// Where the rebuilt members are a minor part of the change, diff compares the container
+/// patch with the file patch and keeps the smaller: never worse than containers off.
+#[test]
+fn a_minor_rebuild_is_never_worse_than_a_file_patch() {
+    let make = |edit| {
+        zip(&[
+            entry("small.txt", text(1, 300, edit), Method::Zlib(6)),
+            entry("big.bin", text(2, 40_000, edit), Method::Miniz(3)),
+        ])
+    };
+    let (old, new) = (make(0), make(5));
+    let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+    let plain = chunkdelta::diff(&old, &new, &DiffOptions::new().containers(false)).unwrap();
+    assert!(patch.len() <= plain.len(), "{} > {}", patch.len(), plain.len());
+    assert_eq!(apply(&old, &patch).unwrap(), new);
+}

@@ -111,19 +111,27 @@ impl<'a> PackedIndex<'a> {
     }
 }
 
+/// What [`rebuilds`] found.
+pub(crate) struct Search {
+    /// The members to rebuild, in offset order.
+    pub(crate) rebuilds: Vec<Rebuild>,
+    /// Deflated bytes of all the changed members, rebuilt or not.
+    pub(crate) changed_packed: u64,
+}
+
 /// The members of `new` to rebuild: each changed one (no old member has its deflated bytes)
-/// that [`deflate::find_params`] reproduces, in offset order. Searched in parallel.
+/// that [`deflate::find_params`] reproduces. Searched in parallel.
 pub(crate) fn rebuilds(
     old: &[u8],
     old_members: &Expanded,
     new: &[u8],
     new_members: &Expanded,
-) -> Result<Vec<Rebuild>> {
+) -> Result<Search> {
     let unchanged = PackedIndex::new(old, old_members);
-    let found: Vec<Option<Rebuild>> = new_members
-        .members
+    let changed: Vec<&(Member, Vec<u8>)> =
+        new_members.members.iter().filter(|(member, _)| !unchanged.contains(member, new)).collect();
+    let found: Vec<Option<Rebuild>> = changed
         .par_iter()
-        .filter(|(member, _)| !unchanged.contains(member, new))
         .map(|(member, raw)| {
             let packed = member.packed(new);
             let params: Option<Params> = deflate::find_params(raw, packed, None)?;
@@ -134,7 +142,8 @@ pub(crate) fn rebuilds(
             }))
         })
         .collect::<Result<_>>()?;
-    Ok(found.into_iter().flatten().collect())
+    let changed_packed = changed.iter().map(|(member, _)| member.packed_len).sum();
+    Ok(Search { rebuilds: found.into_iter().flatten().collect(), changed_packed })
 }
 
 /// The new view of `new` for `rebuilds`: each rebuilt member's deflated bytes replaced by

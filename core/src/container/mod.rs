@@ -11,7 +11,8 @@
 //! replaced by its inflated bytes. The inner patch is an ordinary file patch from the old view
 //! to the new one; the recipe lists the old members to inflate and, for each rebuilt member,
 //! its zlib parameters, deflated length and CRC-32. When no member can be rebuilt, diff makes
-//! a plain file patch instead, so such a container costs what it did before.
+//! a plain file patch instead, so such a container costs what it did before; when the rebuilt
+//! members are a minor part of the change, it makes both and keeps the smaller.
 //!
 //! Apply checks the old file, inflates the old view, applies the inner patch, deflates the
 //! listed members with the same function diff proved them with, checks each against its
@@ -265,9 +266,14 @@ impl<R> Opened<R> {
     }
 }
 
-/// A container patch turning `old` into `new`, or `None` when neither is a container of the
-/// same kind, containers are off in `options`, or no member of `new` can be rebuilt (the
-/// caller then makes a plain file patch). Unsigned.
+/// The patch turning `old` into `new` when both are containers of the same kind and
+/// containers are on in `options`: a container patch, or the file patch when that is smaller;
+/// `None` when neither is a container of the same kind, containers are off, or no member of
+/// `new` can be rebuilt (the caller then makes a file patch). Unsigned.
+///
+/// Where the rebuilt members hold less than half of the deflated bytes that changed (most of
+/// the change stays deflated), both patches are made and the smaller kept, so such a pair
+/// costs no more than a file patch, for twice the diff time.
 ///
 /// Memory: besides the file engine's (for the views), both views, which hold the inflated
 /// members (at most [`MAX_EXPANDED_LEN`] each).
@@ -281,10 +287,28 @@ pub(crate) fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Opti
     if old_members.kind != new_members.kind {
         return Ok(None);
     }
-    let rebuilds = expand::rebuilds(old, &old_members, new, &new_members)?;
-    if rebuilds.is_empty() {
+    let search = expand::rebuilds(old, &old_members, new, &new_members)?;
+    if search.rebuilds.is_empty() {
         return Ok(None);
     }
+    let rebuilt_packed: u64 = search.rebuilds.iter().map(|r| r.span.packed_len).sum();
+    let patch = container_patch(old, new, old_members, new_members, search.rebuilds, options)?;
+    if rebuilt_packed.saturating_mul(2) >= search.changed_packed {
+        return Ok(Some(patch));
+    }
+    let plain = crate::diff::build_patch(old, new, options)?;
+    Ok(Some(if patch.len() < plain.len() { patch } else { plain }))
+}
+
+/// The container patch rebuilding `rebuilds`.
+fn container_patch(
+    old: &[u8],
+    new: &[u8],
+    old_members: expand::Expanded,
+    new_members: expand::Expanded,
+    rebuilds: Vec<recipe::Rebuild>,
+    options: &DiffOptions,
+) -> Result<Vec<u8>> {
     let new_view = expand::new_view(new, &new_members, &rebuilds)?;
     // An old member that the new file holds unchanged is matched there raw: apply need not
     // inflate it.
@@ -318,7 +342,7 @@ pub(crate) fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Opti
         recipe_packed_len: packed.len() as u32,
         signature_len: 0,
     };
-    Ok(Some([&header.encode()[..], &packed, &inner].concat()))
+    Ok([&header.encode()[..], &packed, &inner].concat())
 }
 
 /// Reads a whole container patch and checks its structure, as [`crate::read_info`] does.
@@ -350,11 +374,11 @@ pub(crate) enum Target<'a> {
 
 /// Applies the container patch `patch` to `old`.
 ///
-/// Memory, in memory or discarding: `old`, the old view, the new view, and a batch of rebuilt
-/// members ([`rebuild::write_new`]). To a file, the two views live in temporary files beside
-/// the destination instead (memory-mapped; disk space: both views), and memory is that of a
-/// file patch's apply plus a batch of rebuilt members. A container apply does not resume: an
-/// interrupted one starts again.
+/// Memory, in memory or discarding: `old`, the old view, the new view, and the new file. To a
+/// file, the two views live in temporary files beside the destination instead (memory-mapped;
+/// disk space: both views), as does the new file until it is verified, and memory is that of
+/// a file patch's apply plus, while members are rebuilt, zlib's state and 64 KiB per worker
+/// ([`rebuild`]). A container apply does not resume: an interrupted one starts again.
 pub(crate) fn apply(
     old: &[u8],
     patch: impl Read,
@@ -395,10 +419,10 @@ pub(crate) fn apply(
             if let Some(permissions) = permissions {
                 output.set_permissions(permissions)?;
             }
-            let mut writer = BufWriter::new(output.file());
-            let hash = rebuild::write_new(&view, &recipe.new, &workers, &mut writer)?;
-            writer.flush().map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
-            drop(writer);
+            let sizing = |e| Error::io(format!("sizing the output for {}", dest.display()), e);
+            output.file().set_len(opened.header.new_size).map_err(sizing)?;
+            rebuild::to_file(&view, &recipe.new, opened.header.new_size, &workers, output.file())?;
+            let hash = workers.run(|| map_file(output.path()).map(|written| crate::hash::hash(&written)))?;
             check_result(&hash, &opened.header)?;
             output.commit_with(options.durability())?;
             (report, hash)
@@ -410,17 +434,13 @@ pub(crate) fn apply(
                 inner_apply(|| crate::apply::apply_own(&old_view, opened.rest, &inner_options))?;
             drop(old_view);
             check_view(&view, &opened.header, &recipe)?;
-            let hash = match target {
-                Target::Memory(dest) => {
-                    let mut out = Vec::new();
-                    let hash = rebuild::write_new(&view, &recipe.new, &workers, &mut out)?;
-                    check_result(&hash, &opened.header)?;
-                    *dest = out;
-                    hash
-                }
-                _ => rebuild::write_new(&view, &recipe.new, &workers, &mut std::io::sink())?,
-            };
+            let out = rebuild::to_memory(&view, &recipe.new, opened.header.new_size, &workers)?;
+            drop(view);
+            let hash = workers.run(|| crate::hash::hash(&out));
             check_result(&hash, &opened.header)?;
+            if let Target::Memory(dest) = target {
+                *dest = out;
+            }
             (report, hash)
         }
     };
