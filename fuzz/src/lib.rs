@@ -411,21 +411,30 @@ fn check_info(info: &PatchInfo, patch_len: usize) {
         other => panic!("format version {other}"),
     }
     assert_eq!(info.patch_size, patch_len as u64, "patch_size is not the patch's length");
-    assert!(info.chunks.len() as u64 <= MAX_CHUNK_COUNT.min(info.new_size));
-    assert_eq!(info.chunks.is_empty(), info.new_size == 0);
+    // A container patch's chunks are its inner patch's, over the views; its head adds the
+    // container header, its signature block and the recipe (zstd, within twice its raw bound)
+    // to the inner patch's.
+    let (old_size, new_size, container_head) = match info.container.as_deref() {
+        Some(c) => {
+            (c.old_view_size, c.new_view_size, 136 + MAX_SIGNATURE_LEN + 2 * chunkdelta::MAX_RECIPE_LEN)
+        }
+        None => (info.old_size, info.new_size, 0),
+    };
+    assert!(info.chunks.len() as u64 <= MAX_CHUNK_COUNT.min(new_size));
+    assert_eq!(info.chunks.is_empty(), new_size == 0);
     let mut end = 0u64;
     let mut payloads = 0u64;
     for (i, chunk) in info.chunks.iter().enumerate() {
         assert_eq!(chunk.new_offset, end, "chunk {i} does not follow the previous one");
-        check_chunk(chunk, info.old_size, i);
+        check_chunk(chunk, old_size, i);
         check_group(&info.chunks, i);
         end += chunk.new_len;
         payloads += chunk.payload_len();
     }
-    assert_eq!(end, info.new_size, "the chunks do not cover the new file");
+    assert_eq!(end, new_size, "the chunks do not cover the new file");
     let head = (HEADER_LEN + entry_len(info.format_version) * info.chunks.len() + TABLE_HASH_LEN) as u64;
     let signature = info.patch_size.checked_sub(payloads + head).expect("patch_size is below its parts");
-    assert!(signature <= MAX_SIGNATURE_LEN, "a signature block of {signature} bytes");
+    assert!(signature <= MAX_SIGNATURE_LEN + container_head, "a signature block of {signature} bytes");
 }
 
 /// The rules of `FORMAT.md` for one chunk table entry `i`.
