@@ -243,3 +243,26 @@ fn a_minor_rebuild_is_never_worse_than_a_file_patch() {
     assert!(patch.len() <= plain.len(), "{} > {}", patch.len(), plain.len());
     assert_eq!(apply(&old, &patch).unwrap(), new);
 }
+
+/// A zip inside a tree gets a container patch: the tree applies to a new directory and in
+/// place, byte for byte.
+#[test]
+fn a_zip_in_a_tree_is_patched_as_a_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old_dir, new_dir, out_dir) =
+        (dir.path().join("old"), dir.path().join("new"), dir.path().join("out"));
+    let (old_zip, new_zip) = zip_pair(6);
+    for (root, zip, note) in [(&old_dir, &old_zip, "1.0"), (&new_dir, &new_zip, "1.1")] {
+        std::fs::create_dir_all(root.join("dist")).unwrap();
+        std::fs::write(root.join("dist/pkg.whl"), zip).unwrap();
+        std::fs::write(root.join("NOTES"), note).unwrap();
+    }
+    let patch = dir.path().join("tree.patch");
+    chunkdelta::diff_tree(&old_dir, &new_dir, &patch, &DiffOptions::new()).unwrap();
+    chunkdelta::apply_tree(&old_dir, &patch, &out_dir, &ApplyOptions::new()).unwrap();
+    assert_eq!(std::fs::read(out_dir.join("dist/pkg.whl")).unwrap(), new_zip);
+    chunkdelta::verify_tree(&old_dir, &patch, &ApplyOptions::new()).unwrap();
+    chunkdelta::apply_tree_in_place(&old_dir, &patch, &ApplyOptions::new()).unwrap();
+    assert_eq!(std::fs::read(old_dir.join("dist/pkg.whl")).unwrap(), new_zip);
+    assert_eq!(std::fs::read(old_dir.join("NOTES")).unwrap(), b"1.1");
+}
