@@ -35,7 +35,7 @@ use crate::codec::StreamCodec;
 use crate::compat::PatchHead;
 use crate::error::{Error, Result};
 use crate::format::{MAX_SIGNATURE_LEN, PatchInfo, PatchReader, compress_bound};
-use crate::io::{OutputFile, map_file};
+use crate::io::{Durability, OutputFile, map_file};
 use crate::options::{ApplyOptions, DiffOptions};
 use crate::parallel::Workers;
 use crate::trust::{self, SecretKey, SignOptions, SignatureInfo};
@@ -388,71 +388,99 @@ pub(crate) fn apply(
     let workers = Workers::new(options.threads)?;
     let opened = Opened::read(patch, Some(options))?;
     deflate::check_pinned()?;
-    let header = opened.header.clone();
-    workers.run(|| check_source(old, &header))?;
+    let header = &opened.header;
+    workers.run(|| check_source(old, header))?;
     let mut inner_options = options.clone().durable(false);
     inner_options.trust = None;
-    let spans = opened.recipe.old.clone();
-    let recipe = opened.recipe.clone();
+    let run = Run { old, header: &opened.header, recipe: &opened.recipe, workers: &workers, inner_options };
     let (report, hash) = match target {
         Target::File { dest, permissions } => {
-            let old_view = OutputFile::create(dest)?;
-            let mut writer = BufWriter::new(old_view.file());
-            expand::write_old_view(old, &spans, &workers, &mut writer)?;
-            writer.flush().map_err(|e| Error::io("writing the old view", e))?;
-            drop(writer);
-            let old_view_map = map_file(old_view.path())?;
-            let new_view = ScratchPath::beside(dest);
-            let report = inner_apply(|| {
-                crate::apply::apply_file_patch_to_file(
-                    &old_view_map,
-                    opened.rest,
-                    &new_view.0,
-                    None,
-                    &inner_options,
-                )
-            })?;
-            drop((old_view_map, old_view));
-            let view = map_file(&new_view.0)?;
-            check_view(&view, &opened.header, &recipe)?;
-            let output = OutputFile::create(dest)?;
-            if let Some(permissions) = permissions {
-                output.set_permissions(permissions)?;
-            }
-            let sizing = |e| Error::io(format!("sizing the output for {}", dest.display()), e);
-            output.file().set_len(opened.header.new_size).map_err(sizing)?;
-            rebuild::to_file(&view, &recipe.new, opened.header.new_size, &workers, output.file())?;
-            let hash = workers.run(|| map_file(output.path()).map(|written| crate::hash::hash(&written)))?;
-            check_result(&hash, &opened.header)?;
-            output.commit_with(options.durability())?;
-            (report, hash)
+            run.to_file(opened.rest, dest, permissions, options.durability())?
         }
-        Target::Memory(_) | Target::Discard => {
-            let mut old_view = Vec::new();
-            expand::write_old_view(old, &spans, &workers, &mut old_view)?;
-            let (view, report) =
-                inner_apply(|| crate::apply::apply_own(&old_view, opened.rest, &inner_options))?;
-            drop(old_view);
-            check_view(&view, &opened.header, &recipe)?;
-            let out = rebuild::to_memory(&view, &recipe.new, opened.header.new_size, &workers)?;
-            drop(view);
-            let hash = workers.run(|| crate::hash::hash(&out));
-            check_result(&hash, &opened.header)?;
-            if let Target::Memory(dest) = target {
-                *dest = out;
-            }
-            (report, hash)
+        Target::Memory(dest) => {
+            let (report, out) = run.in_memory(opened.rest)?;
+            *dest = out;
+            (report, opened.header.new_hash)
         }
+        Target::Discard => (run.in_memory(opened.rest)?.0, opened.header.new_hash),
     };
     let inner = report.head.chunkdelta().expect("the inner patch is a chunkdelta patch").clone();
     let opened = Opened {
         header: opened.header,
-        recipe,
+        recipe: opened.recipe,
         signing_digest: opened.signing_digest,
         signatures: opened.signatures,
         rest: (),
     };
     Ok(ApplyReport { head: PatchHead::Chunkdelta(opened.info(&inner)?), new_hash: hash, chunks_resumed: 0 })
+}
+
+/// What one container apply works with.
+struct Run<'a> {
+    old: &'a [u8],
+    header: &'a Header,
+    recipe: &'a Recipe,
+    workers: &'a Workers,
+    /// The caller's options, less trust (the inner patch is unsigned) and durability.
+    inner_options: ApplyOptions,
+}
+
+impl Run<'_> {
+    /// Applies the inner patch `inner` and rebuilds the new file at `dest`, the views in
+    /// temporary files beside it. Returns the inner apply's report and the new file's hash.
+    fn to_file(
+        &self,
+        inner: impl Read,
+        dest: &Path,
+        permissions: Option<std::fs::Permissions>,
+        durability: Durability,
+    ) -> Result<(ApplyReport, [u8; 32])> {
+        let old_view = OutputFile::create(dest)?;
+        let mut writer = BufWriter::new(old_view.file());
+        expand::write_old_view(self.old, &self.recipe.old, self.workers, &mut writer)?;
+        writer.flush().map_err(|e| Error::io("writing the old view", e))?;
+        drop(writer);
+        let old_view_map = map_file(old_view.path())?;
+        let new_view = ScratchPath::beside(dest);
+        let report = inner_apply(|| {
+            crate::apply::apply_file_patch_to_file(
+                &old_view_map,
+                inner,
+                &new_view.0,
+                None,
+                &self.inner_options,
+            )
+        })?;
+        drop((old_view_map, old_view));
+        let view = map_file(&new_view.0)?;
+        check_view(&view, self.header, self.recipe)?;
+        let output = OutputFile::create(dest)?;
+        if let Some(permissions) = permissions {
+            output.set_permissions(permissions)?;
+        }
+        let new_size = self.header.new_size;
+        let sizing = |e| Error::io(format!("sizing the output for {}", dest.display()), e);
+        output.file().set_len(new_size).map_err(sizing)?;
+        rebuild::to_file(&view, &self.recipe.new, new_size, self.workers, output.file())?;
+        let hash = self.workers.run(|| map_file(output.path()).map(|written| crate::hash::hash(&written)))?;
+        check_result(&hash, self.header)?;
+        output.commit_with(durability)?;
+        Ok((report, hash))
+    }
+
+    /// Applies the inner patch `inner` and rebuilds the new file, all in memory. Returns the
+    /// inner apply's report and the new file, whose hash is checked.
+    fn in_memory(&self, inner: impl Read) -> Result<(ApplyReport, Vec<u8>)> {
+        let mut old_view = Vec::new();
+        expand::write_old_view(self.old, &self.recipe.old, self.workers, &mut old_view)?;
+        let (view, report) = inner_apply(|| crate::apply::apply_own(&old_view, inner, &self.inner_options))?;
+        drop(old_view);
+        check_view(&view, self.header, self.recipe)?;
+        let out = rebuild::to_memory(&view, &self.recipe.new, self.header.new_size, self.workers)?;
+        drop(view);
+        check_result(&self.workers.run(|| crate::hash::hash(&out)), self.header)?;
+        Ok((report, out))
+    }
 }
 
 /// The inner apply: its old file is the old view, built from the old file whose hash was
