@@ -227,3 +227,105 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
 fn u64_at(bytes: &[u8], at: usize) -> u64 {
     bytes.get(at..at + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-member archive whose member claims method 8 over `data` (the reader does not
+    /// inflate). With `zip64`, the central directory saturates sizes, offset and count, and a
+    /// zip64 extra field, end record and locator hold the real values.
+    fn archive(data: &[u8], zip64: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let le16 = |out: &mut Vec<u8>, v: u16| out.extend_from_slice(&v.to_le_bytes());
+        let le32 = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
+        le32(&mut out, LOCAL_SIG);
+        [20, 0, DEFLATED, 0, 0].iter().for_each(|&v| le16(&mut out, v));
+        [7, data.len() as u32, 1000].iter().for_each(|&v| le32(&mut out, v));
+        [1, 0].iter().for_each(|&v| le16(&mut out, v));
+        out.push(b'a');
+        out.extend_from_slice(data);
+        let directory = out.len();
+        let saturate = |v: u32| if zip64 { u32::MAX } else { v };
+        le32(&mut out, CENTRAL_SIG);
+        [20, 20, 0, DEFLATED, 0, 0].iter().for_each(|&v| le16(&mut out, v));
+        [7, saturate(data.len() as u32), saturate(1000)].iter().for_each(|&v| le32(&mut out, v));
+        [1, if zip64 { 28 } else { 0 }, 0, 0, 0].iter().for_each(|&v| le16(&mut out, v));
+        [0, saturate(0)].iter().for_each(|&v| le32(&mut out, v));
+        out.push(b'a');
+        if zip64 {
+            [1, 24].iter().for_each(|&v| le16(&mut out, v));
+            [1000u64, data.len() as u64, 0].iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        }
+        let directory_len = (out.len() - directory) as u64;
+        if zip64 {
+            let record = out.len() as u64;
+            le32(&mut out, ZIP64_EOCD_SIG);
+            out.extend_from_slice(&44u64.to_le_bytes());
+            [45, 45].iter().for_each(|&v| le16(&mut out, v));
+            [0, 0].iter().for_each(|&v| le32(&mut out, v));
+            [1, 1, directory_len, directory as u64]
+                .iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+            le32(&mut out, ZIP64_LOCATOR_SIG);
+            le32(&mut out, 0);
+            out.extend_from_slice(&record.to_le_bytes());
+            le32(&mut out, 1);
+        }
+        le32(&mut out, EOCD_SIG);
+        [0, 0, saturate(1) as u16, saturate(1) as u16].iter().for_each(|&v| le16(&mut out, v));
+        [saturate(directory_len as u32), saturate(directory as u32)].iter().for_each(|&v| le32(&mut out, v));
+        le16(&mut out, 0);
+        out
+    }
+
+    #[test]
+    fn reads_plain_and_zip64_archives_alike() {
+        let data = [9u8; 40];
+        for zip64 in [false, true] {
+            let members = deflated_members(&archive(&data, zip64)).unwrap();
+            assert_eq!(
+                members,
+                [Member { offset: 31, packed_len: 40, raw_len: 1000, crc32: 7 }],
+                "zip64 {zip64}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_broken_structure_is_an_error() {
+        let good = archive(&[9u8; 40], true);
+        let directory = 31 + 40;
+        let broken = |at: usize, bytes: &[u8]| {
+            let mut bad = good.clone();
+            bad[at..at + bytes.len()].copy_from_slice(bytes);
+            deflated_members(&bad)
+        };
+        assert!(broken(0, b"XX").is_err(), "local header signature");
+        assert!(broken(directory, b"XX").is_err(), "central directory signature");
+        // The zip64 extra field's compressed size (its second value) past the file's end.
+        assert!(broken(directory + 47 + 4 + 8, &u64::MAX.to_le_bytes()).is_err(), "member past the end");
+        assert!(broken(directory + 47 + 4 + 8, &60u64.to_le_bytes()).is_err(), "member over the directory");
+        let locator = good.len() - EOCD_LEN - ZIP64_LOCATOR_LEN;
+        assert!(broken(locator + 8, &u64::MAX.to_le_bytes()).is_err(), "zip64 record outside the file");
+        assert!(broken(locator, b"XX").is_err(), "zip64 locator signature");
+        for cut in [0, 10, directory, good.len() - 1] {
+            assert!(deflated_members(&good[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn overlapping_entries_are_an_error() {
+        let mut doubled = archive(&[9u8; 40], false);
+        // Two central entries for the one member: a second copy of the entry, and counts of 2.
+        let directory = 31 + 40;
+        let entry = doubled[directory..directory + CENTRAL_LEN + 1].to_vec();
+        doubled.splice(directory..directory, entry);
+        let eocd = doubled.len() - EOCD_LEN;
+        doubled[eocd + 8..eocd + 12].copy_from_slice(&[2, 0, 2, 0]);
+        let size = 2 * (CENTRAL_LEN as u32 + 1);
+        doubled[eocd + 12..eocd + 16].copy_from_slice(&size.to_le_bytes());
+        let err = deflated_members(&doubled).unwrap_err();
+        assert!(err.contains("overlaps"), "{err}");
+    }
+}
