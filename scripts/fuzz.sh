@@ -31,8 +31,8 @@ export RUSTC_BOOTSTRAP=1
 
 # Largest input per target: room for the golden vectors, small enough to keep runs fast.
 declare -A max_len=([apply_raw]=32768 [apply_prefixed]=32768 [apply_ops]=8192 [bsdiff]=8192 [info]=16384 [roundtrip]=65536
-                   [trust]=16384 [tree]=16384)
-all=(apply_raw apply_prefixed apply_ops bsdiff info roundtrip trust tree)
+                   [trust]=16384 [tree]=16384 [container]=16384)
+all=(apply_raw apply_prefixed apply_ops bsdiff info roundtrip trust tree container)
 targets=("${@:-${all[@]}}")
 read -ra extra <<< "${FUZZ_ARGS:-}"
 

@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use chunkdelta::{BsdiffInfo, ChunkInfo, PatchFormat, PatchHead, PatchInfo, SignatureInfo, StreamKind};
+use chunkdelta::{
+    BsdiffInfo, ChunkInfo, ContainerInfo, PatchFormat, PatchHead, PatchInfo, SignatureInfo, StreamKind,
+};
 use serde::Serialize;
 
 use crate::size::{format_percent, format_size};
@@ -27,6 +29,9 @@ pub(crate) fn text(info: &PatchInfo, with_chunks: bool) -> String {
         size(info.patch_size),
         format_percent(info.patch_size, info.new_size)
     );
+    if let Some(container) = &info.container {
+        container_text(container, &mut text);
+    }
     let _ = writeln!(text, "chunks          {}", info.chunks.len());
     let _ = writeln!(text, "table blake3    {}", hex::encode(info.table_hash));
     signatures_text(info, &mut text);
@@ -46,6 +51,35 @@ pub(crate) fn text(info: &PatchInfo, with_chunks: bool) -> String {
         chunk_table(info, &mut text);
     }
     text
+}
+
+/// A container patch's lines: its container and what apply inflates and deflates.
+fn container_text(container: &ContainerInfo, text: &mut String) {
+    let _ = writeln!(
+        text,
+        "container       {} (format {}), rebuilt by {}",
+        container.kind.name(),
+        container.format_version,
+        container.rebuild_method
+    );
+    let _ = writeln!(
+        text,
+        "expanded        {} old members, {} inflated",
+        container.members_expanded,
+        format_size(container.expanded_len)
+    );
+    let _ = writeln!(
+        text,
+        "rebuilt         {} new members, {} to deflate",
+        container.members_rebuilt,
+        format_size(container.rebuilt_len)
+    );
+    let _ = writeln!(
+        text,
+        "views           old {}, new {}",
+        format_size(container.old_view_size),
+        format_size(container.new_view_size)
+    );
 }
 
 /// The signatures, one line each, or "none". They are shown, not checked: `verify
@@ -149,7 +183,40 @@ pub(crate) struct InfoJson {
     table_hash: String,
     signing_digest: String,
     signatures: Vec<SignatureJson>,
+    /// A container patch's container; absent for a file patch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container: Option<ContainerJson>,
     chunks: Vec<ChunkJson>,
+}
+
+/// [`ContainerInfo`] as JSON.
+#[derive(Serialize)]
+struct ContainerJson {
+    kind: &'static str,
+    format_version: u16,
+    rebuild_method: &'static str,
+    members_expanded: u64,
+    expanded_len: u64,
+    members_rebuilt: u64,
+    rebuilt_len: u64,
+    old_view_size: u64,
+    new_view_size: u64,
+}
+
+impl From<&ContainerInfo> for ContainerJson {
+    fn from(c: &ContainerInfo) -> Self {
+        ContainerJson {
+            kind: c.kind.name(),
+            format_version: c.format_version,
+            rebuild_method: c.rebuild_method,
+            members_expanded: c.members_expanded,
+            expanded_len: c.expanded_len,
+            members_rebuilt: c.members_rebuilt,
+            rebuilt_len: c.rebuilt_len,
+            old_view_size: c.old_view_size,
+            new_view_size: c.new_view_size,
+        }
+    }
 }
 
 /// One signature: shown, not checked (`verify --trusted-key` checks).
@@ -216,6 +283,7 @@ impl From<&PatchInfo> for InfoJson {
             table_hash: hex::encode(info.table_hash),
             signing_digest: hex::encode(info.signing_digest),
             signatures: info.signatures.iter().map(SignatureJson::from).collect(),
+            container: info.container.as_deref().map(ContainerJson::from),
             chunks: info.chunks.iter().enumerate().map(ChunkJson::from).collect(),
         }
     }

@@ -5,7 +5,8 @@
 //! and BSDIFF43 patches. `completions` and `man` print shell completions and the man page.
 //!
 //! Exit codes: 0 success, 1 error (one `error:` line on stderr), 2 usage error, 3 the patch was
-//! made for a different old file, 4 the patch is not trusted (`--trusted-key`), 130 interrupted
+//! made for a different old file, 4 the patch is not trusted (`--trusted-key`), 5 a container patch cannot rebuild its
+//! container on this machine (fetch the full file instead), 130 interrupted
 //! (SIGINT, SIGTERM or SIGHUP). An interrupted
 //! command stops after the chunks in progress and removes its temporary output; a second
 //! signal exits at once.
@@ -38,6 +39,9 @@ const EXIT_ERROR: u8 = 1;
 const EXIT_SOURCE_MISMATCH: u8 = 3;
 /// Exit code when trusted keys are configured and the patch does not meet them.
 const EXIT_UNTRUSTED: u8 = 4;
+/// Exit code when a container patch's members do not deflate here as they did for diff:
+/// the caller should fetch the full new file.
+const EXIT_REBUILD_MISMATCH: u8 = 5;
 /// Exit code after an interrupting signal, as shells report a process killed by SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
 /// `chunkdelta::DEFAULT_CHUNK_SIZE` as the help shows it; a unit test keeps them equal.
@@ -55,7 +59,8 @@ const STDIN: &str = "-";
     version,
     about = "Chunked, parallel, verified binary delta patches",
     after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 the patch was made for a different old file, \
-                  4 the patch is not trusted, 130 interrupted."
+                  4 the patch is not trusted, 5 a container patch cannot rebuild its container here (fetch the full file), \
+                  130 interrupted."
 )]
 struct Cli {
     /// Print nothing but errors (no progress bar, no summary).
@@ -142,12 +147,24 @@ struct DiffArgs {
     /// CHUNKDELTA_KEY_PASSWORD).
     #[arg(long, value_name = "KEY")]
     sign: Option<PathBuf>,
+    /// Zip archives (wheel, jar, apk...) and gzip files: on (the default) diffs their changed
+    /// members inflated and has apply deflate them again with a pinned zlib (much smaller
+    /// patches, slower apply); off diffs the compressed bytes.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    containers: Switch,
     #[command(flatten)]
     signature: trust::SignArgs,
     #[command(flatten)]
     threads: Threads,
     #[command(flatten)]
     json: Json,
+}
+
+/// `--containers` values.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Switch {
+    On,
+    Off,
 }
 
 #[derive(Args)]
@@ -287,6 +304,7 @@ fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::SourceMismatch => EXIT_SOURCE_MISMATCH,
         ErrorKind::Untrusted => EXIT_UNTRUSTED,
+        ErrorKind::RebuildMismatch => EXIT_REBUILD_MISMATCH,
         ErrorKind::Cancelled => EXIT_INTERRUPTED,
         _ => EXIT_ERROR,
     }
@@ -300,6 +318,7 @@ fn diff(args: &DiffArgs, ui: Ui) -> Result<(), Error> {
         .level(args.level)
         .chunk_size(args.chunk_size)
         .memory(args.memory)
+        .containers(args.containers == Switch::On)
         .threads(args.threads.threads);
     match &args.sign {
         Some(key) => options = options.sign(trust::read_secret_key(key)?, args.signature.options()),
@@ -696,6 +715,7 @@ mod tests {
     fn exit_codes() {
         assert_eq!(exit_code(ErrorKind::SourceMismatch), 3);
         assert_eq!(exit_code(ErrorKind::Untrusted), 4);
+        assert_eq!(exit_code(ErrorKind::RebuildMismatch), 5);
         assert_eq!(exit_code(ErrorKind::CorruptPatch), 1);
         assert_eq!(exit_code(ErrorKind::Io), 1);
     }

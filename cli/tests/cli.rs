@@ -910,3 +910,37 @@ fn killed_apply_never_leaves_partial_output_and_resumes() {
     assert!(interrupted >= 10, "only {interrupted} of 50 kills landed during the apply");
     assert!(resumed >= interrupted / 4, "only {resumed} of {interrupted} reruns reused written chunks");
 }
+
+/// The container vectors' zip pair (a wheel-like zip made by zlib): a container patch by
+/// default, with `info` naming its container in text and JSON; a file patch with
+/// `--containers off`; both apply byte for byte.
+#[test]
+fn zips_get_container_patches_unless_containers_are_off() {
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/vectors");
+    let (old, new) = (vectors.join("wheel-like.old"), vectors.join("wheel-like.new"));
+    let dir = tempfile::tempdir().unwrap();
+    for (containers, expected) in [("on", Some("zip")), ("off", None)] {
+        let patch = dir.path().join(format!("{containers}.cdp"));
+        let out = run(&[
+            "diff".as_ref(),
+            old.as_os_str(),
+            new.as_os_str(),
+            "-o".as_ref(),
+            patch.as_os_str(),
+            "--containers".as_ref(),
+            containers.as_ref(),
+        ]);
+        assert_success(&out);
+        let info = info_json(&patch);
+        assert_eq!(info["container"]["kind"].as_str(), expected, "--containers {containers}");
+        let text = stdout(&run(&["info".as_ref(), patch.as_os_str()]));
+        assert_eq!(text.contains("container       zip"), expected.is_some(), "{text}");
+        let out_path = dir.path().join(format!("{containers}.zip"));
+        let out =
+            run(&["apply".as_ref(), old.as_os_str(), patch.as_os_str(), "-o".as_ref(), out_path.as_os_str()]);
+        assert_success(&out);
+        assert_eq!(fs::read(&out_path).unwrap(), fs::read(&new).unwrap());
+    }
+    let on = info_json(&dir.path().join("on.cdp"));
+    assert!(on["container"]["members_rebuilt"].as_u64().unwrap() >= 1);
+}

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::compat::{PatchFormat, PatchHead, bsdiff, sniff};
+use crate::compat::{PatchFormat, PatchHead, Sniffed, bsdiff, sniff};
+use crate::container;
 use crate::control::{Op, OpReader};
 use crate::error::{Error, Result};
 use crate::format::{ChunkInfo, PatchInfo, PatchReader, StreamKind, read_head};
@@ -34,6 +35,11 @@ pub fn apply(old: &[u8], patch: impl Read, options: &ApplyOptions) -> Result<Vec
     refuse_unsigned_format(format, options)?;
     if format != PatchFormat::Chunkdelta {
         return bsdiff::apply(old, patch, format, options);
+    }
+    if is_container(&patch) {
+        let mut out = Vec::new();
+        container::apply(old, patch, container::Target::Memory(&mut out), options)?;
+        return Ok(out);
     }
     let mut output = MemoryOutput(Mutex::new(Vec::new()));
     run(old, patch, &mut output, options)?;
@@ -71,7 +77,10 @@ pub struct ApplyReport {
 /// [`crate::ErrorKind::Io`] meanwhile.
 ///
 /// A bsdiff patch is applied as [`apply`] says, written through a temporary file of its own
-/// (not resumable) and renamed into place likewise.
+/// (not resumable) and renamed into place likewise. So is a container patch
+/// (`CONTAINER-FORMAT.md`), with its two views in temporary files beside `out_path` meanwhile;
+/// a member that does not deflate here as it did for diff is a
+/// [`crate::ErrorKind::RebuildMismatch`], with nothing written.
 pub fn apply_file(
     old_path: impl AsRef<Path>,
     patch: impl Read,
@@ -86,12 +95,36 @@ pub fn apply_file(
     if format != PatchFormat::Chunkdelta {
         return bsdiff::apply_file(&old, patch, format, out_path.as_ref(), permissions, options);
     }
-    apply_to_file(&old, patch, out_path.as_ref(), permissions, options)
+    if is_container(&patch) {
+        let target = container::Target::File { dest: out_path.as_ref(), permissions };
+        return container::apply(&old, patch, target, options);
+    }
+    apply_file_patch_to_file(&old, patch, out_path.as_ref(), permissions, options)
 }
 
-/// [`apply_file`] with `old` already in memory, a chunkdelta patch, and the output's
-/// permissions chosen by the caller (`None`: the process's defaults).
+/// [`apply_file`] with `old` already in memory, a chunkdelta patch (a file or container
+/// patch), and the output's permissions chosen by the caller (`None`: the process's defaults).
 pub(crate) fn apply_to_file(
+    old: &[u8],
+    patch: impl Read,
+    out_path: &Path,
+    permissions: Option<fs::Permissions>,
+    options: &ApplyOptions,
+) -> Result<ApplyReport> {
+    let (_, patch) = sniff(patch)?;
+    if is_container(&patch) {
+        return container::apply(
+            old,
+            patch,
+            container::Target::File { dest: out_path, permissions },
+            options,
+        );
+    }
+    apply_file_patch_to_file(old, patch, out_path, permissions, options)
+}
+
+/// [`apply_to_file`] of a file patch only.
+pub(crate) fn apply_file_patch_to_file(
     old: &[u8],
     patch: impl Read,
     out_path: &Path,
@@ -111,11 +144,35 @@ pub fn verify(old: &[u8], patch: impl Read, options: &ApplyOptions) -> Result<Ap
     if format != PatchFormat::Chunkdelta {
         return bsdiff::verify(old, patch, format, options);
     }
+    if is_container(&patch) {
+        return container::apply(old, patch, container::Target::Discard, options);
+    }
     run(old, patch, &mut DiscardOutput, options)
 }
 
-/// [`verify`] of a chunkdelta patch only (the file patches inside a tree patch).
+/// Whether the sniffed stream is a container patch.
+fn is_container<R>(patch: &Sniffed<R>) -> bool {
+    container::is_container_patch(patch.get_ref().0.get_ref())
+}
+
+/// [`apply`] of a file patch only (the inner patch of a container patch), with its report.
+pub(crate) fn apply_own(
+    old: &[u8],
+    patch: impl Read,
+    options: &ApplyOptions,
+) -> Result<(Vec<u8>, ApplyReport)> {
+    let mut output = MemoryOutput(Mutex::new(Vec::new()));
+    let report = run(old, patch, &mut output, options)?;
+    Ok((output.0.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()), report))
+}
+
+/// [`verify`] of a chunkdelta patch only, file or container patch (the patches inside a tree
+/// patch).
 pub(crate) fn verify_own(old: &[u8], patch: impl Read, options: &ApplyOptions) -> Result<ApplyReport> {
+    let (_, patch) = sniff(patch)?;
+    if is_container(&patch) {
+        return container::apply(old, patch, container::Target::Discard, options);
+    }
     run(old, patch, &mut DiscardOutput, options)
 }
 
@@ -366,17 +423,22 @@ fn decode_group(chunks: &[ChunkInfo], index: usize, payload: &[u8]) -> Result<Gr
 
 /// Fails with `SourceMismatch` unless `old` has the size and blake3 the patch records.
 fn check_source(old: &[u8], info: &PatchInfo) -> Result<()> {
+    check_old(old, info.old_size, &info.old_hash)
+}
+
+/// Fails with `SourceMismatch` unless `old` is `size` bytes with blake3 `expected`.
+pub(crate) fn check_old(old: &[u8], size: u64, expected: &[u8; 32]) -> Result<()> {
     let mismatch = |actual_hash| Error::SourceMismatch {
-        expected_size: info.old_size,
+        expected_size: size,
         actual_size: old.len() as u64,
-        expected_hash: info.old_hash,
+        expected_hash: *expected,
         actual_hash,
     };
-    if old.len() as u64 != info.old_size {
+    if old.len() as u64 != size {
         return Err(mismatch(None));
     }
     let actual = hash(old);
-    if actual != info.old_hash {
+    if actual != *expected {
         return Err(mismatch(Some(actual)));
     }
     Ok(())

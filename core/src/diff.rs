@@ -26,6 +26,12 @@ use crate::scan::{MIN_GAINS, Segment, scan};
 
 /// Builds a patch that turns `old` into `new`.
 ///
+/// When both are zip archives or gzip files of which the new one has changed members that the
+/// pinned zlib rebuilds, and [`DiffOptions::containers`] is on (the default), the patch is a
+/// container patch (`CONTAINER-FORMAT.md`), made from the inflated views of both files;
+/// otherwise a file patch. The views add their inflated members (at most
+/// [`crate::MAX_EXPANDED_LEN`] each) to the memory below, which then applies to the views.
+///
 /// Memory: the index of `old`, within the budget of [`DiffOptions::memory`] (a full suffix
 /// array, 4 bytes per byte below 2 GiB, 8 above, when it fits), plus the finished patch, plus
 /// a few times the chunk size per thread, plus every chunk's run-length diff streams until
@@ -41,7 +47,7 @@ use crate::scan::{MIN_GAINS, Segment, scan};
 pub fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
     options.validate(new.len() as u64)?;
     let workers = Workers::new(options.threads)?;
-    let mut patch = workers.run(|| build_patch(old, new, options))?;
+    let mut patch = workers.run(|| build_unsigned(old, new, options))?;
     for (key, sign_options) in &options.signers {
         patch = crate::trust::sign(&patch, key, sign_options)?;
     }
@@ -97,7 +103,17 @@ impl EncodedChunk {
     }
 }
 
-fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
+/// The unsigned patch: what [`crate::container::diff`] makes when `old` and `new` are
+/// containers with members to rebuild (a container patch, or a file patch where that is
+/// smaller), else a file patch.
+pub(crate) fn build_unsigned(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
+    match crate::container::diff(old, new, options)? {
+        Some(patch) => Ok(patch),
+        None => build_patch(old, new, options),
+    }
+}
+
+pub(crate) fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
     let step = options.index_plan(old.len() as u64)?.step as usize;
     build_patch_with_step(old, new, options, step)
 }

@@ -31,6 +31,10 @@ pub enum ErrorKind {
     /// Trust is configured and the patch does not meet it: unsigned, signed by no trusted key,
     /// expired, for another product, or for a release below the minimum.
     Untrusted,
+    /// A container patch's member did not deflate to the bytes the patch records on this
+    /// machine (or this build does not link the pinned zlib): the patch cannot rebuild the
+    /// file here; fetch the full new file instead. Nothing was written.
+    RebuildMismatch,
 }
 
 impl ErrorKind {
@@ -45,6 +49,7 @@ impl ErrorKind {
             ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
             ErrorKind::Cancelled => "CANCELLED",
             ErrorKind::Untrusted => "UNTRUSTED",
+            ErrorKind::RebuildMismatch => "REBUILD_MISMATCH",
         }
     }
 }
@@ -109,6 +114,11 @@ pub enum Error {
         /// Which rule each signature failed, or that there is none.
         reason: String,
     },
+    /// A container member deflated to other bytes than the patch records; nothing was written.
+    RebuildMismatch {
+        /// Which member, or which library.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -123,6 +133,7 @@ impl Error {
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Cancelled => ErrorKind::Cancelled,
             Error::Untrusted { .. } => ErrorKind::Untrusted,
+            Error::RebuildMismatch { .. } => ErrorKind::RebuildMismatch,
         }
     }
 
@@ -180,6 +191,9 @@ impl fmt::Display for Error {
             Error::InvalidArgument(message) => write!(f, "invalid argument: {message}"),
             Error::Cancelled => write!(f, "cancelled by the progress callback"),
             Error::Untrusted { reason } => write!(f, "untrusted patch: {reason}"),
+            Error::RebuildMismatch { reason } => {
+                write!(f, "cannot rebuild the container on this machine ({reason}): fetch the full file")
+            }
         }
     }
 }

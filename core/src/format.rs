@@ -75,6 +75,11 @@ pub struct PatchInfo {
     pub signing_digest: [u8; 32],
     /// The signatures in the signature block, in their order there; empty when unsigned.
     pub signatures: Vec<SignatureInfo>,
+    /// For a container patch (`CONTAINER-FORMAT.md`): its container and views. The other
+    /// fields then describe the whole patch (old and new file, size, signatures) except
+    /// `format_version`, `codec`, `table_hash` and `chunks`, which are the inner patch's, over
+    /// the new view. `None` for a file patch.
+    pub container: Option<Box<crate::container::ContainerInfo>>,
 }
 
 /// What one stream of a chunk holds.
@@ -541,6 +546,11 @@ impl<R: Read> PatchReader<R> {
         PatchReader { inner, offset: 0 }
     }
 
+    /// The stream, positioned after what was read.
+    pub(crate) fn into_inner(self) -> R {
+        self.inner
+    }
+
     /// Fills `buf` completely; `what` names the structure being read for the error message.
     pub(crate) fn read_exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
         let mut filled = 0;
@@ -705,6 +715,7 @@ pub(crate) fn read_head_raw<R: Read>(reader: &mut PatchReader<R>, max_chunk_len:
         chunks,
         signing_digest: signing_digest(&table),
         signatures,
+        container: None,
     };
     Ok(Head { info, table })
 }
@@ -731,7 +742,18 @@ pub(crate) fn head_with_block(table: &[u8], block: &[u8]) -> Vec<u8> {
 
 /// Reads the header and chunk table of a patch, then reads through the payloads without
 /// decoding them, to check that the patch holds exactly the bytes its table accounts for.
+///
+/// A container patch is read likewise, its inner patch included ([`PatchInfo::container`]).
 pub fn read_info(patch: impl Read) -> Result<PatchInfo> {
+    let (_, patch) = crate::compat::sniff(patch)?;
+    if crate::container::is_container_patch(patch.get_ref().0.get_ref()) {
+        return crate::container::read_info(patch);
+    }
+    read_file_info(patch)
+}
+
+/// [`read_info`] of a file patch only.
+pub(crate) fn read_file_info(patch: impl Read) -> Result<PatchInfo> {
     let mut reader = PatchReader::new(patch);
     let info = read_head(&mut reader, MAX_CHUNK_LEN)?;
     reader.copy_exact(info.patch_size - reader.offset, &mut std::io::sink(), "chunk payloads")?;

@@ -127,6 +127,11 @@ impl OutputFile {
         &self.file
     }
 
+    /// The temporary file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.temp_path
+    }
+
     /// Flushes the data to disk, renames the file to its destination and syncs the folder.
     pub(crate) fn commit(self) -> Result<()> {
         self.commit_with(Durability::Synced)

@@ -9,6 +9,9 @@
 //! chunks in parallel in one forward pass over the patch, checking `old`'s hash before writing
 //! anything and every chunk's hash after. The byte format is specified in `FORMAT.md`.
 //!
+//! Zip archives and gzip files get container patches (`CONTAINER-FORMAT.md`): their changed
+//! members are diffed inflated and deflated again on apply by a pinned zlib.
+//!
 //! ```
 //! use chunkdelta::{ApplyOptions, DiffOptions};
 //!
@@ -38,6 +41,7 @@
 mod apply;
 mod codec;
 mod compat;
+mod container;
 mod control;
 mod diff;
 mod error;
@@ -57,6 +61,9 @@ mod trust;
 pub use apply::{ApplyReport, apply, apply_file, verify, verify_file};
 pub use codec::{Codec, StreamCodec};
 pub use compat::{BsdiffInfo, PatchFormat, PatchHead, inspect};
+pub use container::{
+    CONTAINER_FORMAT_VERSION, CONTAINER_MAGIC, ContainerInfo, ContainerKind, MAX_EXPANDED_LEN, MAX_RECIPE_LEN,
+};
 pub use diff::{diff, diff_file};
 pub use error::{Error, ErrorKind, Result};
 pub use format::{

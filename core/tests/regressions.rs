@@ -50,6 +50,13 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("bsdiff-old-position-overflow", Err(CorruptPatch)),
     ("bsdiff-small-edit-fixture", Ok(())),
     ("bsdiff-v43-add-and-copy", Ok(())),
+    // u8 selector | u16 old_len | old | rest: the container vectors' zip and gzip pairs (their
+    // magic left off: the case puts it back), diffed; the zip vector's patch (its magic and
+    // version left off), applied; the same with a flipped byte of its old file's hash.
+    ("container-gzip-pair", Ok(())),
+    ("container-zip-pair", Ok(())),
+    ("container-zip-vector-patch", Ok(())),
+    ("container-zip-wrong-old-hash", Err(SourceMismatch)),
     // A bare header: 2^22 + 1 and 2^32 - 1 chunks, version 4, 1000 entries missing.
     ("info-chunk-count-over-limit", Err(LimitExceeded)),
     ("info-chunk-count-u32-max", Err(LimitExceeded)),

@@ -7,13 +7,16 @@
 //! a deliberate encoder change (a new matcher, a new codec policy), regenerate them with the one
 //! command `CHUNKDELTA_REGENERATE_VECTORS=1 cargo test -p chunkdelta --test vectors`, which
 //! rewrites the encoder's vectors and keeps the decode-only ones as they are.
+//!
+//! The `container-*` vectors are container patches (`CONTAINER-FORMAT.md`) of a zip and a
+//! gzip pair made with the pinned zlib; a test checks they rebuild members.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use chunkdelta::{ApplyOptions, Codec, DiffOptions, apply, diff, read_info};
-use common::{Rng, edited, old_file, tar_like, text};
+use common::{Rng, edited, old_file, tar_like, text, zips};
 use serde_json::{Value, json};
 
 /// One vector the encoder writes: `pair` names its `.old` and `.new` files (shared with the
@@ -33,6 +36,8 @@ fn cases() -> Vec<Case> {
     let mixed = old_file(22, 20_000);
     let (pieces_old, pieces_new) = pieces(26);
     let (tar_old, tar_new) = tar_like(27, 40);
+    let (wheel_old, wheel_new) = wheel_like(28);
+    let (gz_old, gz_new) = tar_gz(29);
     let case = |name, pair, old: &[u8], new: Vec<u8>, level, chunk_size, codec| Case {
         name,
         pair,
@@ -53,7 +58,35 @@ fn cases() -> Vec<Case> {
         case("v3-dictionary", "pieces", &pieces_old, pieces_new.clone(), 19, 1 << 20, Codec::Zstd),
         case("v3-dictionary-xz", "pieces", &pieces_old, pieces_new, 19, 1 << 20, Codec::Xz),
         case("v3-groups", "tar-like", &tar_old, tar_new, 19, 4096, Codec::Xz),
+        case("container-zip", "wheel-like", &wheel_old, wheel_new, 19, 1 << 20, Codec::Xz),
+        case("container-gzip", "tar-gz", &gz_old, gz_new, 19, 1 << 20, Codec::Xz),
     ]
+}
+
+/// A wheel-like zip pair made by zlib level 6: a changed member, an unchanged one, a stored
+/// one and a new one (container patch vectors, `CONTAINER-FORMAT.md`).
+fn wheel_like(seed: u64) -> (Vec<u8>, Vec<u8>) {
+    let code = text(&mut Rng::new(seed), 24_000);
+    let meta = text(&mut Rng::new(seed + 1), 1_500);
+    let stored = text(&mut Rng::new(seed + 2), 2_000);
+    let old = zips::zip(&[
+        zips::entry("pkg/core.py", code.clone(), zips::Method::Zlib(6)),
+        zips::entry("pkg-1.0.dist-info/METADATA", meta.clone(), zips::Method::Zlib(6)),
+        zips::entry("pkg/data.txt", stored.clone(), zips::Method::Stored),
+    ]);
+    let new = zips::zip(&[
+        zips::entry("pkg/core.py", edited(&code, seed + 3, 4), zips::Method::Zlib(6)),
+        zips::entry("pkg-1.0.dist-info/METADATA", meta, zips::Method::Zlib(6)),
+        zips::entry("pkg/data.txt", stored, zips::Method::Stored),
+        zips::entry("pkg/added.py", text(&mut Rng::new(seed + 4), 3_000), zips::Method::Zlib(6)),
+    ]);
+    (old, new)
+}
+
+/// A `.tar.gz`-like pair: tar-like content, gzip by zlib level 9.
+fn tar_gz(seed: u64) -> (Vec<u8>, Vec<u8>) {
+    let (old, new) = tar_like(seed, 24);
+    (zips::gzip(&old, "pkg-1.0.tar"), zips::gzip(&new, "pkg-1.0.tar"))
 }
 
 /// A pair whose new file is short pieces of its (random) old file: too short for the matcher,
@@ -99,6 +132,8 @@ fn describe(case: &Case, patch: &[u8]) -> Value {
         "dictionary_chunks": info.chunks.iter().filter(|c| c.dictionary.is_some()).count(),
         "group_chunks": info.chunks.iter().map(|c| c.group_len).sum::<u32>(),
         "patch_size": info.patch_size,
+        "container": info.container.as_ref().map(|c| c.kind.name()),
+        "members_rebuilt": info.container.as_ref().map_or(0, |c| c.members_rebuilt),
     })
 }
 
@@ -170,6 +205,10 @@ fn golden_patches_apply_and_describe_themselves() {
             assert_eq!(dictionaries as u64, vector["dictionary_chunks"].as_u64().unwrap(), "{name}");
             let grouped: u32 = info.chunks.iter().map(|c| c.group_len).sum();
             assert_eq!(u64::from(grouped), vector["group_chunks"].as_u64().unwrap(), "{name}");
+            let container = info.container.as_ref();
+            assert_eq!(container.map(|c| c.kind.name()), vector["container"].as_str(), "{name}");
+            let rebuilt = container.map_or(0, |c| c.members_rebuilt);
+            assert_eq!(rebuilt, vector["members_rebuilt"].as_u64().unwrap(), "{name}");
         }
     }
 }
@@ -196,6 +235,14 @@ fn the_encoder_still_produces_the_golden_patches() {
 fn the_dictionary_vectors_use_a_dictionary() {
     for vector in vectors().iter().filter(|v| v["name"].as_str().unwrap().starts_with("v3-dictionary")) {
         assert!(vector["dictionary_chunks"].as_u64().unwrap() >= 1, "{}", vector["name"]);
+    }
+}
+
+/// The container vectors exist to exercise container patches: each must rebuild a member.
+#[test]
+fn the_container_vectors_rebuild_members() {
+    for vector in vectors().iter().filter(|v| v["name"].as_str().unwrap().starts_with("container-")) {
+        assert!(vector["members_rebuilt"].as_u64().unwrap() >= 1, "{}", vector["name"]);
     }
 }
 

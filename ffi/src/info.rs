@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use chunkdelta::{Error, PatchInfo, SignatureInfo};
+use chunkdelta::{ContainerKind, Error, PatchInfo, SignatureInfo};
 
 use crate::args::{Out, out_slice};
 use crate::signing::CHUNKDELTA_KEY_ID_SIZE;
@@ -47,6 +47,47 @@ impl From<&PatchInfo> for chunkdelta_info {
             new_hash: info.new_hash,
             signature_count: info.signatures.len() as u32,
             signing_digest: info.signing_digest,
+        }
+    }
+}
+
+/// `chunkdelta_container_info.kind`: a file patch, not a container patch.
+pub const CHUNKDELTA_CONTAINER_NONE: u32 = 0;
+/// `chunkdelta_container_info.kind`: a container patch of a zip archive (wheel, jar, apk...).
+pub const CHUNKDELTA_CONTAINER_ZIP: u32 = 1;
+/// `chunkdelta_container_info.kind`: a container patch of a gzip file (`.tar.gz`...).
+pub const CHUNKDELTA_CONTAINER_GZIP: u32 = 2;
+
+/// What a container patch (`CONTAINER-FORMAT.md`) says about its container: filled by
+/// `chunkdelta_patch_container_info` and `chunkdelta_patch_container_info_file`. For a file
+/// patch, `kind` is `CHUNKDELTA_CONTAINER_NONE` and every other field 0. For a container
+/// patch, `chunkdelta_info` describes the old and new files and the whole patch, and its chunk
+/// count is the inner patch's (over the new view).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct chunkdelta_container_info {
+    /// One of the `CHUNKDELTA_CONTAINER_*` values.
+    pub kind: u32,
+    /// 1, the container format version.
+    pub format_version: u32,
+    /// How many old members apply inflates (into the old view).
+    pub members_expanded: u64,
+    /// How many new members apply deflates again with the pinned zlib, and
+    pub members_rebuilt: u64,
+    /// how many inflated bytes that is: apply's extra CPU time (about 20 MB/s per core).
+    pub rebuilt_len: u64,
+}
+
+impl From<&PatchInfo> for chunkdelta_container_info {
+    fn from(info: &PatchInfo) -> Self {
+        let Some(container) = info.container.as_deref() else { return Self::default() };
+        let zip = container.kind == ContainerKind::Zip;
+        chunkdelta_container_info {
+            kind: if zip { CHUNKDELTA_CONTAINER_ZIP } else { CHUNKDELTA_CONTAINER_GZIP },
+            format_version: container.format_version.into(),
+            members_expanded: container.members_expanded,
+            members_rebuilt: container.members_rebuilt,
+            rebuilt_len: container.rebuilt_len,
         }
     }
 }

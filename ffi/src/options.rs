@@ -57,6 +57,7 @@ pub struct chunkdelta_options {
     memory_limit: u64,
     max_chunk_len: u64,
     durable: bool,
+    containers: bool,
     progress: Option<Progress>,
     /// The signatures diff adds (`chunkdelta_options_add_signature`).
     pub(crate) signers: Vec<(SecretKey, SignOptions)>,
@@ -88,6 +89,7 @@ impl Default for chunkdelta_options {
             memory_limit: DEFAULT_MEMORY,
             max_chunk_len: MAX_CHUNK_LEN,
             durable: true,
+            containers: true,
             progress: None,
             signers: Vec::new(),
             trust: None,
@@ -102,7 +104,8 @@ impl chunkdelta_options {
             .level(self.level)
             .threads(self.threads)
             .chunk_size(self.chunk_size)
-            .memory(self.memory_limit);
+            .memory(self.memory_limit)
+            .containers(self.containers);
         let options = self
             .signers
             .iter()
@@ -225,6 +228,27 @@ pub unsafe extern "C" fn chunkdelta_options_set_durable(
 ) -> chunkdelta_result {
     let set = |o: &mut chunkdelta_options| {
         o.durable = durable != 0;
+        Ok(())
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { object::update(opts, set) }
+}
+
+/// Sets whether diff makes container patches (non-zero, the default) or not (0): for zip
+/// archives (wheel, jar, apk...) and gzip files whose changed members the pinned zlib
+/// rebuilds, the patch diffs those members inflated and apply deflates them again (much
+/// smaller patches, slower apply; `CHUNKDELTA_ERR_REBUILD_MISMATCH` where a machine cannot
+/// rebuild them). 0 always makes a file patch of the compressed bytes.
+///
+/// # Safety
+/// `opts` is NULL or a live options object that no call is using.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_options_set_containers(
+    opts: *mut chunkdelta_options,
+    containers: c_int,
+) -> chunkdelta_result {
+    let set = |o: &mut chunkdelta_options| {
+        o.containers = containers != 0;
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.

@@ -33,6 +33,10 @@ pub enum chunkdelta_result {
     /// expired, for another product, or below the minimum release. Nothing was decoded and no
     /// output exists; the message names the rule each signature failed.
     CHUNKDELTA_ERR_UNTRUSTED = 9,
+    /// A container patch's members do not deflate on this machine to the bytes the patch
+    /// records (or this build does not link the pinned zlib): the patch cannot rebuild the
+    /// file here, fetch the full new file instead. No output exists.
+    CHUNKDELTA_ERR_REBUILD_MISMATCH = 10,
 }
 
 use chunkdelta_result::*;
@@ -50,6 +54,7 @@ impl From<ErrorKind> for chunkdelta_result {
             ErrorKind::InvalidArgument => CHUNKDELTA_ERR_INVALID_ARGUMENT,
             ErrorKind::Cancelled => CHUNKDELTA_ERR_CANCELLED,
             ErrorKind::Untrusted => CHUNKDELTA_ERR_UNTRUSTED,
+            ErrorKind::RebuildMismatch => CHUNKDELTA_ERR_REBUILD_MISMATCH,
             _ => CHUNKDELTA_ERR_INTERNAL,
         }
     }
@@ -70,6 +75,7 @@ impl chunkdelta_result {
             CHUNKDELTA_ERR_CANCELLED => c"CANCELLED",
             CHUNKDELTA_ERR_INTERNAL => c"INTERNAL",
             CHUNKDELTA_ERR_UNTRUSTED => c"UNTRUSTED",
+            CHUNKDELTA_ERR_REBUILD_MISMATCH => c"REBUILD_MISMATCH",
         }
     }
 }
@@ -104,7 +110,7 @@ mod tests {
             ErrorKind::InvalidArgument,
             ErrorKind::Cancelled,
         ];
-        let later = [(9, ErrorKind::Untrusted)];
+        let later = [(9, ErrorKind::Untrusted), (10, ErrorKind::RebuildMismatch)];
         for (code, kind) in (1..).zip(kinds).chain(later) {
             let result = chunkdelta_result::from(kind);
             assert_eq!(result as i32, code, "{kind:?}");

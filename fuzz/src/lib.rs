@@ -16,6 +16,7 @@
 //! - `apply_ops`: `u16 old_len | old | u8 selector | chunk specs | fill`, described at [`apply_ops`].
 //! - `bsdiff`: `u16 old_len | old | u8 selector | rest`, described at [`bsdiff`].
 //! - `tree`: a tree patch, read by `read_tree_info`.
+//! - `container`: `u8 selector | u16 old_len | old | rest`, described at [`container`].
 //! - `trust`: `u8 selector | rest`: an even selector makes `rest` a patch, judged by a trust
 //!   policy; an odd one makes it a key file, described at [`trust`].
 
@@ -33,8 +34,9 @@ pub type Outcome = Result<(), ErrorKind>;
 pub type Case = fn(&[u8]) -> Outcome;
 
 /// Every case by target name. Saved inputs are named `<target>-<anything>`.
-pub const TARGETS: [(&str, Case); 8] = [
+pub const TARGETS: [(&str, Case); 9] = [
     ("apply_raw", apply_raw),
+    ("container", container),
     ("apply_prefixed", apply_prefixed),
     ("apply_ops", apply_ops),
     ("bsdiff", bsdiff),
@@ -140,6 +142,33 @@ pub fn info(data: &[u8]) -> Outcome {
     let info = chunkdelta::read_info(data).map_err(|e| e.kind())?;
     check_info(&info, data.len());
     assert!(chunkdelta::read_info(&data[..data.len() - 1]).is_err(), "read_info accepts a truncated patch");
+    Ok(())
+}
+
+/// Container patches. An even selector diffs `old` into `rest`, each given a zip local header
+/// magic (or with bit 1, gzip's) in front, and checks the round trip: it drives the zip and
+/// gzip readers and the member search over hostile containers. An odd selector applies
+/// `rest` after a valid container magic and version to `old`, through `check_apply`: it drives
+/// the container header, the recipe decoder and the rebuild data.
+pub fn container(data: &[u8]) -> Outcome {
+    let mut input = Input(data);
+    let selector = input.u8();
+    let (old, rest) = split_old(input.0);
+    if selector % 2 == 1 {
+        let patch =
+            [&chunkdelta::CONTAINER_MAGIC[..], &chunkdelta::CONTAINER_FORMAT_VERSION.to_le_bytes(), rest]
+                .concat();
+        return check_apply(old, &patch).map(drop);
+    }
+    let magic: &[u8] = if selector & 2 == 0 { b"PK\x03\x04" } else { &[0x1f, 0x8b, 8] };
+    let (old, new) = ([magic, old].concat(), [magic, rest].concat());
+    one_worker();
+    let patch =
+        chunkdelta::diff(&old, &new, &DiffOptions::new().level(1)).expect("diff fails on valid input");
+    assert_eq!(
+        chunkdelta::apply(&old, &patch[..], &apply_options()).expect("diff's patch does not apply"),
+        new
+    );
     Ok(())
 }
 
@@ -394,21 +423,30 @@ fn check_info(info: &PatchInfo, patch_len: usize) {
         other => panic!("format version {other}"),
     }
     assert_eq!(info.patch_size, patch_len as u64, "patch_size is not the patch's length");
-    assert!(info.chunks.len() as u64 <= MAX_CHUNK_COUNT.min(info.new_size));
-    assert_eq!(info.chunks.is_empty(), info.new_size == 0);
+    // A container patch's chunks are its inner patch's, over the views; its head adds the
+    // container header, its signature block and the recipe (zstd, within twice its raw bound)
+    // to the inner patch's.
+    let (old_size, new_size, container_head) = match info.container.as_deref() {
+        Some(c) => {
+            (c.old_view_size, c.new_view_size, 136 + MAX_SIGNATURE_LEN + 2 * chunkdelta::MAX_RECIPE_LEN)
+        }
+        None => (info.old_size, info.new_size, 0),
+    };
+    assert!(info.chunks.len() as u64 <= MAX_CHUNK_COUNT.min(new_size));
+    assert_eq!(info.chunks.is_empty(), new_size == 0);
     let mut end = 0u64;
     let mut payloads = 0u64;
     for (i, chunk) in info.chunks.iter().enumerate() {
         assert_eq!(chunk.new_offset, end, "chunk {i} does not follow the previous one");
-        check_chunk(chunk, info.old_size, i);
+        check_chunk(chunk, old_size, i);
         check_group(&info.chunks, i);
         end += chunk.new_len;
         payloads += chunk.payload_len();
     }
-    assert_eq!(end, info.new_size, "the chunks do not cover the new file");
+    assert_eq!(end, new_size, "the chunks do not cover the new file");
     let head = (HEADER_LEN + entry_len(info.format_version) * info.chunks.len() + TABLE_HASH_LEN) as u64;
     let signature = info.patch_size.checked_sub(payloads + head).expect("patch_size is below its parts");
-    assert!(signature <= MAX_SIGNATURE_LEN, "a signature block of {signature} bytes");
+    assert!(signature <= MAX_SIGNATURE_LEN + container_head, "a signature block of {signature} bytes");
 }
 
 /// The rules of `FORMAT.md` for one chunk table entry `i`.

@@ -10,6 +10,7 @@
 //! | `LimitExceeded` | `chunkdelta.LimitExceededError` |
 //! | `Cancelled` | `chunkdelta.CancelledError` |
 //! | `Untrusted` | `chunkdelta.UntrustedPatchError` |
+//! | `RebuildMismatch` | `chunkdelta.RebuildMismatchError` |
 //! | any later kind | `chunkdelta.Error` |
 //!
 //! The classes are defined in Python, in `chunkdelta`'s `__init__.py`.
@@ -33,6 +34,7 @@ pub(crate) fn to_pyerr(py: Python<'_>, error: Error, paths: &[&Path]) -> PyErr {
         ErrorKind::LimitExceeded => "LimitExceededError",
         ErrorKind::Cancelled => "CancelledError",
         ErrorKind::Untrusted => "UntrustedPatchError",
+        ErrorKind::RebuildMismatch => "RebuildMismatchError",
         _ => match error {
             Error::Io { context, source } => return os_error(&context, &source, paths),
             _ => "Error",

@@ -39,11 +39,16 @@ use crate::trust::{Metadata, Password, TrustArgs, require_trust, sign_while_diff
 /// ``"zstd"`` (the default), ``"xz"`` (7-12% smaller patches, several times slower to diff and
 /// apply) or ``"auto"`` (both, whichever is smaller per stream).
 ///
+/// ``containers=False`` diffs zip archives (wheel, jar...) and gzip files as plain bytes; by
+/// default, where the pinned zlib rebuilds their changed members, the patch diffs those
+/// members inflated (much smaller patches; apply deflates them again and raises
+/// ``RebuildMismatchError`` on a machine where that gives other bytes: fetch the full file).
+///
 /// ``sign_key`` (a minisign secret key file; ``key_password`` decrypts an encrypted one) signs
 /// the patch as it is made, with the signature metadata ``expires`` (Unix seconds),
 /// ``product`` and ``release`` of ``sign``.
 #[pyfunction]
-#[pyo3(signature = (old, new, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, sign_key=None, key_password=None, expires=None, product=None, release=None))]
+#[pyo3(signature = (old, new, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, containers=true, sign_key=None, key_password=None, expires=None, product=None, release=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn diff<'py>(
     py: Python<'py>,
@@ -54,6 +59,7 @@ fn diff<'py>(
     chunk_size: Option<i64>,
     memory: Option<i64>,
     codec: Option<&str>,
+    containers: bool,
     sign_key: Option<PathBuf>,
     key_password: Option<Password>,
     expires: Option<i64>,
@@ -61,7 +67,8 @@ fn diff<'py>(
     release: Option<i64>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let job = Job::new(None)?;
-    let options = job.diff_options(&DiffArgs { codec, level, threads, chunk_size, memory })?;
+    let options =
+        job.diff_options(&DiffArgs { codec, level, threads, chunk_size, memory })?.containers(containers);
     let metadata = Metadata { created: None, expires, product, release };
     let options = sign_while_diffing(py, options, sign_key.as_deref(), key_password.as_ref(), metadata)?;
     let (old, new) = (old.as_bytes(), new.as_bytes());
@@ -108,7 +115,7 @@ fn apply<'py>(
 /// (``CancelledError``) and an exception it raises cancels and propagates. The other options
 /// are those of ``diff``, signing included.
 #[pyfunction]
-#[pyo3(signature = (old_path, new_path, patch_path, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, progress=None, sign_key=None, key_password=None, expires=None, product=None, release=None))]
+#[pyo3(signature = (old_path, new_path, patch_path, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, containers=true, progress=None, sign_key=None, key_password=None, expires=None, product=None, release=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn diff_file(
     py: Python<'_>,
@@ -120,6 +127,7 @@ fn diff_file(
     chunk_size: Option<i64>,
     memory: Option<i64>,
     codec: Option<&str>,
+    containers: bool,
     progress: Option<Bound<'_, PyAny>>,
     sign_key: Option<PathBuf>,
     key_password: Option<Password>,
@@ -128,7 +136,8 @@ fn diff_file(
     release: Option<i64>,
 ) -> PyResult<PatchInfo> {
     let job = Job::new(progress)?;
-    let options = job.diff_options(&DiffArgs { codec, level, threads, chunk_size, memory })?;
+    let options =
+        job.diff_options(&DiffArgs { codec, level, threads, chunk_size, memory })?.containers(containers);
     let metadata = Metadata { created: None, expires, product, release };
     let options = sign_while_diffing(py, options, sign_key.as_deref(), key_password.as_ref(), metadata)?;
     let paths = [old_path.as_path(), &new_path, &patch_path];

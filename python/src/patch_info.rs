@@ -29,6 +29,12 @@ pub(crate) struct PatchInfo {
     signing_digest: String,
     /// The patch's signatures, in the order of its signature block; empty when unsigned.
     signatures: Vec<Signature>,
+    /// A container patch's container, "zip" or "gzip"; None for a file patch.
+    container: Option<String>,
+    /// A container patch: old members that apply inflates; 0 for a file patch.
+    members_expanded: u64,
+    /// A container patch: new members that apply deflates again; 0 for a file patch.
+    members_rebuilt: u64,
 }
 
 /// One signature of a patch and the metadata it signs, as ``PatchInfo.signatures`` lists
@@ -108,6 +114,9 @@ impl From<&chunkdelta::PatchInfo> for PatchInfo {
             new_hash: hex(&info.new_hash),
             signing_digest: hex(&info.signing_digest),
             signatures: info.signatures.iter().map(Signature::from).collect(),
+            container: info.container.as_ref().map(|c| c.kind.name().to_string()),
+            members_expanded: info.container.as_ref().map_or(0, |c| c.members_expanded),
+            members_rebuilt: info.container.as_ref().map_or(0, |c| c.members_rebuilt),
         }
     }
 }

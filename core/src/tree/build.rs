@@ -169,7 +169,9 @@ fn solid_patches(
     options: &DiffOptions,
 ) -> Result<Vec<MadePatch>> {
     let sizes = |files: &[Content]| files.iter().map(|file| file.data.len() as u64).collect::<Vec<_>>();
-    let groups = group_solid_files(&sizes(old), &sizes(new), bases, SOLID_PATCH_BYTES);
+    let alone: Vec<bool> =
+        new.iter().map(|file| crate::container::starts_like_container(&file.data)).collect();
+    let groups = group_solid_files(&sizes(old), &sizes(new), bases, &alone, SOLID_PATCH_BYTES);
     let total: u64 = new.iter().map(|file| file.data.len() as u64).sum();
     let mut done =
         total - groups.iter().flat_map(|g| &g.files).map(|&i| new[i].data.len() as u64).sum::<u64>();
@@ -179,7 +181,9 @@ fn solid_patches(
         let new_bytes: Vec<u8> = group.files.iter().flat_map(|&i| new[i].data.iter().copied()).collect();
         let progress = options.progress.part(done, new_bytes.len() as u64, total);
         done += new_bytes.len() as u64;
-        let blob_options = DiffOptions { signers: Vec::new(), progress, ..options.clone() };
+        // Only a patch of one file may be a container patch (apply rebuilds it into that file).
+        let containers = options.containers && group.files.len() == 1;
+        let blob_options = DiffOptions { signers: Vec::new(), progress, containers, ..options.clone() };
         let blob = crate::diff(&old_bytes, &new_bytes, &blob_options)?;
         patches.push(MadePatch { bases: group.bases, files: group.files.len(), blob });
     }
@@ -190,8 +194,9 @@ fn solid_patches(
 }
 
 /// The files that are not copies, in entry order, cut into groups of at most `limit` new and
-/// base bytes (a bigger file is a group of its own), given the files' sizes.
-fn group_solid_files(old: &[u64], new: &[u64], bases: &[Basis], limit: u64) -> Vec<Group> {
+/// base bytes (a bigger file is a group of its own, as is each file marked `alone`: a
+/// container, whose patch may then be a container patch), given the files' sizes.
+fn group_solid_files(old: &[u64], new: &[u64], bases: &[Basis], alone: &[bool], limit: u64) -> Vec<Group> {
     let mut groups = vec![Group::default()];
     for (index, basis) in bases.iter().enumerate() {
         let base = match *basis {
@@ -202,7 +207,8 @@ fn group_solid_files(old: &[u64], new: &[u64], bases: &[Basis], limit: u64) -> V
         let mut group = groups.last_mut().expect("one group at least");
         let base_bytes = base.filter(|b| !group.bases.contains(b)).map_or(0, |b| old[b]);
         let bytes = new[index] + base_bytes;
-        if !group.files.is_empty() && group.bytes + bytes > limit {
+        let last_alone = group.files.last().is_some_and(|&last| alone[last]);
+        if !group.files.is_empty() && (group.bytes + bytes > limit || alone[index] || last_alone) {
             groups.push(Group::default());
             group = groups.last_mut().expect("just pushed");
         }
@@ -316,7 +322,7 @@ mod tests {
         let old = [60, 30];
         let new = [50, 10, 40, 200, 5];
         let bases = [Basis::Patch(0), Basis::Copy(1), Basis::Patch(1), Basis::Literal, Basis::Patch(0)];
-        let groups = group_solid_files(&old, &new, &bases, 150);
+        let groups = group_solid_files(&old, &new, &bases, &[false; 5], 150);
         let seen: Vec<_> = groups.iter().map(|g| (g.bases.clone(), g.files.clone(), g.bytes)).collect();
         // 50 + 60, then 40 + 30 would pass 150: a new group; 200 alone; 5 + 60.
         assert_eq!(

@@ -293,8 +293,13 @@ impl Job<'_> {
             }
         };
         let inner = self.inner_options();
+        let container = crate::container::is_container_patch(blob);
+        if container && patch.files != 1 {
+            return Err(Error::corrupt("a container patch makes more than one solid file"));
+        }
         let made = match root {
             None => crate::apply::verify_own(old, blob, &inner),
+            Some(root) if container => self.container_file(index, old, blob, root, &inner),
             Some(root) => {
                 let mut output = solid::SolidOutput::create(self.solid_pieces(index, root), self.resume)?;
                 let made = crate::apply::apply_to_output(old, blob, &mut output, &inner)?;
@@ -309,6 +314,28 @@ impl Job<'_> {
             _ => e,
         })?;
         self.progress.advance(made.head.new_size())
+    }
+
+    /// The one file of solid patch `index` when that patch is a container patch
+    /// (`CONTAINER-FORMAT.md`): written, rebuilt and verified by the container apply.
+    fn container_file(
+        &self,
+        index: usize,
+        old: &[u8],
+        blob: &[u8],
+        root: &Path,
+        inner: &ApplyOptions,
+    ) -> Result<crate::ApplyReport> {
+        let [piece] = &self.solid_pieces(index, root)[..] else { unreachable!("checked: one file") };
+        let permissions = Some(Permissions::from_mode(piece.mode));
+        let made = crate::apply::apply_to_file(old, blob, &piece.path, permissions, inner)?;
+        if made.head.new_size() != piece.size {
+            return Err(Error::corrupt(format!(
+                "the container patch of {} makes another size",
+                piece.path.display()
+            )));
+        }
+        Ok(made)
     }
 
     /// The place of each file of solid patch `index` in its output and in the staged tree.

@@ -105,6 +105,9 @@ pub fn sign(patch: &[u8], key: &SecretKey, options: &SignOptions) -> Result<Vec<
     if crate::tree::is_tree_patch(patch) {
         return crate::tree::sign_tree(patch, key, options);
     }
+    if crate::container::is_container_patch(patch) {
+        return crate::container::sign(patch, key, options);
+    }
     let mut reader = PatchReader::new(patch);
     let head = format::read_head_raw(&mut reader, MAX_CHUNK_LEN)?;
     let payloads = &patch[reader.offset() as usize..];
@@ -134,6 +137,12 @@ pub fn sign_file(
         drop(mapped);
         write_replacing(path, &signed)?;
         return Ok(crate::tree::read_tree_info(&signed)?.signatures);
+    }
+    if crate::container::is_container_patch(&mapped) {
+        let signed = crate::container::sign(&mapped, key, options)?;
+        drop(mapped);
+        write_replacing(path, &signed)?;
+        return Ok(format::read_info(&signed[..])?.signatures);
     }
     drop(mapped);
     Ok(sign_file_patch(path, key, options)?.signatures)

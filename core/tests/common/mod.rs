@@ -3,6 +3,7 @@
 
 pub(crate) mod counting;
 pub(crate) mod trees;
+pub(crate) mod zips;
 
 /// xorshift64*: deterministic bytes without a dependency.
 pub(crate) struct Rng(u64);

@@ -49,6 +49,22 @@ static void check_info(const chunkdelta_info *info, const struct vector *v) {
     CHECK(strcmp(hex32(info->new_hash, hex), v->new_blake3) == 0);
 }
 
+/* A container vector (named container-*) is a container patch that rebuilds members; the
+ * others are file patches. */
+static void check_container(const char *patch_path, const struct vector *v) {
+    chunkdelta_container_info container;
+    CHECK_RESULT(chunkdelta_patch_container_info_file(patch_path, &container), CHUNKDELTA_OK);
+    if (strncmp(v->name, "container-", 10) == 0) {
+        CHECK(container.kind == CHUNKDELTA_CONTAINER_ZIP || container.kind == CHUNKDELTA_CONTAINER_GZIP);
+        CHECK(container.format_version == 1);
+        CHECK(container.members_rebuilt >= 1);
+        CHECK(container.rebuilt_len > 0);
+    } else {
+        CHECK(container.kind == CHUNKDELTA_CONTAINER_NONE);
+        CHECK(container.members_rebuilt == 0);
+    }
+}
+
 /* The vector's own diff options: the same level and chunk size reproduce its patch. */
 static chunkdelta_options *vector_options(const struct vector *v) {
     chunkdelta_options *opts = chunkdelta_options_new();
@@ -108,6 +124,7 @@ static void file_round_trip(const char *dir, const char *scratch, const struct v
     chunkdelta_info info;
     CHECK_RESULT(chunkdelta_patch_info_file(patch, &info), CHUNKDELTA_OK);
     check_info(&info, v);
+    check_container(patch, v);
     CHECK_RESULT(chunkdelta_verify_file(old, patch, NULL), CHUNKDELTA_OK);
     CHECK_RESULT(chunkdelta_apply_file(old, patch, out, NULL), CHUNKDELTA_OK);
     size_t new_len, patch_len;

@@ -79,6 +79,7 @@ __all__ = [
     "LimitExceededError",
     "OldFile",
     "PatchInfo",
+    "RebuildMismatchError",
     "Signature",
     "SourceMismatchError",
     "TreeEntry",
@@ -148,6 +149,12 @@ class UntrustedPatchError(Error):
     unsigned, signed by no trusted key, expired, for another product, or below the minimum
     release. Nothing was decoded or written; the message names the rule each signature
     failed."""
+
+
+class RebuildMismatchError(Error):
+    """A container patch's members do not deflate on this machine to the bytes the patch
+    records: the patch cannot rebuild the file here, so fetch the full new file instead.
+    Nothing was written."""
 
 
 def file_diff(src_path: StrPath, dst_path: StrPath, patch_path: StrPath) -> None:

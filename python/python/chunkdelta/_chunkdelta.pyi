@@ -66,6 +66,12 @@ class PatchInfo:
     def signing_digest(self) -> str: ...
     @property
     def signatures(self) -> list[Signature]: ...
+    @property
+    def container(self) -> Optional[str]: ...
+    @property
+    def members_expanded(self) -> int: ...
+    @property
+    def members_rebuilt(self) -> int: ...
 
 @final
 class Signature:
@@ -91,6 +97,7 @@ def diff(
     chunk_size: Optional[int] = None,
     memory: Optional[int] = None,
     codec: Optional[str] = None,
+    containers: bool = True,
     sign_key: Optional[_StrPath] = None,
     key_password: Optional[_Password] = None,
     expires: Optional[int] = None,
@@ -117,6 +124,7 @@ def diff_file(
     chunk_size: Optional[int] = None,
     memory: Optional[int] = None,
     codec: Optional[str] = None,
+    containers: bool = True,
     progress: Optional[_Progress] = None,
     sign_key: Optional[_StrPath] = None,
     key_password: Optional[_Password] = None,
