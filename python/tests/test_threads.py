@@ -85,7 +85,10 @@ def test_other_python_threads_run_during_a_tree_diff_and_verify(tmp_path: Path) 
     old.mkdir()
     new.mkdir()
     (old / "f").write_bytes(rng.randbytes(1 << 20))
-    (new / "f").write_bytes(rng.randbytes(4 << 20))
+    # Hex digits: new content that the old file does not match but LZMA2 compresses, so that
+    # verify spends tens of milliseconds decoding (random bytes are stored raw, and their
+    # verify can end within one tick).
+    (new / "f").write_bytes(rng.randbytes(2 << 20).hex().encode())
     with Ticker() as ticker:
         before = ticker.ticks
         chunkdelta.diff_tree(old, new, tmp_path / "p", threads=1, chunk_size=1 << 16)
