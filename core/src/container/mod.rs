@@ -334,8 +334,11 @@ fn container_patch(
     options.validate(new_view.len() as u64)?;
     let inner = crate::diff::build_patch(&old_view, &new_view, options)?;
     let recipe = Recipe { old: old_spans, new: rebuilds }.encode();
+    // Level 9, not 19: the recipe is small, and under AddressSanitizer zstd 1.5.7's optimal
+    // parser (which small inputs get from level 10 or so) reports a stack-use-after-scope in
+    // ZSTD_selectBtGetAllMatches on a static address, which the fuzz runs would stop at.
     let packed =
-        zstd::bulk::compress(&recipe, 19).map_err(|e| Error::io("compressing the container recipe", e))?;
+        zstd::bulk::compress(&recipe, 9).map_err(|e| Error::io("compressing the container recipe", e))?;
     let (old_hash, new_hash) = rayon::join(|| crate::hash::hash(old), || crate::hash::hash(new));
     let header = Header {
         kind,
