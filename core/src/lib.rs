@@ -45,6 +45,7 @@ mod container;
 mod control;
 mod diff;
 mod error;
+mod exec;
 mod format;
 mod hash;
 mod index;
