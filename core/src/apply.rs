@@ -15,6 +15,7 @@ use crate::compat::{PatchFormat, PatchHead, Sniffed, bsdiff, sniff};
 use crate::container;
 use crate::control::{Op, OpReader};
 use crate::error::{Error, Result};
+use crate::exec;
 use crate::format::{ChunkInfo, PatchInfo, PatchReader, StreamKind, read_head};
 use crate::hash::hash;
 use crate::io::{OutputFile, map_file};
@@ -303,6 +304,8 @@ fn run(
         policy.check(&info)?;
     }
     workers.run(|| check_source(old, &info))?;
+    let exec = info.exec.as_ref().map(|exec| workers.run(|| exec::prepare_apply(old, exec))).transpose()?;
+    let fields = exec.as_ref().map(|(references, predictor)| exec::Fields { old, references, predictor });
     output.prepare(&info)?;
 
     let progress = Progress::new(options.progress.get(), info.new_size);
@@ -335,7 +338,8 @@ fn run(
                             bytes
                         }
                         None => {
-                            let bytes = decode_chunk(old, chunk, &payload, slice.as_ref(), first + i)?;
+                            let decode = Decode { old, fields: fields.as_ref(), index: first + i };
+                            let bytes = decode.chunk(chunk, &payload, slice.as_ref())?;
                             output.write_at(chunk.new_offset, &bytes)?;
                             bytes
                         }
@@ -444,55 +448,67 @@ pub(crate) fn check_old(old: &[u8], size: u64, expected: &[u8; 32]) -> Result<()
     Ok(())
 }
 
-/// Decodes chunk `index` from its payload and checks it against its hash.
-///
-/// Memory: the output plus the extra and control streams (and in version 3 the two diff
-/// streams). The differences are decoded into the tail of the output buffer, behind
-/// `extra_raw_len` free bytes. An add op at output offset `written = diff_at + extra_at` reads
-/// its diff bytes at `extra_raw_len + diff_at >= written`, so it reads each byte before any
-/// write reaches it, and the chunk decodes in place. A grouped chunk takes its diff streams
-/// from `group`.
-fn decode_chunk(
-    old: &[u8],
-    chunk: &ChunkInfo,
-    payload: &[u8],
-    group: Option<&GroupSlice>,
+/// What decoding a chunk needs besides its payload.
+struct Decode<'a> {
+    old: &'a [u8],
+    /// A version-4 patch's pointer fields.
+    fields: Option<&'a exec::Fields<'a>>,
+    /// The chunk's number, for error messages.
     index: usize,
-) -> Result<Vec<u8>> {
-    let bad = |what: &str| Error::corrupt(format!("chunk {index}: {what}"));
-    let streams = Unpacker { chunk, payload, index };
-    let dictionary = match &chunk.dictionary {
-        Some(range) => usize::try_from(range.start)
-            .ok()
-            .zip(usize::try_from(range.end).ok())
-            .and_then(|(start, end)| old.get(start..end))
-            .ok_or_else(|| bad("dictionary outside old"))?,
-        None => &[],
-    };
-    let control = streams.to_vec(StreamKind::Control, &[])?;
-    let extra = streams.to_vec(StreamKind::Extra, dictionary)?;
-    let mut out = vec![0u8; chunk.new_len as usize];
-    let diff = &mut out[extra.len()..];
-    if let Some(group) = group {
-        let [ctrl, code] = &group.ranges;
-        rle::decode(&group.ctrl[ctrl.clone()], &group.code[code.clone()], diff).map_err(bad)?;
-    } else if chunk.stream(StreamKind::Diff).is_some() {
-        streams.unpack(StreamKind::Diff, diff, &[])?;
-    } else {
-        let (ctrl, code) =
-            (streams.to_vec(StreamKind::DiffCtrl, &[])?, streams.to_vec(StreamKind::DiffCode, &[])?);
-        rle::decode(&ctrl, &code, diff).map_err(bad)?;
-    }
+}
 
-    let mut decoder = InPlace::new(old, &mut out, &extra);
-    for op in OpReader::new(&control) {
-        decoder.run(op.map_err(|e| bad(&e.to_string()))?).map_err(bad)?;
+impl Decode<'_> {
+    /// Decodes chunk `index` from its payload and checks it against its hash.
+    ///
+    /// Memory: the output plus the extra and control streams (and in version 3 the two diff
+    /// streams). The differences are decoded into the tail of the output buffer, behind
+    /// `extra_raw_len` free bytes. An add op at output offset `written = diff_at + extra_at` reads
+    /// its diff bytes at `extra_raw_len + diff_at >= written`, so it reads each byte before any
+    /// write reaches it, and the chunk decodes in place. A grouped chunk takes its diff streams
+    /// from `group`.
+    fn chunk(&self, chunk: &ChunkInfo, payload: &[u8], group: Option<&GroupSlice>) -> Result<Vec<u8>> {
+        let (old, index) = (self.old, self.index);
+        let bad = |what: &str| Error::corrupt(format!("chunk {index}: {what}"));
+        let streams = Unpacker { chunk, payload, index };
+        let dictionary = match &chunk.dictionary {
+            Some(range) => usize::try_from(range.start)
+                .ok()
+                .zip(usize::try_from(range.end).ok())
+                .and_then(|(start, end)| old.get(start..end))
+                .ok_or_else(|| bad("dictionary outside old"))?,
+            None => &[],
+        };
+        let control = streams.to_vec(StreamKind::Control, &[])?;
+        let extra = streams.to_vec(StreamKind::Extra, dictionary)?;
+        let mut out = vec![0u8; chunk.new_len as usize];
+        let diff = &mut out[extra.len()..];
+        if let Some(group) = group {
+            let [ctrl, code] = &group.ranges;
+            rle::decode(&group.ctrl[ctrl.clone()], &group.code[code.clone()], diff).map_err(bad)?;
+        } else if chunk.stream(StreamKind::Diff).is_some() {
+            streams.unpack(StreamKind::Diff, diff, &[])?;
+        } else {
+            let (ctrl, code) =
+                (streams.to_vec(StreamKind::DiffCtrl, &[])?, streams.to_vec(StreamKind::DiffCode, &[])?);
+            rle::decode(&ctrl, &code, diff).map_err(bad)?;
+        }
+
+        let corrections = match (self.fields, chunk.stream(StreamKind::Corrections)) {
+            (Some(_), Some(_)) => streams.to_vec(StreamKind::Corrections, &[])?,
+            (None, None) => Vec::new(),
+            _ => return Err(bad("corrections stream and exec block do not go together")),
+        };
+        let fields = self.fields.map(|fields| (fields, chunk.new_offset, &corrections[..]));
+        let mut decoder = InPlace::new(old, &mut out, &extra, fields);
+        for op in OpReader::new(&control) {
+            decoder.run(op.map_err(|e| bad(&e.to_string()))?).map_err(bad)?;
+        }
+        decoder.finish().map_err(bad)?;
+        if hash(&out) != chunk.hash {
+            return Err(bad("output does not match its hash"));
+        }
+        Ok(out)
     }
-    decoder.finish().map_err(bad)?;
-    if hash(&out) != chunk.hash {
-        return Err(bad("output does not match its hash"));
-    }
-    Ok(out)
 }
 
 /// The streams of one chunk's payload, which the table has checked: each lies at the sum of
@@ -538,12 +554,19 @@ struct InPlace<'a> {
     written: usize,
     diff_at: usize,
     extra_at: usize,
+    /// Version 4: the pointer fields, the chunk's offset in new, and its unread corrections.
+    fields: Option<(&'a exec::Fields<'a>, u64, &'a [u8])>,
 }
 
 impl<'a> InPlace<'a> {
     /// `out` holds the whole diff stream after its first `extra.len()` bytes.
-    fn new(old: &'a [u8], out: &'a mut [u8], extra: &'a [u8]) -> Self {
-        InPlace { old, out, extra, cursor: 0, written: 0, diff_at: 0, extra_at: 0 }
+    fn new(
+        old: &'a [u8],
+        out: &'a mut [u8],
+        extra: &'a [u8],
+        fields: Option<(&'a exec::Fields<'a>, u64, &'a [u8])>,
+    ) -> Self {
+        InPlace { old, out, extra, cursor: 0, written: 0, diff_at: 0, extra_at: 0, fields }
     }
 
     /// Checks `op` against old, both streams and the chunk, then writes its bytes.
@@ -568,6 +591,9 @@ impl<'a> InPlace<'a> {
         for (o, base) in target.iter_mut().zip(&self.old[self.cursor..self.cursor + add]) {
             *o = o.wrapping_add(*base);
         }
+        if let Some((fields, offset, corrections)) = &mut self.fields {
+            fields.decode_region(target, self.cursor, *offset + self.written as u64, corrections)?;
+        }
         (self.cursor, self.diff_at, self.written) =
             (self.cursor + add, self.diff_at + add, self.written + add);
 
@@ -586,6 +612,9 @@ impl<'a> InPlace<'a> {
         if self.diff_at + self.extra.len() != self.out.len() || self.extra_at != self.extra.len() {
             return Err("control ops do not cover the chunk and its streams exactly");
         }
+        if self.fields.is_some_and(|(_, _, corrections)| !corrections.is_empty()) {
+            return Err("the corrections stream has bytes left after the chunk's fields");
+        }
         Ok(())
     }
 }
@@ -601,7 +630,7 @@ mod tests {
     fn decode(old: &[u8], diff: &[u8], extra: &[u8], ops: Ops) -> Result<Vec<u8>, &'static str> {
         let mut out = vec![0u8; diff.len() + extra.len()];
         out[extra.len()..].copy_from_slice(diff);
-        let mut decoder = InPlace::new(old, &mut out, extra);
+        let mut decoder = InPlace::new(old, &mut out, extra, None);
         for &(seek, add_len, extra_len) in ops {
             decoder.run(Op { seek, add_len, extra_len })?;
         }

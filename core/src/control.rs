@@ -16,10 +16,19 @@ pub(crate) struct Op {
 
 /// Appends `op` to `out`.
 pub(crate) fn encode_op(op: Op, out: &mut Vec<u8>) {
-    let zigzag = ((op.seek << 1) ^ (op.seek >> 63)) as u64;
-    for value in [zigzag, op.add_len, op.extra_len] {
+    for value in [zigzag(op.seek), op.add_len, op.extra_len] {
         write_varint(value, out);
     }
+}
+
+/// `n` zigzag-encoded: `(n << 1) ^ (n >> 63)`, so that small magnitudes give small numbers.
+pub(crate) fn zigzag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
+}
+
+/// The inverse of [`zigzag`].
+pub(crate) fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
 }
 
 /// Appends `value` as a LEB128 varint: 7 bits per byte, low groups first.
@@ -54,8 +63,7 @@ impl Iterator for OpReader<'_> {
             return None;
         }
         let op = (|| {
-            let zigzag = self.varint()?;
-            let seek = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
+            let seek = unzigzag(self.varint()?);
             Ok(Op { seek, add_len: self.varint()?, extra_len: self.varint()? })
         })();
         if op.is_err() {

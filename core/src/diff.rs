@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use crate::codec::StreamCodec;
 use crate::control::{Op, encode_op};
 use crate::error::{Error, Result};
+use crate::exec;
 use crate::format::{
     self, CONTROL_SLACK, ChunkInfo, MAX_DICTIONARY_LEN, MAX_GROUP_RAW, PatchInfo, StreamInfo, StreamKind,
 };
@@ -85,7 +86,8 @@ pub fn diff_file(
 /// A chunk's table entry and its streams as stored, in payload order.
 pub(crate) struct EncodedChunk {
     info: ChunkInfo,
-    packed: [Vec<u8>; 4],
+    /// Four streams, or five in version 4.
+    packed: Vec<Vec<u8>>,
     /// The run-length form of the chunk's differences, which [`group_chunks`] offers to groups.
     runs: rle::Rle,
 }
@@ -118,34 +120,140 @@ pub(crate) fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Resu
     build_patch_with_step(old, new, options, step)
 }
 
-/// [`build_patch`] with the index of `old` sampled every `step` bytes.
+/// [`build_patch`] with the index of `old` sampled every `step` bytes: version 4 when
+/// [`DiffOptions::exec`] is on and both files are executables of one arch, else version 3.
 fn build_patch_with_step(old: &[u8], new: &[u8], options: &DiffOptions, step: usize) -> Result<Vec<u8>> {
     let progress = Progress::new(options.progress.get(), (old.len() + new.len()) as u64);
+    let pair = if options.exec { exec::Pair::analyse(old, new) } else { None };
+    let matched = pair.as_ref().map_or(old, |pair| &pair.masked_old[..]);
     let (index, (old_hash, new_hash)) =
-        rayon::join(|| SuffixIndex::build(old, step), || rayon::join(|| hash(old), || hash(new)));
+        rayon::join(|| SuffixIndex::build(matched, step), || rayon::join(|| hash(old), || hash(new)));
     let index = index?;
     progress.advance(old.len() as u64)?;
 
-    let chunk_size = options.chunk_size as usize;
-    let mut chunks: Vec<EncodedChunk> = new
-        .par_chunks(chunk_size)
-        .enumerate()
-        .map(|(i, chunk)| {
-            progress.check()?;
-            let at = ChunkAt { offset: i * chunk_size, new_len: new.len() };
-            let encoded = encode_chunk(old, &index, chunk, at, options)?;
-            progress.advance(chunk.len() as u64)?;
-            Ok(encoded)
-        })
-        .collect::<Result<_>>()?;
+    let (mut chunks, exec_block) = match &pair {
+        None => (encode_chunks(old, &index, new, options, &progress)?, None),
+        Some(pair) => {
+            let (chunks, block) = encode_exec_chunks(pair, old, &index, new, options, &progress)?;
+            (chunks, Some(block))
+        }
+    };
     group_chunks(&mut chunks, options)?;
 
     let infos: Vec<ChunkInfo> = chunks.iter().map(|c| c.info.clone()).collect();
-    let mut patch = format::encode_head(old.len() as u64, old_hash, new.len() as u64, new_hash, &infos);
+    let (old_len, new_len) = (old.len() as u64, new.len() as u64);
+    let mut patch = format::encode_head(old_len, old_hash, new_len, new_hash, &infos, exec_block.as_deref());
     for stream in chunks.iter().flat_map(|chunk| &chunk.packed) {
         patch.extend_from_slice(stream);
     }
     Ok(patch)
+}
+
+/// Scans and encodes every chunk of `new`, in parallel.
+fn encode_chunks(
+    old: &[u8],
+    index: &SuffixIndex,
+    new: &[u8],
+    options: &DiffOptions,
+    progress: &Progress,
+) -> Result<Vec<EncodedChunk>> {
+    let chunk_size = options.chunk_size as usize;
+    new.par_chunks(chunk_size)
+        .enumerate()
+        .map(|(i, chunk)| {
+            progress.check()?;
+            let at = ChunkAt { offset: i * chunk_size, new_len: new.len() };
+            let encoded = encode_chunk(old, index, chunk, at, options)?;
+            progress.advance(chunk.len() as u64)?;
+            Ok(encoded)
+        })
+        .collect()
+}
+
+/// The chunks of an executable pair, and the exec block: every chunk is scanned on the masked
+/// views first, then the address map is read off all their matches, and then each chunk's
+/// pointer fields are coded against it and the chunk is packed (with the extra stream's
+/// dictionary in the unmasked `old`).
+fn encode_exec_chunks(
+    pair: &exec::Pair,
+    old: &[u8],
+    index: &SuffixIndex,
+    new: &[u8],
+    options: &DiffOptions,
+    progress: &Progress,
+) -> Result<(Vec<EncodedChunk>, Vec<u8>)> {
+    let chunk_size = options.chunk_size as usize;
+    let plans: Vec<ChunkPlan> = pair
+        .masked_new
+        .par_chunks(chunk_size)
+        .enumerate()
+        .map(|(i, chunk)| {
+            progress.check()?;
+            Ok(plan_chunk(
+                &pair.masked_old,
+                index,
+                chunk,
+                ChunkAt { offset: i * chunk_size, new_len: new.len() },
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let map = exec::AddressMap::from_regions(matched_regions(&plans, chunk_size));
+    let block = pair.block(&map, |raw| options.codec.smallest(raw, options.level, &[]))?;
+    let predictor = pair.predictor(map);
+    let fields = exec::Fields { old, references: pair.old_references(), predictor: &predictor };
+    let chunks = new
+        .par_chunks(chunk_size)
+        .zip(plans)
+        .enumerate()
+        .map(|(i, (chunk, plan))| {
+            progress.check()?;
+            let offset = i * chunk_size;
+            let (coded, corrections) = code_fields(&fields, chunk, offset as u64, &plan.segments);
+            let streams = Streams::from_segments(&pair.masked_old, &coded, &plan.segments);
+            let encoded = pack_chunk(
+                old,
+                chunk,
+                offset as u64,
+                &streams,
+                plan.dictionary,
+                Some(&corrections),
+                options,
+            )?;
+            progress.advance(chunk.len() as u64)?;
+            Ok(encoded)
+        })
+        .collect::<Result<_>>()?;
+    Ok((chunks, block))
+}
+
+/// Every add region of the plans, chunks `chunk_size` bytes apart, in new's order.
+fn matched_regions(plans: &[ChunkPlan], chunk_size: usize) -> impl Iterator<Item = exec::Region> + '_ {
+    plans.iter().enumerate().flat_map(move |(i, plan)| {
+        let mut at = (i * chunk_size) as u64;
+        plan.segments.iter().map(move |segment| {
+            let region = exec::Region { old: segment.old_pos as u64, new: at, len: segment.add_len as u64 };
+            at += (segment.add_len + segment.extra_len) as u64;
+            region
+        })
+    })
+}
+
+/// The chunk at new offset `offset` with the immediate of each pointer field its matches carry
+/// over from old cleared, and the corrections that restore them.
+fn code_fields(
+    fields: &exec::Fields<'_>,
+    chunk: &[u8],
+    offset: u64,
+    segments: &[Segment],
+) -> (Vec<u8>, Vec<u8>) {
+    let (mut coded, mut corrections) = (chunk.to_vec(), Vec::new());
+    let mut at = 0;
+    for segment in segments {
+        let region = &mut coded[at..at + segment.add_len];
+        fields.code_region(region, segment.old_pos, offset + at as u64, &mut corrections);
+        at += segment.add_len + segment.extra_len;
+    }
+    (coded, corrections)
 }
 
 /// Groups runs of consecutive chunks: their run-length coded diff streams, concatenated, are
@@ -231,31 +339,65 @@ pub(crate) struct Streams {
 
 impl Streams {
     pub(crate) fn from_segments(old: &[u8], new: &[u8], segments: &[Segment]) -> Self {
-        let mut streams = Streams { control: Vec::new(), diff: Vec::new(), extra: Vec::new() };
-        let (mut cursor, mut at) = (0usize, 0usize);
+        let mut streams = Streams { control: control_stream(segments), diff: Vec::new(), extra: Vec::new() };
+        let mut at = 0usize;
         for segment in segments {
-            let seek = segment.old_pos as i64 - cursor as i64;
-            encode_op(
-                Op { seek, add_len: segment.add_len as u64, extra_len: segment.extra_len as u64 },
-                &mut streams.control,
-            );
             let added = &new[at..at + segment.add_len];
             let base = &old[segment.old_pos..segment.old_pos + segment.add_len];
             streams.diff.extend(added.iter().zip(base).map(|(n, o)| n.wrapping_sub(*o)));
             at += segment.add_len;
             streams.extra.extend_from_slice(&new[at..at + segment.extra_len]);
             at += segment.extra_len;
-            cursor = segment.old_pos + segment.add_len;
         }
         streams
     }
 
-    /// The whole chunk as one literal: the fallback when matching does not pay.
+    /// The whole chunk as one literal.
+    #[cfg(test)]
     fn literal(new: &[u8]) -> Self {
-        let mut control = Vec::new();
-        encode_op(Op { seek: 0, add_len: 0, extra_len: new.len() as u64 }, &mut control);
-        Streams { control, diff: Vec::new(), extra: new.to_vec() }
+        Self::from_segments(&[], new, &[Segment { old_pos: 0, add_len: 0, extra_len: new.len() }])
     }
+}
+
+/// The control stream of `segments`.
+fn control_stream(segments: &[Segment]) -> Vec<u8> {
+    let (mut control, mut cursor) = (Vec::new(), 0usize);
+    for segment in segments {
+        let seek = segment.old_pos as i64 - cursor as i64;
+        encode_op(
+            Op { seek, add_len: segment.add_len as u64, extra_len: segment.extra_len as u64 },
+            &mut control,
+        );
+        cursor = segment.old_pos + segment.add_len;
+    }
+    control
+}
+
+/// How a chunk is covered: its segments (one literal where matching does not pay) and the
+/// window of old its extra stream is compressed against, if any.
+pub(crate) struct ChunkPlan {
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) dictionary: Option<Range<usize>>,
+}
+
+/// Scans one chunk of new against `old`; a chunk whose literals get a dictionary is scanned
+/// again with the sparing gain.
+pub(crate) fn plan_chunk(old: &[u8], index: &SuffixIndex, new: &[u8], at: ChunkAt) -> ChunkPlan {
+    let scan_with = |gain| {
+        let segments = scan(old, index, new, at.aligned(old.len()), gain);
+        if control_stream(&segments).len() as u64 > new.len() as u64 + CONTROL_SLACK {
+            return vec![Segment { old_pos: 0, add_len: 0, extra_len: new.len() }];
+        }
+        segments
+    };
+    let extra_len = |segments: &[Segment]| segments.iter().map(|s| s.extra_len).sum::<usize>();
+    let mut segments = scan_with(MIN_GAINS[0]);
+    let mut dictionary = extra_dictionary(old.len(), at.new_len, at.offset, new.len(), extra_len(&segments));
+    if dictionary.is_some() {
+        segments = scan_with(MIN_GAINS[1]);
+        dictionary = extra_dictionary(old.len(), at.new_len, at.offset, new.len(), extra_len(&segments));
+    }
+    ChunkPlan { segments, dictionary }
 }
 
 /// Where a chunk lies in the new file.
@@ -284,22 +426,9 @@ pub(crate) fn encode_chunk(
     at: ChunkAt,
     options: &DiffOptions,
 ) -> Result<EncodedChunk> {
-    let scan_with = |gain| {
-        let streams = Streams::from_segments(old, new, &scan(old, index, new, at.aligned(old.len()), gain));
-        if streams.control.len() as u64 > new.len() as u64 + CONTROL_SLACK {
-            Streams::literal(new)
-        } else {
-            streams
-        }
-    };
-    // A chunk whose literals get a dictionary is scanned again with the sparing gain.
-    let mut streams = scan_with(MIN_GAINS[0]);
-    let mut dictionary = extra_dictionary(old.len(), at.new_len, at.offset, new.len(), streams.extra.len());
-    if dictionary.is_some() {
-        streams = scan_with(MIN_GAINS[1]);
-        dictionary = extra_dictionary(old.len(), at.new_len, at.offset, new.len(), streams.extra.len());
-    }
-    pack_chunk(old, new, at.offset as u64, &streams, dictionary, options)
+    let plan = plan_chunk(old, index, new, at);
+    let streams = Streams::from_segments(old, new, &plan.segments);
+    pack_chunk(old, new, at.offset as u64, &streams, plan.dictionary, None, options)
 }
 
 /// Extra streams shorter than this get no dictionary: too little to gain for the cost of
@@ -344,17 +473,30 @@ pub(crate) fn pack_chunk(
     offset: u64,
     streams: &Streams,
     dictionary: Option<Range<usize>>,
+    corrections: Option<&[u8]>,
     options: &DiffOptions,
 ) -> Result<EncodedChunk> {
     let pack = |raw: &[u8], dict: &[u8]| Packed::smallest(raw, dict, options);
     let runs = rle::encode(&streams.diff);
-    let ((control, diff), extra) = rayon::join(
+    let ((control, diff), (extra, corrections)) = rayon::join(
         || rayon::join(|| pack(&streams.control, &[]), || pack_diff(&streams.diff, &runs, &pack)),
-        || pack_extra(old, &streams.extra, dictionary, &pack),
+        || {
+            rayon::join(
+                || pack_extra(old, &streams.extra, dictionary, &pack),
+                || corrections.map(|raw| pack(raw, &[])).transpose(),
+            )
+        },
     );
     let ([diff_ctrl, diff_code], (extra, dictionary)) = (diff?, extra?);
-    let packed = [control?, diff_ctrl, diff_code, extra];
-    let kinds = [StreamKind::Control, StreamKind::DiffCtrl, StreamKind::DiffCode, StreamKind::Extra];
+    let mut packed = vec![control?, diff_ctrl, diff_code, extra];
+    packed.extend(corrections?);
+    let kinds = [
+        StreamKind::Control,
+        StreamKind::DiffCtrl,
+        StreamKind::DiffCode,
+        StreamKind::Extra,
+        StreamKind::Corrections,
+    ];
     let streams = kinds
         .into_iter()
         .zip(&packed)
@@ -373,7 +515,7 @@ pub(crate) fn pack_chunk(
         hash: hash(new),
         group_len: 0,
     };
-    Ok(EncodedChunk { info, packed: packed.map(|p| p.bytes), runs })
+    Ok(EncodedChunk { info, packed: packed.into_iter().map(|p| p.bytes).collect(), runs })
 }
 
 /// One stream as the patch stores it.
@@ -514,7 +656,7 @@ pub(crate) mod tests {
         let options = DiffOptions::new().level(3);
         for (new, kept) in [(related, true), (unrelated, false)] {
             let streams = Streams::literal(&new);
-            let chunk = pack_chunk(&old, &new, 0, &streams, Some(0..old.len()), &options).unwrap();
+            let chunk = pack_chunk(&old, &new, 0, &streams, Some(0..old.len()), None, &options).unwrap();
             assert_eq!(chunk.info.dictionary.is_some(), kept, "kept {kept}");
             let extra = chunk.info.stream(StreamKind::Extra).unwrap();
             let stored = extra.codec == StreamCodec::Stored;

@@ -31,9 +31,10 @@ pub enum ErrorKind {
     /// Trust is configured and the patch does not meet it: unsigned, signed by no trusted key,
     /// expired, for another product, or for a release below the minimum.
     Untrusted,
-    /// A container patch's member did not deflate to the bytes the patch records on this
-    /// machine (or this build does not link the pinned zlib): the patch cannot rebuild the
-    /// file here; fetch the full new file instead. Nothing was written.
+    /// The patch cannot rebuild the new file on this machine; fetch the full new file instead.
+    /// Nothing was written. A container patch's member did not deflate to the bytes the patch
+    /// records (or this build does not link the pinned zlib), or an executable patch's
+    /// analysis of the old file (its pointer fields) differs from the one diff made.
     RebuildMismatch,
 }
 
@@ -114,7 +115,8 @@ pub enum Error {
         /// Which rule each signature failed, or that there is none.
         reason: String,
     },
-    /// A container member deflated to other bytes than the patch records; nothing was written.
+    /// A container member deflated to other bytes than the patch records, or the old file's
+    /// executable analysis differs from the patch's; nothing was written.
     RebuildMismatch {
         /// Which member, or which library.
         reason: String,
@@ -192,7 +194,7 @@ impl fmt::Display for Error {
             Error::Cancelled => write!(f, "cancelled by the progress callback"),
             Error::Untrusted { reason } => write!(f, "untrusted patch: {reason}"),
             Error::RebuildMismatch { reason } => {
-                write!(f, "cannot rebuild the container on this machine ({reason}): fetch the full file")
+                write!(f, "cannot rebuild the new file on this machine ({reason}): fetch the full file")
             }
         }
     }

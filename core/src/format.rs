@@ -1,13 +1,14 @@
-//! Formats v1, v2 and v3: the byte layout of a patch. `FORMAT.md` is the normative description;
+//! Formats v1 to v4: the byte layout of a patch. `FORMAT.md` is the normative description;
 //! each constant here quotes its row.
 //!
 //! ```text
-//! header (96 bytes) | chunk table (64 bytes (v1, v2) or 96 (v3) x chunk_count) | table hash (32)
-//!     | signature block | payloads
+//! header (96 bytes) | chunk table (64 bytes (v1, v2), 96 (v3) or 112 (v4) x chunk_count)
+//!     | exec block (v4) | table hash (32) | signature block | payloads
 //! ```
 //!
 //! Everything is little endian. Every number read from a patch is checked here, before the
-//! caller allocates anything from it. The encoder writes version 3 only.
+//! caller allocates anything from it. The encoder writes version 3, and version 4 for
+//! executables (`crate::exec`).
 
 use std::fmt;
 use std::io::Read;
@@ -15,19 +16,25 @@ use std::ops::Range;
 
 use crate::codec::{Codec, StreamCodec};
 use crate::error::{Error, Result};
+use crate::exec::{self, ExecInfo};
 use crate::trust::{self, SignatureInfo};
 
 /// `magic`, offset 0, 4 bytes: the ASCII bytes `CDLT`.
 pub const MAGIC: [u8; 4] = *b"CDLT";
-/// `format_version`, offset 4, u16: the version this library writes, and the highest it reads
-/// (it reads 1, 2 and 3).
-pub const FORMAT_VERSION: u16 = 3;
+/// `format_version`, offset 4, u16: the highest version this library reads and writes (it
+/// reads 1 to 4; it writes 3, and 4 for executables with their pointer fields masked).
+pub const FORMAT_VERSION: u16 = 4;
+/// The version of patches without an exec block.
+pub(crate) const PLAIN_VERSION: u16 = 3;
 /// Size of the fixed header.
 pub(crate) const HEADER_LEN: usize = 96;
 /// Size of one chunk table entry in versions 1 and 2.
 const LEGACY_ENTRY_LEN: usize = 64;
 /// Size of one chunk table entry in version 3.
 const ENTRY_LEN: usize = 96;
+/// Size of one chunk table entry in version 4: version 3's, then the corrections stream's
+/// codec, raw and packed lengths.
+const V4_ENTRY_LEN: usize = 112;
 /// Offset of `signature_len` in the header.
 const SIGNATURE_LEN_AT: usize = 92;
 /// Size of the blake3 hash of header and chunk table that follows the table.
@@ -43,6 +50,9 @@ pub const MAX_DICTIONARY_LEN: u64 = 1 << 26;
 /// Largest sum over a version-3 group of its chunks' `diff_ctrl` raw lengths, and likewise of
 /// their `diff_code` raw lengths (16 MiB): what a decoder holds of one group's streams.
 pub const MAX_GROUP_RAW: u64 = 16 << 20;
+/// A version-4 corrections stream holds at most this many bytes per byte of its chunk (fields
+/// are at least 4 bytes wide, their varints at most 10 bytes long).
+pub(crate) const MAX_CORRECTIONS_PER_BYTE: u64 = 3;
 /// `control_raw_len` (and in v3 `diff_ctrl` raw length) may exceed its bound by this many bytes.
 pub(crate) const CONTROL_SLACK: u64 = 32;
 
@@ -50,7 +60,7 @@ pub(crate) const CONTROL_SLACK: u64 = 32;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PatchInfo {
-    /// Format version of the patch: 1, 2 or 3.
+    /// Format version of the patch: 1 to 4.
     pub format_version: u16,
     /// Versions 1 and 2: how every non-empty stream is compressed (always zstd in version 1).
     /// `None` in version 3, where each stream names its own codec ([`StreamInfo::codec`]).
@@ -80,6 +90,8 @@ pub struct PatchInfo {
     /// `format_version`, `codec`, `table_hash` and `chunks`, which are the inner patch's, over
     /// the new view. `None` for a file patch.
     pub container: Option<Box<crate::container::ContainerInfo>>,
+    /// For a version-4 patch: its executable transform.
+    pub exec: Option<ExecInfo>,
 }
 
 /// What one stream of a chunk holds.
@@ -96,6 +108,8 @@ pub enum StreamKind {
     DiffCode,
     /// Literal bytes of the new file (every version).
     Extra,
+    /// Version 4: one correction per pointer field that the chunk's matches carry over.
+    Corrections,
 }
 
 impl fmt::Display for StreamKind {
@@ -106,6 +120,7 @@ impl fmt::Display for StreamKind {
             StreamKind::DiffCtrl => "diff-ctrl",
             StreamKind::DiffCode => "diff-code",
             StreamKind::Extra => "extra",
+            StreamKind::Corrections => "corrections",
         })
     }
 }
@@ -127,6 +142,14 @@ pub struct StreamInfo {
 /// The streams of a version-3 chunk, in payload order.
 const V3_STREAMS: [StreamKind; 4] =
     [StreamKind::Control, StreamKind::DiffCtrl, StreamKind::DiffCode, StreamKind::Extra];
+/// The streams of a version-4 chunk, in payload order.
+const V4_STREAMS: [StreamKind; 5] = [
+    StreamKind::Control,
+    StreamKind::DiffCtrl,
+    StreamKind::DiffCode,
+    StreamKind::Extra,
+    StreamKind::Corrections,
+];
 /// The streams of a version-1 or version-2 chunk, in payload order.
 const LEGACY_STREAMS: [StreamKind; 3] = [StreamKind::Control, StreamKind::Diff, StreamKind::Extra];
 
@@ -139,7 +162,7 @@ pub struct ChunkInfo {
     /// Length of the chunk in the new file (at least 1).
     pub new_len: u64,
     /// The streams in payload order: control, diff and extra in versions 1 and 2; control,
-    /// diff-ctrl, diff-code and extra in version 3.
+    /// diff-ctrl, diff-code and extra in version 3; and corrections after them in version 4.
     pub streams: Vec<StreamInfo>,
     /// The range of the old file that the extra stream is compressed against (version 3),
     /// if any.
@@ -172,20 +195,26 @@ impl ChunkInfo {
         self.streams.iter().map(|stream| stream.packed_len).sum()
     }
 
-    /// The version-3 entry; `streams` must be the four of [`V3_STREAMS`].
-    fn encode(&self) -> [u8; ENTRY_LEN] {
-        let mut out = [0u8; ENTRY_LEN];
-        let put_u32 = |out: &mut [u8; ENTRY_LEN], at: usize, value: u64| {
+    /// The version-3 entry, or the version-4 one when `streams` has the fifth, corrections.
+    fn encode(&self) -> Vec<u8> {
+        let mut out =
+            vec![0u8; if self.streams.len() == V4_STREAMS.len() { V4_ENTRY_LEN } else { ENTRY_LEN }];
+        let put_u32 = |out: &mut [u8], at: usize, value: u64| {
             let value = u32::try_from(value).expect("encoder keeps chunk fields below 4 GiB");
             out[at..at + 4].copy_from_slice(&value.to_le_bytes());
         };
         out[0..8].copy_from_slice(&self.new_offset.to_le_bytes());
         put_u32(&mut out, 8, self.new_len);
-        for (i, stream) in self.streams.iter().enumerate() {
+        for (i, stream) in self.streams.iter().take(V3_STREAMS.len()).enumerate() {
             debug_assert_eq!(stream.kind, V3_STREAMS[i]);
             out[12 + i] = stream.codec.id();
             put_u32(&mut out, 16 + 4 * i, stream.raw_len);
             put_u32(&mut out, 32 + 4 * i, stream.packed_len);
+        }
+        if let Some(corrections) = self.streams.get(V3_STREAMS.len()) {
+            out[96] = corrections.codec.id();
+            put_u32(&mut out, 100, corrections.raw_len);
+            put_u32(&mut out, 104, corrections.packed_len);
         }
         let dictionary = self.dictionary.clone().unwrap_or(0..0);
         out[48..56].copy_from_slice(&dictionary.start.to_le_bytes());
@@ -219,22 +248,23 @@ impl ChunkInfo {
         }
     }
 
-    /// A version-3 entry: fails on an unknown codec byte or a dictionary range that
-    /// overflows.
+    /// A version-3 entry, or a version-4 one (`bytes` of [`V4_ENTRY_LEN`]): fails on an
+    /// unknown codec byte, a set reserved byte or a dictionary range that overflows.
     fn decode_v3(bytes: &[u8], index: usize) -> Result<Self> {
         let bad = |what: String| Err(Error::corrupt(format!("chunk {index}: {what}")));
         let u32_at = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()));
-        let mut streams = Vec::with_capacity(V3_STREAMS.len());
-        for (i, kind) in V3_STREAMS.into_iter().enumerate() {
-            let Some(codec) = StreamCodec::from_id(bytes[12 + i]) else {
-                return bad(format!("unknown codec {} for the {kind} stream", bytes[12 + i]));
+        let kinds = if bytes.len() == V4_ENTRY_LEN { &V4_STREAMS[..] } else { &V3_STREAMS[..] };
+        let mut streams = Vec::with_capacity(kinds.len());
+        for (i, &kind) in kinds.iter().enumerate() {
+            let (codec_at, raw_at, packed_at) =
+                if i < 4 { (12 + i, 16 + 4 * i, 32 + 4 * i) } else { (96, 100, 104) };
+            let Some(codec) = StreamCodec::from_id(bytes[codec_at]) else {
+                return bad(format!("unknown codec {} for the {kind} stream", bytes[codec_at]));
             };
-            streams.push(StreamInfo {
-                kind,
-                codec,
-                raw_len: u32_at(16 + 4 * i),
-                packed_len: u32_at(32 + 4 * i),
-            });
+            streams.push(StreamInfo { kind, codec, raw_len: u32_at(raw_at), packed_len: u32_at(packed_at) });
+        }
+        if bytes.len() == V4_ENTRY_LEN && (bytes[97..100] != [0; 3] || bytes[108..112] != [0; 4]) {
+            return bad("reserved bytes are set".into());
         }
         let (dict_offset, dict_len) = (u64::from_le_bytes(bytes[48..56].try_into().unwrap()), u32_at(56));
         let dictionary = match (dict_offset, dict_len) {
@@ -290,6 +320,9 @@ impl ChunkInfo {
         }
         if !(1..=self.new_len + CONTROL_SLACK).contains(&raw(StreamKind::Control)) {
             return Err("control stream size is out of range".into());
+        }
+        if raw(StreamKind::Corrections) > MAX_CORRECTIONS_PER_BYTE * self.new_len {
+            return Err("corrections stream is longer than the chunk's fields can need".into());
         }
         let diff = self.diff_raw_len();
         if self.stream(StreamKind::DiffCtrl).is_some() {
@@ -426,12 +459,12 @@ struct Header {
 }
 
 impl Header {
-    /// The version-3 header.
+    /// The version-3 or version-4 header.
     fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
         out[0..4].copy_from_slice(&MAGIC);
-        out[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        // 6..8: flags, reserved and zero in v3.
+        out[4..6].copy_from_slice(&self.version.to_le_bytes());
+        // 6..8: flags, reserved and zero in v3 and v4.
         out[8..16].copy_from_slice(&self.old_size.to_le_bytes());
         out[16..48].copy_from_slice(&self.old_hash);
         out[48..56].copy_from_slice(&self.new_size.to_le_bytes());
@@ -455,14 +488,14 @@ impl Header {
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
         let field = u16::from_le_bytes([bytes[6], bytes[7]]);
         let codec = match version {
-            1 | 3 if field != 0 => {
+            1 | 3 | 4 if field != 0 => {
                 return Err(Error::corrupt(format!("reserved header flags are set ({field:#06x})")));
             }
             1 => Some(Codec::Zstd),
             2 => Some(
                 Codec::from_v2_id(field).ok_or_else(|| Error::corrupt(format!("unknown codec {field}")))?,
             ),
-            3 => None,
+            3 | 4 => None,
             _ => return Err(Error::UnsupportedVersion { found: version, supported: FORMAT_VERSION }),
         };
         let header = Header {
@@ -479,7 +512,11 @@ impl Header {
     }
 
     fn entry_len(&self) -> usize {
-        if self.version == 3 { ENTRY_LEN } else { LEGACY_ENTRY_LEN }
+        match self.version {
+            3 => ENTRY_LEN,
+            4 => V4_ENTRY_LEN,
+            _ => LEGACY_ENTRY_LEN,
+        }
     }
 
     fn decode_entry(&self, bytes: &[u8], index: usize) -> Result<ChunkInfo> {
@@ -507,16 +544,18 @@ impl Header {
     }
 }
 
-/// Serialises a version-3 header, chunk table and table hash: everything before the payloads.
+/// Serialises a version-3 header, chunk table and table hash: everything before the payloads;
+/// version 4 with `exec_block` (whose chunks then have five streams).
 pub(crate) fn encode_head(
     old_size: u64,
     old_hash: [u8; 32],
     new_size: u64,
     new_hash: [u8; 32],
     chunks: &[ChunkInfo],
+    exec_block: Option<&[u8]>,
 ) -> Vec<u8> {
     let header = Header {
-        version: FORMAT_VERSION,
+        version: if exec_block.is_some() { FORMAT_VERSION } else { PLAIN_VERSION },
         codec: None,
         old_size,
         old_hash,
@@ -530,6 +569,7 @@ pub(crate) fn encode_head(
     for chunk in chunks {
         out.extend_from_slice(&chunk.encode());
     }
+    out.extend_from_slice(exec_block.unwrap_or_default());
     let table_hash = blake3::hash(&out);
     out.extend_from_slice(table_hash.as_bytes());
     out
@@ -670,9 +710,13 @@ pub(crate) fn read_head_raw<R: Read>(reader: &mut PatchReader<R>, max_chunk_len:
     let entry_len = header.entry_len();
     let mut table = header_bytes.to_vec();
     for _ in 0..count {
-        let mut entry = [0u8; ENTRY_LEN];
+        let mut entry = [0u8; V4_ENTRY_LEN];
         reader.read_exact(&mut entry[..entry_len], "chunk table")?;
         table.extend_from_slice(&entry[..entry_len]);
+    }
+    let exec_at = table.len();
+    if header.version == 4 {
+        exec::read_block(reader, &mut table)?;
     }
     let mut table_hash = [0u8; TABLE_HASH_LEN];
     reader.read_exact(&mut table_hash, "table hash")?;
@@ -680,7 +724,8 @@ pub(crate) fn read_head_raw<R: Read>(reader: &mut PatchReader<R>, max_chunk_len:
         return Err(Error::corrupt("the header or chunk table does not match its hash"));
     }
     header.validate()?;
-    let entries = table[HEADER_LEN..].chunks_exact(entry_len).enumerate();
+    let exec = (header.version == 4).then(|| exec::decode_block(&table[exec_at..])).transpose()?;
+    let entries = table[HEADER_LEN..exec_at].chunks_exact(entry_len).enumerate();
     let chunks =
         entries.map(|(index, bytes)| header.decode_entry(bytes, index)).collect::<Result<Vec<_>>>()?;
     let mut offset = 0u64;
@@ -700,9 +745,7 @@ pub(crate) fn read_head_raw<R: Read>(reader: &mut PatchReader<R>, max_chunk_len:
     let block = reader.read_vec(u64::from(header.signature_len), "signature block")?;
     let signatures = trust::decode_block(&block)?;
 
-    let head_len = (HEADER_LEN + TABLE_HASH_LEN) as u64
-        + entry_len as u64 * u64::from(header.chunk_count)
-        + u64::from(header.signature_len);
+    let head_len = (table.len() + TABLE_HASH_LEN) as u64 + u64::from(header.signature_len);
     let info = PatchInfo {
         format_version: header.version,
         codec: header.codec,
@@ -716,6 +759,7 @@ pub(crate) fn read_head_raw<R: Read>(reader: &mut PatchReader<R>, max_chunk_len:
         signing_digest: signing_digest(&table),
         signatures,
         container: None,
+        exec,
     };
     Ok(Head { info, table })
 }
@@ -785,7 +829,7 @@ mod tests {
 
     fn patch_of(chunks: &[ChunkInfo], old_size: u64) -> Vec<u8> {
         let new_size = chunks.iter().map(|c| c.new_len).sum();
-        let mut patch = encode_head(old_size, [1; 32], new_size, [2; 32], chunks);
+        let mut patch = encode_head(old_size, [1; 32], new_size, [2; 32], chunks, None);
         let payloads: u64 = chunks.iter().map(ChunkInfo::payload_len).sum();
         patch.resize(patch.len() + payloads as usize, 0);
         patch

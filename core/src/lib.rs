@@ -67,6 +67,7 @@ pub use container::{
 };
 pub use diff::{diff, diff_file};
 pub use error::{Error, ErrorKind, Result};
+pub use exec::ExecInfo;
 pub use format::{
     ChunkInfo, FORMAT_VERSION, MAGIC, MAX_CHUNK_COUNT, MAX_CHUNK_LEN, MAX_DICTIONARY_LEN, MAX_GROUP_RAW,
     MAX_SIGNATURE_LEN, PatchInfo, StreamInfo, StreamKind, read_info,

@@ -86,6 +86,7 @@ pub struct DiffOptions {
     pub(crate) progress: Callback,
     pub(crate) signers: Vec<(SecretKey, SignOptions)>,
     pub(crate) containers: bool,
+    pub(crate) exec: bool,
 }
 
 impl Default for DiffOptions {
@@ -96,7 +97,7 @@ impl Default for DiffOptions {
 
 impl DiffOptions {
     /// Defaults: LZMA2 ([`Codec::Xz`]) at [`DEFAULT_LEVEL`], all cores, [`DEFAULT_CHUNK_SIZE`],
-    /// [`DEFAULT_MEMORY`], no progress callback, containers on.
+    /// [`DEFAULT_MEMORY`], no progress callback, containers and executable matching on.
     pub fn new() -> Self {
         DiffOptions {
             codec: Codec::Xz,
@@ -107,6 +108,7 @@ impl DiffOptions {
             progress: Callback::default(),
             signers: Vec::new(),
             containers: true,
+            exec: true,
         }
     }
 
@@ -119,9 +121,19 @@ impl DiffOptions {
         self
     }
 
+    /// Whether diff matches executables with their pointer fields masked (the default, true):
+    /// when old and new are both ELF, PE or Mach-O files of x86-64 or AArch64 code, the patch
+    /// is format version 4, whose chunks code each pointer as a correction to a prediction
+    /// (`FORMAT.md`, "Version 4"). Diff then holds a masked copy of both files besides the
+    /// memory [`crate::diff`] states. False always makes a version-3 patch.
+    pub fn exec(mut self, on: bool) -> Self {
+        self.exec = on;
+        self
+    }
+
     /// Which compressors diff tries on each chunk stream; each stream keeps the smallest
     /// result, or is stored raw. [`Codec::Xz`] makes smaller patches that diff and apply more
-    /// slowly; [`Codec::Auto`] tries both. Patches are format version 3 in every case.
+    /// slowly; [`Codec::Auto`] tries both. Patches are format version 3 (4 for executables) in every case.
     pub fn codec(mut self, codec: Codec) -> Self {
         self.codec = codec;
         self

@@ -187,10 +187,10 @@ mod tests {
     fn immediate_inverts_target_for_reachable_aligned_targets() {
         let field = 0x40_1000u64;
         for kind in KINDS {
-            for target in [0x40_0000u64, 0x40_1000, 0x41_2344, 0x3f_f000] {
-                let immediate = kind.immediate(field, target, 0x40_0000);
+            for target in [0x40_0000u64, 0x40_1000, 0x40_2344, 0x40_8000] {
+                let immediate = kind.immediate(field, target, 0x3f_0000);
                 let expected = if kind == Kind::A64Adrp { target & !0xfff } else { target };
-                assert_eq!(kind.target(field, immediate, 0x40_0000), expected, "{kind:?} {target:#x}");
+                assert_eq!(kind.target(field, immediate, 0x3f_0000), expected, "{kind:?} {target:#x}");
             }
         }
     }

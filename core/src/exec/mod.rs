@@ -11,11 +11,22 @@
 //! correctness: the transform codes every masked field exactly, whatever it holds.
 
 mod arm64;
+mod block;
 mod image;
 mod kind;
+mod map;
+mod predict;
 mod x86;
 
+pub use block::ExecInfo;
+pub(crate) use block::{decode as decode_block, read as read_block};
 pub(crate) use kind::Kind;
+pub(crate) use map::{AddressMap, Region};
+pub(crate) use predict::Fields;
+
+use crate::codec::StreamCodec;
+use crate::error::{Error, Result};
+use predict::{Layout, Predictor};
 
 /// The behaviour of [`analyse`]: any change to what it finds bumps this number.
 pub(crate) const EXTRACTOR_VERSION: u16 = 1;
@@ -33,6 +44,14 @@ impl Arch {
         match self {
             Arch::X86_64 => 1,
             Arch::Aarch64 => 2,
+        }
+    }
+
+    /// The arch's name in reports: `"x86-64"` or `"aarch64"`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86-64",
+            Arch::Aarch64 => "aarch64",
         }
     }
 
@@ -107,4 +126,83 @@ pub(crate) fn analyse(file: &[u8]) -> Option<Image> {
     let mut segments = object.segments;
     segments.sort_by_key(|s| (s.offset, s.va, s.space));
     Some(Image { arch: object.arch, image_base: object.image_base, segments, references })
+}
+
+/// Diff's view of two executables of one arch: their analyses and masked copies.
+pub(crate) struct Pair {
+    old: Image,
+    new: Image,
+    /// Old and new with every reference's immediate cleared: what the matcher sees.
+    pub(crate) masked_old: Vec<u8>,
+    pub(crate) masked_new: Vec<u8>,
+}
+
+impl Pair {
+    /// The pair, when both files are executables of the same arch and old has references.
+    pub(crate) fn analyse(old: &[u8], new: &[u8]) -> Option<Self> {
+        let (old_image, new_image) = rayon::join(|| analyse(old), || analyse(new));
+        let (old_image, new_image) = (old_image?, new_image?);
+        if old_image.arch != new_image.arch || old_image.references.is_empty() {
+            return None;
+        }
+        if new_image.segments.len() as u64 > block::MAX_SEGMENTS {
+            return None;
+        }
+        let (masked_old, masked_new) = rayon::join(
+            || predict::masked(old, &old_image.references),
+            || predict::masked(new, &new_image.references),
+        );
+        Some(Pair { old: old_image, new: new_image, masked_old, masked_new })
+    }
+
+    /// The predictor of a patch predicting through `map`.
+    pub(crate) fn predictor(&self, map: AddressMap) -> Predictor {
+        let layout =
+            |image: &Image| Layout { segments: image.segments.clone(), image_base: image.image_base };
+        Predictor { old: layout(&self.old), new: layout(&self.new), map }
+    }
+
+    pub(crate) fn old_references(&self) -> &[Reference] {
+        &self.old.references
+    }
+
+    /// The patch's exec block, its map packed as `pack` makes it smallest.
+    pub(crate) fn block(
+        &self,
+        map: &AddressMap,
+        pack: impl Fn(&[u8]) -> Result<(StreamCodec, Vec<u8>)>,
+    ) -> Result<Vec<u8>> {
+        let raw = map.encode();
+        if raw.len() as u64 > block::MAX_MAP_RAW {
+            return Err(Error::limit("exec address map", raw.len() as u64, block::MAX_MAP_RAW));
+        }
+        let (codec, packed) = pack(&raw)?;
+        Ok(block::encode(&self.old, &self.new, raw.len(), codec, &packed))
+    }
+}
+
+/// Apply's side: the old file's references, re-derived and checked against the patch, and the
+/// predictor of the patch's block. A [`crate::ErrorKind::RebuildMismatch`] when this build's
+/// analysis differs from the one the patch was made with.
+pub(crate) fn prepare_apply(old: &[u8], info: &ExecInfo) -> Result<(Vec<Reference>, Predictor)> {
+    let mismatch = |why: String| Error::RebuildMismatch { reason: why };
+    if info.extractor_version != EXTRACTOR_VERSION {
+        return Err(mismatch(format!(
+            "the patch needs executable analysis version {}; this build has {EXTRACTOR_VERSION}",
+            info.extractor_version
+        )));
+    }
+    let image =
+        analyse(old).ok_or_else(|| mismatch("the old file does not read as an executable here".into()))?;
+    if block::digest(&image) != info.old_digest || image.arch.name() != info.arch {
+        return Err(mismatch(
+            "the old file's pointer fields differ from those the patch was made with".into(),
+        ));
+    }
+    let predictor = Predictor {
+        old: Layout { segments: image.segments, image_base: image.image_base },
+        new: Layout { segments: info.new_segments.clone(), image_base: info.new_base },
+        map: info.map.clone(),
+    };
+    Ok((image.references, predictor))
 }

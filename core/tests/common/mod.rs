@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub(crate) mod counting;
+pub(crate) mod elf;
 pub(crate) mod trees;
 pub(crate) mod zips;
 
