@@ -1,7 +1,20 @@
 //! Reading ELF, PE/COFF and Mach-O headers (fat Mach-O too): the segments, the code sections
 //! and the pointer fields that relocation data names.
+//!
+//! The headers are parsed with the pinned `object` crate's low-level readers, which check that
+//! every table they hand out lies within the file; everything read from those tables is then
+//! checked here with checked arithmetic. A file whose headers do not hold together is not an
+//! executable to this module: [`read`] gives `None`, and the patch is a plain one.
 
-use super::{Arch, Reference, Segment};
+use object::read::elf::{FileHeader as _, ProgramHeader as _, SectionHeader as _};
+use object::read::macho::{FatArch, MachHeader as _, Section as _, Segment as _};
+use object::read::pe::{ImageNtHeaders as _, ImageOptionalHeader as _};
+use object::{LittleEndian as LE, elf, macho, pe};
+
+use super::{Arch, Kind, Reference, Segment};
+
+/// The most segments (and, separately, code ranges) an executable may have.
+const MAX_TABLE: usize = 4096;
 
 /// The code to disassemble: `len` bytes at file offset `offset`, loaded at `va`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -9,6 +22,13 @@ pub(crate) struct Code {
     pub(crate) offset: u64,
     pub(crate) len: u64,
     pub(crate) va: u64,
+}
+
+impl Code {
+    /// The code's bytes, or `None` when they do not lie within `file`.
+    pub(crate) fn bytes<'a>(&self, file: &'a [u8]) -> Option<&'a [u8]> {
+        file.get(range(self.offset, self.len)?)
+    }
 }
 
 /// What the headers of an executable say.
@@ -24,6 +44,462 @@ pub(crate) struct Object {
 
 /// The headers of `file`, or `None` for anything but an ELF, PE or Mach-O file of x86-64 or
 /// AArch64 code whose headers lie within the file.
-pub(crate) fn read(_file: &[u8]) -> Option<Object> {
-    None
+///
+/// Also `None` when there are more than 4096 segments or code ranges, or when the code ranges
+/// add up to more than the file (so that disassembly time stays linear in the file's size).
+/// At most one pointer per 4 bytes of file is kept (a hostile RELR table could name more).
+pub(crate) fn read(file: &[u8]) -> Option<Object> {
+    let object = match file.get(..4)? {
+        [0x7f, b'E', b'L', b'F'] => read_elf(file),
+        [b'M', b'Z', ..] => read_pe(file),
+        _ => read_macho(file),
+    }?;
+    holds_together(&object, file.len() as u64).then_some(object)
+}
+
+/// Whether the segments and code ranges of `object` lie within a file of `len` bytes, are
+/// few enough, and the code adds up to at most the file.
+fn holds_together(object: &Object, len: u64) -> bool {
+    let in_file = |offset: u64, size: u64| offset.checked_add(size).is_some_and(|end| end <= len);
+    let segments_fit = object.segments.iter().all(|s| {
+        in_file(s.offset, s.file_len) && s.file_len <= s.mem_len && s.va.checked_add(s.mem_len).is_some()
+    });
+    let code_fit = object.code.iter().all(|c| in_file(c.offset, c.len) && c.va.checked_add(c.len).is_some());
+    let code_total = object.code.iter().try_fold(0u64, |total, c| total.checked_add(c.len));
+    object.segments.len() <= MAX_TABLE
+        && object.code.len() <= MAX_TABLE
+        && segments_fit
+        && code_fit
+        && code_total.is_some_and(|total| total <= len)
+}
+
+/// `offset .. offset + len` as a `usize` range, if it does not overflow.
+fn range(offset: u64, len: u64) -> Option<std::ops::Range<usize>> {
+    let start = usize::try_from(offset).ok()?;
+    let end = usize::try_from(offset.checked_add(len)?).ok()?;
+    Some(start..end)
+}
+
+/// The little-endian `u64` at `at` in `file`.
+fn u64_at(file: &[u8], at: usize) -> Option<u64> {
+    let bytes = file.get(at..at.checked_add(8)?)?;
+    Some(u64::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// The pointer fields found so far, at most one per 4 bytes of the file.
+struct Pointers {
+    list: Vec<Reference>,
+    cap: usize,
+}
+
+impl Pointers {
+    fn new(file_len: usize) -> Self {
+        Pointers { list: Vec::new(), cap: file_len / 4 }
+    }
+
+    /// Adds a field; `false` once the list is full.
+    fn push(&mut self, offset: u64, kind: Kind) -> bool {
+        let room = self.list.len() < self.cap;
+        if room {
+            self.list.push(Reference { offset, kind });
+        }
+        room
+    }
+}
+
+/// File offsets of virtual addresses, through the file parts of the segments.
+struct AddressMap {
+    /// Segments with file bytes, sorted by `va`.
+    parts: Vec<Segment>,
+}
+
+impl AddressMap {
+    fn new(segments: &[Segment]) -> Self {
+        let mut parts: Vec<Segment> = segments.iter().copied().filter(|s| s.file_len > 0).collect();
+        parts.sort_by_key(|s| (s.va, s.offset));
+        AddressMap { parts }
+    }
+
+    /// The file offset of the `len` bytes at `va`, when they lie in the file part of the last
+    /// segment (by `va`) that starts at or below `va`.
+    fn offset(&self, va: u64, len: u64) -> Option<u64> {
+        let index = self.parts.partition_point(|s| s.va <= va).checked_sub(1)?;
+        let part = self.parts.get(index)?;
+        let delta = va - part.va;
+        (delta.checked_add(len)? <= part.file_len).then(|| part.offset + delta)
+    }
+}
+
+// ELF ---------------------------------------------------------------------------------------
+
+type ElfHeader = elf::FileHeader64<LE>;
+type SectionHeader = elf::SectionHeader64<LE>;
+
+/// A little-endian ELF64 executable or shared object of x86-64 or AArch64 code.
+fn read_elf(file: &[u8]) -> Option<Object> {
+    let header = ElfHeader::parse(file).ok()?;
+    let endian = header.endian().ok()?;
+    let (arch, relative) = match header.e_machine(endian) {
+        elf::EM_X86_64 => (Arch::X86_64, elf::R_X86_64_RELATIVE.0),
+        elf::EM_AARCH64 => (Arch::Aarch64, elf::R_AARCH64_RELATIVE.0),
+        _ => return None,
+    };
+    if !matches!(header.e_type(endian), elf::ET_EXEC | elf::ET_DYN) {
+        return None;
+    }
+    let program_headers = header.program_headers(endian, file).ok()?;
+    if program_headers.len() > MAX_TABLE {
+        return None;
+    }
+    let loads = program_headers.iter().filter(|p| p.p_type(endian) == elf::PT_LOAD);
+    let segments: Vec<Segment> = loads
+        .clone()
+        .map(|p| Segment {
+            offset: p.p_offset(endian),
+            va: p.p_vaddr(endian),
+            file_len: p.p_filesz(endian),
+            mem_len: p.p_memsz(endian),
+            space: 0,
+        })
+        .collect();
+    let sections = header.section_headers(endian, file).ok()?;
+    if sections.len() > MAX_TABLE {
+        return None;
+    }
+    let code = if sections.is_empty() {
+        let executable = loads.filter(|p| p.p_flags(endian).0 & elf::PF_X.0 != 0);
+        executable
+            .map(|p| Code { offset: p.p_offset(endian), len: p.p_filesz(endian), va: p.p_vaddr(endian) })
+            .collect()
+    } else {
+        elf_code(sections)
+    };
+    let tables = if sections.is_empty() {
+        dynamic_tables(file, program_headers, &AddressMap::new(&segments))
+    } else {
+        section_tables(header, file, sections)?
+    };
+    let pointers = elf_pointers(file, &tables, relative, &AddressMap::new(&segments));
+    Some(Object { arch, image_base: 0, segments, code, pointers })
+}
+
+/// The code of ELF section headers: the executable sections that have file bytes.
+fn elf_code(sections: &[SectionHeader]) -> Vec<Code> {
+    let endian = LE;
+    let executable = sections
+        .iter()
+        .filter(|s| s.sh_flags(endian).0 & elf::SHF_EXECINSTR.0 != 0 && s.sh_type(endian) != elf::SHT_NOBITS);
+    executable
+        .map(|s| Code { offset: s.sh_offset(endian), len: s.sh_size(endian), va: s.sh_addr(endian) })
+        .filter(|c| c.len > 0)
+        .collect()
+}
+
+/// Where an ELF file's dynamic relocation tables lie: file offsets and sizes in bytes.
+#[derive(Default)]
+struct ElfTables {
+    rela: Vec<(u64, u64)>,
+    relr: Vec<(u64, u64)>,
+}
+
+/// The tables named by section headers: `.rela.dyn` and any `SHT_RELR` section.
+fn section_tables(header: &ElfHeader, file: &[u8], sections: &[SectionHeader]) -> Option<ElfTables> {
+    let endian = LE;
+    let names = header.section_strings(endian, file, sections).ok()?;
+    let mut tables = ElfTables::default();
+    for section in sections {
+        let place = (section.sh_offset(endian), section.sh_size(endian));
+        let name = section.name(endian, names).unwrap_or_default();
+        match section.sh_type(endian) {
+            elf::SHT_RELA if name == b".rela.dyn" => tables.rela.push(place),
+            elf::SHT_RELR => tables.relr.push(place),
+            _ => {}
+        }
+    }
+    Some(tables)
+}
+
+/// The tables named by the `PT_DYNAMIC` segment (`DT_RELA`, `DT_RELR` and their sizes), for a
+/// file without section headers. Tables that do not lie in one segment's file bytes are left out.
+fn dynamic_tables(file: &[u8], program_headers: &[elf::ProgramHeader64<LE>], map: &AddressMap) -> ElfTables {
+    let endian = LE;
+    let mut tables = ElfTables::default();
+    let dynamic = program_headers.iter().find(|p| p.p_type(endian) == elf::PT_DYNAMIC);
+    let Some(bytes) = dynamic.and_then(|p| file.get(range(p.p_offset(endian), p.p_filesz(endian))?)) else {
+        return tables;
+    };
+    let mut values = [None; 4];
+    for entry in bytes.chunks_exact(16) {
+        let tag = u64_at(entry, 0).unwrap_or_default();
+        let value = u64_at(entry, 8);
+        let slot = match tag {
+            0 => break,
+            7 => 0,  // DT_RELA
+            8 => 1,  // DT_RELASZ
+            36 => 2, // DT_RELR
+            35 => 3, // DT_RELRSZ
+            _ => continue,
+        };
+        values[slot] = value;
+    }
+    let place = |va: Option<u64>, size: Option<u64>| Some((map.offset(va?, size?)?, size?));
+    tables.rela.extend(place(values[0], values[1]));
+    tables.relr.extend(place(values[2], values[3]));
+    tables
+}
+
+/// The pointer fields of the relocation tables: both address fields (`r_offset`, `r_addend`)
+/// of each `RELATIVE` entry, and each location that a RELR table names and the file holds.
+fn elf_pointers(file: &[u8], tables: &ElfTables, relative: u32, map: &AddressMap) -> Vec<Reference> {
+    let mut pointers = Pointers::new(file.len());
+    for &(offset, size) in &tables.rela {
+        if !rela_pointers(file, offset, size, relative, &mut pointers) {
+            break;
+        }
+    }
+    for &(offset, size) in &tables.relr {
+        if !relr_pointers(file, offset, size, map, &mut pointers) {
+            break;
+        }
+    }
+    pointers.list
+}
+
+/// Adds the `RELATIVE` entries of the RELA table at `offset` (`size` bytes, those in the file);
+/// `false` once `pointers` is full.
+fn rela_pointers(file: &[u8], offset: u64, size: u64, relative: u32, pointers: &mut Pointers) -> bool {
+    let end = offset.saturating_add(size).min(file.len() as u64);
+    let Some(bytes) = range(offset, end.saturating_sub(offset)).and_then(|r| file.get(r)) else {
+        return true;
+    };
+    for (at, entry) in (offset..).step_by(24).zip(bytes.chunks_exact(24)) {
+        if u64_at(entry, 8).is_some_and(|info| info as u32 == relative)
+            && !(pointers.push(at, Kind::Abs64) && pointers.push(at + 16, Kind::Abs64))
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// Adds the locations of the RELR table at `offset` (`size` bytes, those in the file) that lie
+/// in the file; `false` once `pointers` is full.
+///
+/// RELR: an even word is an address to relocate, and the next location is 8 bytes after it;
+/// an odd word is a bitmap whose bit `i` (1..=63) names the location `8 * (i - 1)` bytes after
+/// the next location, which then moves on by `63 * 8` bytes.
+fn relr_pointers(file: &[u8], offset: u64, size: u64, map: &AddressMap, pointers: &mut Pointers) -> bool {
+    let end = offset.saturating_add(size).min(file.len() as u64);
+    let Some(bytes) = range(offset, end.saturating_sub(offset)).and_then(|r| file.get(r)) else {
+        return true;
+    };
+    let mut next = 0u64;
+    let mut add = |va: u64| map.offset(va, 8).is_none_or(|at| pointers.push(at, Kind::Abs64));
+    for word in bytes.chunks_exact(8) {
+        let word = u64_at(word, 0).unwrap_or_default();
+        if word & 1 == 0 {
+            if !add(word) {
+                return false;
+            }
+            next = word.wrapping_add(8);
+            continue;
+        }
+        for bit in (1..64).filter(|bit| word >> bit & 1 != 0) {
+            if !add(next.wrapping_add(8 * (bit - 1))) {
+                return false;
+            }
+        }
+        next = next.wrapping_add(63 * 8);
+    }
+    true
+}
+
+// PE ----------------------------------------------------------------------------------------
+
+/// A PE32+ image of x86-64 or ARM64 code.
+fn read_pe(file: &[u8]) -> Option<Object> {
+    let dos = pe::ImageDosHeader::parse(file).ok()?;
+    let mut offset = u64::from(dos.nt_headers_offset());
+    let (nt, directories) = pe::ImageNtHeaders64::parse(file, &mut offset).ok()?;
+    let arch = match nt.file_header().machine.get(LE) {
+        pe::IMAGE_FILE_MACHINE_AMD64 => Arch::X86_64,
+        pe::IMAGE_FILE_MACHINE_ARM64 => Arch::Aarch64,
+        _ => return None,
+    };
+    let sections = nt.sections(file, offset).ok()?;
+    if sections.len() > MAX_TABLE {
+        return None;
+    }
+    let image_base = nt.optional_header().image_base();
+    let mut segments = Vec::new();
+    let mut code = Vec::new();
+    for section in sections.iter() {
+        let segment = pe_segment(section, image_base)?;
+        let flags = section.characteristics.get(LE).0;
+        if flags & (pe::IMAGE_SCN_CNT_CODE.0 | pe::IMAGE_SCN_MEM_EXECUTE.0) != 0 && segment.file_len > 0 {
+            code.push(Code { offset: segment.offset, len: segment.file_len, va: segment.va });
+        }
+        segments.push(segment);
+    }
+    let mut pointers = Pointers::new(file.len());
+    let map = AddressMap::new(&segments);
+    if let Ok(Some(blocks)) = directories.relocation_blocks(file, &sections) {
+        base_relocations(blocks, image_base, &map, &mut pointers);
+    }
+    if let Some((at, size)) =
+        directories.get(pe::IMAGE_DIRECTORY_ENTRY_EXCEPTION).and_then(|d| d.file_range(&sections).ok())
+    {
+        runtime_functions(file, at, size, arch, &mut pointers);
+    }
+    Some(Object { arch, image_base, segments, code, pointers: pointers.list })
+}
+
+/// A PE section as a segment: the loader maps `min(SizeOfRawData, VirtualSize)` file bytes
+/// (all of `SizeOfRawData` when `VirtualSize` is 0) at `ImageBase + VirtualAddress`.
+fn pe_segment(section: &pe::ImageSectionHeader, image_base: u64) -> Option<Segment> {
+    let raw = u64::from(section.size_of_raw_data.get(LE));
+    let virtual_size = u64::from(section.virtual_size.get(LE));
+    let file_len = if virtual_size == 0 { raw } else { raw.min(virtual_size) };
+    Some(Segment {
+        offset: if file_len == 0 { 0 } else { u64::from(section.pointer_to_raw_data.get(LE)) },
+        va: image_base.checked_add(u64::from(section.virtual_address.get(LE)))?,
+        file_len,
+        mem_len: virtual_size.max(file_len),
+        space: 0,
+    })
+}
+
+/// Adds the targets of the `DIR64` base relocations that lie in the file. A malformed block
+/// ends the table.
+fn base_relocations(
+    blocks: object::read::pe::RelocationBlockIterator<'_>,
+    image_base: u64,
+    map: &AddressMap,
+    pointers: &mut Pointers,
+) {
+    for block in blocks.map_while(Result::ok) {
+        for relocation in block.filter(|r| r.typ == pe::IMAGE_REL_BASED_DIR64) {
+            let va = image_base.checked_add(u64::from(relocation.virtual_address));
+            let Some(at) = va.and_then(|va| map.offset(va, 8)) else { continue };
+            if !pointers.push(at, Kind::Abs64) {
+                return;
+            }
+        }
+    }
+}
+
+/// Adds the RVA words of the exception directory's `RUNTIME_FUNCTION` entries at file offset
+/// `at` (`size` bytes): on x64, 12-byte entries of three RVAs (begin, end, unwind info); on
+/// ARM64, 8-byte entries of the begin RVA and a word that is the RVA of an `.xdata` record
+/// when its low two bits (the flag) are 0, and packed unwind data otherwise.
+fn runtime_functions(file: &[u8], at: u32, size: u32, arch: Arch, pointers: &mut Pointers) {
+    let Some(bytes) = file.get(range(u64::from(at), u64::from(size)).unwrap_or_default()) else {
+        return;
+    };
+    let entry_len = match arch {
+        Arch::X86_64 => 12,
+        Arch::Aarch64 => 8,
+    };
+    for (offset, entry) in (u64::from(at)..).step_by(entry_len).zip(bytes.chunks_exact(entry_len)) {
+        let rvas = match arch {
+            Arch::X86_64 => 3,
+            Arch::Aarch64 if entry.get(4).is_some_and(|b| b & 3 == 0) => 2,
+            Arch::Aarch64 => 1,
+        };
+        for word in 0..rvas {
+            if !pointers.push(offset + 4 * word, Kind::Rva32) {
+                return;
+            }
+        }
+    }
+}
+
+// Mach-O ------------------------------------------------------------------------------------
+
+type MachHeader = macho::MachHeader64<LE>;
+
+/// A thin or fat Mach-O file of 64-bit x86-64 or ARM64 code.
+///
+/// A fat file's `Object` has one arch: that of its first slice of a supported arch. Slices of
+/// other archs contribute nothing; each slice used is an address space of its own (`space` is
+/// its index in the fat arch table).
+fn read_macho(file: &[u8]) -> Option<Object> {
+    let magic = u32::from_be_bytes(file.get(..4)?.try_into().ok()?);
+    let slices: Vec<(u64, u64, macho::CpuType)> = match magic {
+        macho::FAT_MAGIC => fat_slices(&object::read::macho::MachOFatFile32::parse(file).ok()?),
+        macho::FAT_MAGIC_64 => fat_slices(&object::read::macho::MachOFatFile64::parse(file).ok()?),
+        _ => vec![(0, file.len() as u64, macho_cpu(file)?)],
+    };
+    let cpu = slices.iter().map(|s| s.2).find(|&cpu| macho_arch(cpu).is_some())?;
+    if slices.len() > MAX_TABLE {
+        return None;
+    }
+    let mut object =
+        Object { arch: macho_arch(cpu)?, image_base: 0, segments: vec![], code: vec![], pointers: vec![] };
+    for (space, &(offset, size, _)) in slices.iter().enumerate().filter(|(_, s)| s.2 == cpu) {
+        let slice = file.get(range(offset, size)?)?;
+        macho_slice(slice, offset, space as u32, &mut object)?;
+    }
+    Some(object)
+}
+
+/// The slices of a fat file: file offset, size and CPU type.
+fn fat_slices<Fat: FatArch>(
+    fat: &object::read::macho::MachOFatFile<'_, Fat>,
+) -> Vec<(u64, u64, macho::CpuType)> {
+    fat.arches().iter().map(|a| (a.offset().into(), a.size().into(), a.cputype())).collect()
+}
+
+/// The CPU type of a thin 64-bit little-endian Mach-O file.
+fn macho_cpu(slice: &[u8]) -> Option<macho::CpuType> {
+    let header = MachHeader::parse(slice, 0).ok()?;
+    Some(header.cputype(header.endian().ok()?))
+}
+
+fn macho_arch(cpu: macho::CpuType) -> Option<Arch> {
+    match cpu {
+        macho::CPU_TYPE_X86_64 => Some(Arch::X86_64),
+        macho::CPU_TYPE_ARM64 => Some(Arch::Aarch64),
+        _ => None,
+    }
+}
+
+/// Adds the segments and code of the thin Mach-O file `slice`, which lies at `base` in the
+/// file, to `object`.
+fn macho_slice(slice: &[u8], base: u64, space: u32, object: &mut Object) -> Option<()> {
+    let header = MachHeader::parse(slice, 0).ok()?;
+    let endian = header.endian().ok()?;
+    if macho_arch(header.cputype(endian)) != Some(object.arch) {
+        return None;
+    }
+    let mut commands = header.load_commands(endian, slice, 0).ok()?;
+    while let Some(command) = commands.next().ok()? {
+        let Some((segment, section_data)) = command.segment_64().ok()? else { continue };
+        object.segments.push(Segment {
+            offset: base.checked_add(segment.fileoff(endian))?,
+            va: segment.vmaddr(endian),
+            file_len: segment.filesize(endian),
+            mem_len: segment.vmsize(endian),
+            space,
+        });
+        for section in segment.sections(endian, section_data).ok()? {
+            let flags = section.flags(endian);
+            let instructions = macho::S_ATTR_PURE_INSTRUCTIONS.0 | macho::S_ATTR_SOME_INSTRUCTIONS.0;
+            let zerofill = matches!(
+                flags.typ(),
+                macho::S_ZEROFILL | macho::S_GB_ZEROFILL | macho::S_THREAD_LOCAL_ZEROFILL
+            );
+            if flags.0 & instructions == 0 || zerofill || section.size(endian) == 0 {
+                continue;
+            }
+            let offset = u64::from(section.offset(endian));
+            slice.get(range(offset, section.size(endian))?)?;
+            let offset = base.checked_add(offset)?;
+            object.code.push(Code { offset, len: section.size(endian), va: section.addr(endian) });
+        }
+        if object.segments.len() > MAX_TABLE || object.code.len() > MAX_TABLE {
+            return None;
+        }
+    }
+    Some(())
 }
