@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use chunkdelta::{
-    BsdiffInfo, ChunkInfo, ContainerInfo, PatchFormat, PatchHead, PatchInfo, SignatureInfo, StreamKind,
+    BsdiffInfo, ChunkInfo, ContainerInfo, ExecInfo, PatchFormat, PatchHead, PatchInfo, SignatureInfo,
+    StreamKind,
 };
 use serde::Serialize;
 
@@ -31,6 +32,17 @@ pub(crate) fn text(info: &PatchInfo, with_chunks: bool) -> String {
     );
     if let Some(container) = &info.container {
         container_text(container, &mut text);
+    }
+    if let Some(exec) = &info.exec {
+        let _ = writeln!(
+            text,
+            "exec            {} (analysis {}), {} pointer fields in old, map of {} pieces ({})",
+            exec.arch,
+            exec.extractor_version,
+            exec.old_references,
+            exec.map_pieces,
+            format_size(exec.block_len)
+        );
     }
     let _ = writeln!(text, "chunks          {}", info.chunks.len());
     let _ = writeln!(text, "table blake3    {}", hex::encode(info.table_hash));
@@ -186,7 +198,32 @@ pub(crate) struct InfoJson {
     /// A container patch's container; absent for a file patch.
     #[serde(skip_serializing_if = "Option::is_none")]
     container: Option<ContainerJson>,
+    /// A version-4 patch's executable transform; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exec: Option<ExecJson>,
     chunks: Vec<ChunkJson>,
+}
+
+/// [`ExecInfo`] as JSON.
+#[derive(Serialize)]
+struct ExecJson {
+    arch: &'static str,
+    extractor_version: u16,
+    old_references: u64,
+    map_pieces: u64,
+    block_len: u64,
+}
+
+impl From<&ExecInfo> for ExecJson {
+    fn from(e: &ExecInfo) -> Self {
+        ExecJson {
+            arch: e.arch,
+            extractor_version: e.extractor_version,
+            old_references: e.old_references,
+            map_pieces: e.map_pieces,
+            block_len: e.block_len,
+        }
+    }
 }
 
 /// [`ContainerInfo`] as JSON.
@@ -284,6 +321,7 @@ impl From<&PatchInfo> for InfoJson {
             signing_digest: hex::encode(info.signing_digest),
             signatures: info.signatures.iter().map(SignatureJson::from).collect(),
             container: info.container.as_deref().map(ContainerJson::from),
+            exec: info.exec.as_deref().map(ExecJson::from),
             chunks: info.chunks.iter().enumerate().map(ChunkJson::from).collect(),
         }
     }

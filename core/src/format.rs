@@ -91,7 +91,7 @@ pub struct PatchInfo {
     /// the new view. `None` for a file patch.
     pub container: Option<Box<crate::container::ContainerInfo>>,
     /// For a version-4 patch: its executable transform.
-    pub exec: Option<ExecInfo>,
+    pub exec: Option<Box<ExecInfo>>,
 }
 
 /// What one stream of a chunk holds.
@@ -724,7 +724,8 @@ pub(crate) fn read_head_raw<R: Read>(reader: &mut PatchReader<R>, max_chunk_len:
         return Err(Error::corrupt("the header or chunk table does not match its hash"));
     }
     header.validate()?;
-    let exec = (header.version == 4).then(|| exec::decode_block(&table[exec_at..])).transpose()?;
+    let exec =
+        (header.version == 4).then(|| exec::decode_block(&table[exec_at..]).map(Box::new)).transpose()?;
     let entries = table[HEADER_LEN..exec_at].chunks_exact(entry_len).enumerate();
     let chunks =
         entries.map(|(index, bytes)| header.decode_entry(bytes, index)).collect::<Result<Vec<_>>>()?;

@@ -38,7 +38,12 @@ fn executables_get_version_4_patches_that_are_smaller() {
         assert_eq!((block.arch, block.extractor_version), (arch, 1));
         assert!(block.old_references > 1000 && block.map_pieces >= 1, "{machine:?}: {block:?}");
         assert_eq!(read_info(&plain[..]).unwrap().format_version, 3);
-        assert!(exec.len() * 2 < plain.len(), "{machine:?}: exec {} bytes, plain {}", exec.len(), plain.len());
+        assert!(
+            exec.len() * 2 < plain.len(),
+            "{machine:?}: exec {} bytes, plain {}",
+            exec.len(),
+            plain.len()
+        );
     }
 }
 

@@ -98,7 +98,9 @@ impl Program {
         let pc = (TEXT_OFFSET + at) as i64;
         let data = self.data_start() as i64;
         match (self.machine, instruction) {
-            (Machine::X86_64, Instruction::Plain(n)) => out.extend_from_slice(&[0x48, 0x89, 0xc0 | (n as u8 & 0x3f)]),
+            (Machine::X86_64, Instruction::Plain(n)) => {
+                out.extend_from_slice(&[0x48, 0x89, 0xc0 | (n as u8 & 0x3f)])
+            }
             (Machine::X86_64, Instruction::Call(f)) => {
                 out.push(0xe8);
                 let target = (TEXT_OFFSET + starts[f]) as i64;
@@ -144,7 +146,7 @@ fn elf_file(machine: Machine, text: &[u8], data_at: usize, data: &[u8]) -> Vec<u
     file.extend_from_slice(data);
     let names_at = file.len();
     file.extend_from_slice(names);
-    while file.len() % 8 != 0 {
+    while !file.len().is_multiple_of(8) {
         file.push(0);
     }
     let sections_at = file.len();
