@@ -3,8 +3,8 @@
 //! panic, nothing at the destination, and no allocation beyond [`MEMORY_LIMIT`].
 //!
 //! The bases are patches of today's encoder (format version 3: one chunk, ten chunks, xz, an
-//! extra stream with a dictionary, and groups) and the decode-only golden vectors of versions 1
-//! and 2.
+//! extra stream with a dictionary, and groups; format version 4: an executable) and the
+//! decode-only golden vectors of versions 1 and 2.
 
 mod common;
 
@@ -19,12 +19,19 @@ const HASH_LEN: usize = 32;
 
 /// The chunk table entry size of `patch`'s format version.
 fn entry_len(patch: &[u8]) -> usize {
-    if u16::from_le_bytes([patch[4], patch[5]]) == 3 { 96 } else { 64 }
+    match u16::from_le_bytes([patch[4], patch[5]]) {
+        3 => 96,
+        4 => 112,
+        _ => 64,
+    }
 }
 
-/// Header, chunk table and table hash: the bytes before the signature block and payloads.
+/// Header, chunk table, exec block and table hash: the bytes before the signature block and
+/// payloads.
 fn head_len(patch: &[u8]) -> usize {
-    HEADER_LEN + entry_len(patch) * read_info(patch).unwrap().chunks.len() + HASH_LEN
+    let info = read_info(patch).unwrap();
+    let exec = info.exec.map_or(0, |exec| exec.block_len as usize);
+    HEADER_LEN + entry_len(patch) * info.chunks.len() + exec + HASH_LEN
 }
 
 /// The step between the damaged offsets of a part of `len` bytes, so large bases stay quick.
@@ -47,6 +54,8 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 struct Parts {
     header: Vec<u8>,
     entries: Vec<Vec<u8>>,
+    /// Version 4's exec block; empty before.
+    exec: Vec<u8>,
     payloads: Vec<Vec<u8>>,
 }
 
@@ -57,6 +66,8 @@ impl Parts {
         let entries = (0..info.chunks.len())
             .map(|i| patch[HEADER_LEN + entry_len * i..HEADER_LEN + entry_len * (i + 1)].to_vec())
             .collect();
+        let table_end = HEADER_LEN + entry_len * info.chunks.len();
+        let exec = patch[table_end..head_len(patch) - HASH_LEN].to_vec();
         let mut at = head_len(patch);
         let payloads = info
             .chunks
@@ -67,7 +78,7 @@ impl Parts {
                 patch[at - len..at].to_vec()
             })
             .collect();
-        Parts { header: patch[..HEADER_LEN].to_vec(), entries, payloads }
+        Parts { header: patch[..HEADER_LEN].to_vec(), entries, exec, payloads }
     }
 
     /// Serialises with `chunk_count` set to the entries present and a fresh table hash, so
@@ -76,6 +87,7 @@ impl Parts {
         let mut out = self.header.clone();
         out[88..92].copy_from_slice(&(self.entries.len() as u32).to_le_bytes());
         self.entries.iter().for_each(|entry| out.extend_from_slice(entry));
+        out.extend_from_slice(&self.exec);
         let hash = blake3::hash(&out);
         out.extend_from_slice(hash.as_bytes());
         self.payloads.iter().for_each(|payload| out.extend_from_slice(payload));
@@ -125,7 +137,7 @@ struct Base {
 
 /// Version 3: a one-chunk patch and a ten-chunk patch of release-like data, a one-chunk xz
 /// patch, and the dictionary golden vector; then the version-1 and version-2 golden vectors;
-/// then the group golden vector.
+/// then the group golden vector; then version 4's x86-64 golden vector.
 fn bases() -> Vec<Base> {
     let make = |name, seed, len, chunk_size, codec| {
         let old = old_file(seed, len);
@@ -160,10 +172,15 @@ fn bases() -> Vec<Base> {
         vector("multi-chunk", "multi-chunk"),
         vector("multi-chunk-xz", "multi-chunk-xz"),
         vector("v3-groups", "tar-like"),
+        vector("v4-exec-x86-64", "exec-x86-64"),
     ];
     let infos: Vec<_> = bases.iter().map(|base| read_info(&base.patch[..]).unwrap()).collect();
     let versions: Vec<_> = infos.iter().map(|info| (info.format_version, info.codec)).collect();
-    assert_eq!(versions[3..], [(3, None), (1, Some(Codec::Zstd)), (2, Some(Codec::Xz)), (3, None)]);
+    assert_eq!(
+        versions[3..],
+        [(3, None), (1, Some(Codec::Zstd)), (2, Some(Codec::Xz)), (3, None), (4, None)]
+    );
+    assert!(infos[7].chunks.len() >= 2 && infos[7].exec.is_some(), "the exec base has chunks and a block");
     assert!(infos[6].chunks.iter().any(|c| c.group_len >= 2), "the group base has a group");
     let xz = infos[2].chunks[0].streams.iter().any(|s| s.codec == chunkdelta::StreamCodec::Lzma2);
     assert!(xz, "the xz base has an xz stream");
@@ -223,7 +240,7 @@ fn flips(base: &Base, cases: &mut Vec<Case>) {
             patch[at] ^= mask;
             let kind = match at {
                 // Another version this library reads finds a table of the wrong shape.
-                4..6 if !(1..=3).contains(&u16::from_le_bytes([patch[4], patch[5]])) => {
+                4..6 if !(1..=4).contains(&u16::from_le_bytes([patch[4], patch[5]])) => {
                     ErrorKind::UnsupportedVersion
                 }
                 // A chunk count over the format's maximum is refused before the table is read;
@@ -328,7 +345,28 @@ fn size_fields(base: &Base, cases: &mut Vec<Case>) {
     entries.dedup();
     // (offset, width) of every field but the hash; in version 3, offset 12 is the four codec
     // bytes, 48 and 56 the dictionary, 60 the group length.
-    let fields: &[(usize, usize)] = if entry_len(&base.patch) == 96 {
+    let v3_fields = [
+        (0, 8),
+        (8, 4),
+        (12, 4),
+        (16, 4),
+        (20, 4),
+        (24, 4),
+        (28, 4),
+        (32, 4),
+        (36, 4),
+        (40, 4),
+        (44, 4),
+        (48, 8),
+        (56, 4),
+        (60, 4),
+    ];
+    // Version 4 adds the corrections stream: codec and reserved bytes, raw and packed lengths,
+    // a reserved word.
+    let v4_fields: Vec<_> = v3_fields.into_iter().chain([(96, 4), (100, 4), (104, 4), (108, 4)]).collect();
+    let fields: &[(usize, usize)] = if entry_len(&base.patch) == 112 {
+        &v4_fields
+    } else if entry_len(&base.patch) == 96 {
         &[
             (0, 8),
             (8, 4),
@@ -400,18 +438,19 @@ fn versions(base: &Base, cases: &mut Vec<Case>) {
         changed.header[6..8].copy_from_slice(&field.to_le_bytes());
         cases.push(Case::new(name, &base.old, changed.join(), kind, Some(kind)));
     };
-    for future in [0u16, 4, u16::MAX] {
+    for future in [0u16, 5, u16::MAX] {
         header(format!("version {future}"), future, 0, U);
     }
     // Version 1 is version 2 with codec 0, so only those two read each other's patches.
     let field = u16::from_le_bytes([base.patch[6], base.patch[7]]);
     let same_format = |other: u16| field == 0 && version + other == 3;
-    for other in [1u16, 2, 3].into_iter().filter(|&v| v != version && !same_format(v)) {
+    for other in [1u16, 2, 3, 4].into_iter().filter(|&v| v != version && !same_format(v)) {
         header(format!("read as version {other}"), other, field, C);
     }
     for flags in [1u16, 0x8000] {
         header(format!("flags {flags:#x} in version 1"), 1, flags, C);
         header(format!("flags {flags:#x} in version 3"), 3, flags, C);
+        header(format!("flags {flags:#x} in version 4"), 4, flags, C);
     }
     for codec in [2u16, u16::MAX] {
         header(format!("version 2 codec {codec}"), 2, codec, C);

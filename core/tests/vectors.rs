@@ -8,6 +8,9 @@
 //! command `CHUNKDELTA_REGENERATE_VECTORS=1 cargo test -p chunkdelta --test vectors`, which
 //! rewrites the encoder's vectors and keeps the decode-only ones as they are.
 //!
+//! The `v4-exec-*` vectors are executable patches (format version 4) of synthetic ELF files
+//! of x86-64 and AArch64 code.
+//!
 //! The `container-*` vectors are container patches (`CONTAINER-FORMAT.md`) of a zip and a
 //! gzip pair made with the pinned zlib; a test checks they rebuild members.
 
@@ -15,8 +18,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use chunkdelta::{ApplyOptions, Codec, DiffOptions, apply, diff, read_info};
-use common::{Rng, edited, old_file, tar_like, text, zips};
+use chunkdelta::{ApplyOptions, Codec, DiffOptions, StreamKind, apply, diff, read_info};
+use common::{Rng, edited, elf, old_file, tar_like, text, zips};
 use serde_json::{Value, json};
 
 /// One vector the encoder writes: `pair` names its `.old` and `.new` files (shared with the
@@ -38,6 +41,8 @@ fn cases() -> Vec<Case> {
     let (tar_old, tar_new) = tar_like(27, 40);
     let (wheel_old, wheel_new) = wheel_like(28);
     let (gz_old, gz_new) = tar_gz(29);
+    let (x86_old, x86_new) = executables(elf::Machine::X86_64, 30);
+    let (arm_old, arm_new) = executables(elf::Machine::Aarch64, 31);
     let case = |name, pair, old: &[u8], new: Vec<u8>, level, chunk_size, codec| Case {
         name,
         pair,
@@ -60,6 +65,8 @@ fn cases() -> Vec<Case> {
         case("v3-groups", "tar-like", &tar_old, tar_new, 19, 4096, Codec::Xz),
         case("container-zip", "wheel-like", &wheel_old, wheel_new, 19, 1 << 20, Codec::Xz),
         case("container-gzip", "tar-gz", &gz_old, gz_new, 19, 1 << 20, Codec::Xz),
+        case("v4-exec-x86-64", "exec-x86-64", &x86_old, x86_new, 19, 8 << 10, Codec::Xz),
+        case("v4-exec-aarch64", "exec-aarch64", &arm_old, arm_new, 19, 8 << 10, Codec::Xz),
     ]
 }
 
@@ -81,6 +88,15 @@ fn wheel_like(seed: u64) -> (Vec<u8>, Vec<u8>) {
         zips::entry("pkg/added.py", text(&mut Rng::new(seed + 4), 3_000), zips::Method::Zlib(6)),
     ]);
     (old, new)
+}
+
+/// Two releases of a synthetic ELF executable in which a few functions grew (format
+/// version 4 vectors).
+fn executables(machine: elf::Machine, seed: u64) -> (Vec<u8>, Vec<u8>) {
+    let mut rng = Rng::new(seed);
+    let old = elf::Program::random(machine, &mut rng, 200);
+    let new = old.grown(&mut rng, 8);
+    (old.elf(), new.elf())
 }
 
 /// A `.tar.gz`-like pair: tar-like content, gzip by zlib level 9.
@@ -134,6 +150,7 @@ fn describe(case: &Case, patch: &[u8]) -> Value {
         "patch_size": info.patch_size,
         "container": info.container.as_ref().map(|c| c.kind.name()),
         "members_rebuilt": info.container.as_ref().map_or(0, |c| c.members_rebuilt),
+        "exec_arch": info.exec.as_ref().map(|e| e.arch),
     })
 }
 
@@ -209,6 +226,7 @@ fn golden_patches_apply_and_describe_themselves() {
             assert_eq!(container.map(|c| c.kind.name()), vector["container"].as_str(), "{name}");
             let rebuilt = container.map_or(0, |c| c.members_rebuilt);
             assert_eq!(rebuilt, vector["members_rebuilt"].as_u64().unwrap(), "{name}");
+            assert_eq!(info.exec.as_ref().map(|e| e.arch), vector["exec_arch"].as_str(), "{name}");
         }
     }
 }
@@ -235,6 +253,18 @@ fn the_encoder_still_produces_the_golden_patches() {
 fn the_dictionary_vectors_use_a_dictionary() {
     for vector in vectors().iter().filter(|v| v["name"].as_str().unwrap().starts_with("v3-dictionary")) {
         assert!(vector["dictionary_chunks"].as_u64().unwrap() >= 1, "{}", vector["name"]);
+    }
+}
+
+/// The exec vectors exist to exercise version 4: each must be one, with fields predicted.
+#[test]
+fn the_exec_vectors_are_version_4() {
+    for vector in vectors().iter().filter(|v| v["name"].as_str().unwrap().starts_with("v4-exec")) {
+        assert_eq!(vector["format_version"], 4, "{}", vector["name"]);
+        let info = read_info(&load(&vector["patch"])[..]).unwrap();
+        let corrections: u64 =
+            info.chunks.iter().filter_map(|c| c.stream(StreamKind::Corrections)).map(|s| s.raw_len).sum();
+        assert!(corrections > 100, "{}: {corrections} bytes of corrections", vector["name"]);
     }
 }
 

@@ -124,6 +124,11 @@ pub(crate) fn analyse(file: &[u8]) -> Option<Image> {
         keep
     });
     let mut segments = object.segments;
+    segments.retain(|s| {
+        s.offset.checked_add(s.file_len).is_some()
+            && s.va.checked_add(s.mem_len).is_some()
+            && s.file_len <= s.mem_len
+    });
     segments.sort_by_key(|s| (s.offset, s.va, s.space));
     Some(Image { arch: object.arch, image_base: object.image_base, segments, references })
 }
