@@ -30,9 +30,9 @@ sanitizer=${FUZZ_SANITIZER:-address}
 export RUSTC_BOOTSTRAP=1
 
 # Largest input per target: room for the golden vectors, small enough to keep runs fast.
-declare -A max_len=([apply_raw]=32768 [apply_prefixed]=32768 [apply_ops]=8192 [bsdiff]=8192 [info]=16384 [roundtrip]=65536
+declare -A max_len=([apply_raw]=32768 [apply_prefixed]=32768 [apply_ops]=8192 [bsdiff]=8192 [info]=16384 [roundtrip]=65536 [exec]=65536
                    [trust]=16384 [tree]=16384 [container]=16384)
-all=(apply_raw apply_prefixed apply_ops bsdiff info roundtrip trust tree container)
+all=(apply_raw apply_prefixed apply_ops bsdiff info roundtrip trust tree container exec)
 targets=("${@:-${all[@]}}")
 read -ra extra <<< "${FUZZ_ARGS:-}"
 
@@ -74,6 +74,10 @@ for patch in ../core/tests/bsdiff/*.bsdiff4*; do
   pair=$(basename "${patch%.*}")
   old=../core/tests/vectors/$pair.old
   { u16le "$(stat -c %s "$old")"; cat "$old"; printf '\x00'; tail -c +9 "$patch"; } > "corpus/bsdiff/$pair"
+done
+# exec reads `u8 selector | file`: the exec vectors' old files.
+for old in ../core/tests/vectors/exec-*.old; do
+  { printf '\x05'; cat "$old"; } > "corpus/exec/$(basename "$old")"
 done
 # tree reads a tree patch: the tree vectors of both format versions.
 cp ../core/tests/vectors/tree/*.cdtr corpus/tree/

@@ -57,7 +57,7 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("container-zip-pair", Ok(())),
     ("container-zip-vector-patch", Ok(())),
     ("container-zip-wrong-old-hash", Err(SourceMismatch)),
-    // A bare header: 2^22 + 1 and 2^32 - 1 chunks, version 4, 1000 entries missing.
+    // A bare header: 2^22 + 1 and 2^32 - 1 chunks, version 5, 1000 entries missing.
     ("info-chunk-count-over-limit", Err(LimitExceeded)),
     ("info-chunk-count-u32-max", Err(LimitExceeded)),
     ("info-future-version", Err(UnsupportedVersion)),

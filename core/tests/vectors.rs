@@ -94,7 +94,7 @@ fn wheel_like(seed: u64) -> (Vec<u8>, Vec<u8>) {
 /// version 4 vectors).
 fn executables(machine: elf::Machine, seed: u64) -> (Vec<u8>, Vec<u8>) {
     let mut rng = Rng::new(seed);
-    let old = elf::Program::random(machine, &mut rng, 200);
+    let old = elf::Program::random(machine, &mut rng, 100);
     let new = old.grown(&mut rng, 8);
     (old.elf(), new.elf())
 }

@@ -17,6 +17,7 @@
 //! - `bsdiff`: `u16 old_len | old | u8 selector | rest`, described at [`bsdiff`].
 //! - `tree`: a tree patch, read by `read_tree_info`.
 //! - `container`: `u8 selector | u16 old_len | old | rest`, described at [`container`].
+//! - `exec`: `u8 selector | file`, described at [`exec`].
 //! - `trust`: `u8 selector | rest`: an even selector makes `rest` a patch, judged by a trust
 //!   policy; an odd one makes it a key file, described at [`trust`].
 
@@ -34,8 +35,9 @@ pub type Outcome = Result<(), ErrorKind>;
 pub type Case = fn(&[u8]) -> Outcome;
 
 /// Every case by target name. Saved inputs are named `<target>-<anything>`.
-pub const TARGETS: [(&str, Case); 9] = [
+pub const TARGETS: [(&str, Case); 10] = [
     ("apply_raw", apply_raw),
+    ("exec", exec),
     ("container", container),
     ("apply_prefixed", apply_prefixed),
     ("apply_ops", apply_ops),
@@ -55,7 +57,11 @@ const TABLE_HASH_LEN: usize = 32;
 
 /// Size of a chunk table entry in format `version`.
 fn entry_len(version: u16) -> usize {
-    if version == 3 { 96 } else { 64 }
+    match version {
+        3 => 96,
+        4 => 112,
+        _ => 64,
+    }
 }
 
 /// Arbitrary patch bytes against an arbitrary old, through `apply`, `verify` and `read_info`.
@@ -259,6 +265,27 @@ pub fn roundtrip(data: &[u8]) -> Outcome {
     Ok(())
 }
 
+/// A file (mutated from a synthetic executable: the exec golden vectors seed it) as old, and as
+/// new the same file with 1 to 16 bytes inserted where the selector says, through diff with
+/// executable matching (format version 4 wherever both still analyse as executables) and
+/// apply, which must give new exactly. Both files go through the executable analysis, whatever
+/// their headers have become.
+pub fn exec(data: &[u8]) -> Outcome {
+    let mut input = Input(data);
+    let selector = input.u8();
+    let old = input.0;
+    let at = if old.is_empty() { 0 } else { usize::from(selector) * 97 % old.len() };
+    let mut new = old.to_vec();
+    new.splice(at..at, (0..1 + selector % 16).map(|i| i.wrapping_mul(0x3b)));
+    one_worker();
+    let options = DiffOptions::new().level(1).chunk_size(8 << 10).containers(false);
+    let patch = chunkdelta::diff(old, &new, &options).expect("diff fails on valid input");
+    check_info(&chunkdelta::read_info(&patch[..]).expect("read_info refuses diff's patch"), patch.len());
+    let applied = chunkdelta::apply(old, &patch[..], &apply_options()).expect("apply refuses diff's patch");
+    assert!(applied == new, "apply does not rebuild new");
+    Ok(())
+}
+
 /// Apply with chunks up to [`CHUNK_LIMIT`], on rayon's global pool cut to one thread.
 fn apply_options() -> ApplyOptions {
     one_worker();
@@ -421,9 +448,10 @@ fn check_info(info: &PatchInfo, patch_len: usize) {
     match info.format_version {
         1 => assert_eq!(info.codec, Some(Codec::Zstd)),
         2 => assert!(info.codec.is_some(), "a version 2 patch without its codec"),
-        3 => assert_eq!(info.codec, None),
+        3 | 4 => assert_eq!(info.codec, None),
         other => panic!("format version {other}"),
     }
+    assert_eq!(info.exec.is_some(), info.format_version == 4, "an exec block outside version 4");
     assert_eq!(info.patch_size, patch_len as u64, "patch_size is not the patch's length");
     // A container patch's chunks are its inner patch's, over the views; its head adds the
     // container header, its signature block and the recipe (zstd, within twice its raw bound)
@@ -446,7 +474,9 @@ fn check_info(info: &PatchInfo, patch_len: usize) {
         payloads += chunk.payload_len();
     }
     assert_eq!(end, new_size, "the chunks do not cover the new file");
-    let head = (HEADER_LEN + entry_len(info.format_version) * info.chunks.len() + TABLE_HASH_LEN) as u64;
+    let exec_block = info.exec.as_ref().map_or(0, |exec| exec.block_len);
+    let head = (HEADER_LEN + entry_len(info.format_version) * info.chunks.len() + TABLE_HASH_LEN) as u64
+        + exec_block;
     let signature = info.patch_size.checked_sub(payloads + head).expect("patch_size is below its parts");
     assert!(signature <= MAX_SIGNATURE_LEN + container_head, "a signature block of {signature} bytes");
 }
@@ -458,6 +488,7 @@ fn check_chunk(chunk: &ChunkInfo, old_size: u64, i: usize) {
     let raw = |kind| chunk.stream(kind).map_or(0, |s| s.raw_len);
     assert!(raw(StreamKind::Extra) <= len, "chunk {i}: extra stream longer than the chunk");
     assert!((1..=len + 32).contains(&raw(StreamKind::Control)), "chunk {i}: control length");
+    assert!(raw(StreamKind::Corrections) <= 3 * len, "chunk {i}: corrections longer than their bound");
     let diff = chunk.diff_raw_len();
     if chunk.stream(StreamKind::DiffCtrl).is_some() {
         assert!(raw(StreamKind::DiffCode) <= diff, "chunk {i}: diff code longer than the diff");
