@@ -65,14 +65,19 @@ fn holds_together(object: &Object, len: u64) -> bool {
         in_file(s.offset, s.file_len) && s.file_len <= s.mem_len && s.va.checked_add(s.mem_len).is_some()
     });
     let code_fit = object.code.iter().all(|c| in_file(c.offset, c.len) && c.va.checked_add(c.len).is_some());
-    let mut spans: Vec<(u64, u64)> =
-        object.code.iter().map(|c| (c.offset, c.offset.saturating_add(c.len))).collect();
-    spans.sort_unstable();
     object.segments.len() <= MAX_TABLE
         && object.code.len() <= MAX_TABLE
         && segments_fit
         && code_fit
-        && spans.windows(2).all(|pair| pair[0].1 <= pair[1].0)
+        && disjoint(object.code.iter().map(|c| (c.offset, c.len)))
+}
+
+/// Whether no two of the ranges (offset, length) overlap.
+fn disjoint(ranges: impl Iterator<Item = (u64, u64)>) -> bool {
+    let mut spans: Vec<(u64, u64)> =
+        ranges.map(|(offset, len)| (offset, offset.saturating_add(len))).collect();
+    spans.sort_unstable();
+    spans.windows(2).all(|pair| pair[0].1 <= pair[1].0)
 }
 
 /// `offset .. offset + len` as a `usize` range, if it does not overflow.
@@ -207,13 +212,20 @@ struct ElfTables {
 /// The tables named by section headers: `.rela.dyn` and any `SHT_RELR` section.
 fn section_tables(header: &ElfHeader, file: &[u8], sections: &[SectionHeader]) -> Option<ElfTables> {
     let endian = LE;
-    let names = header.section_strings(endian, file, sections).ok()?;
+    let index = usize::try_from(header.shstrndx(endian, file).ok()?).ok()?;
+    let names = sections.get(index)?.data(endian, file).ok()?;
+    // Compared in place: a lookup of a whole name could scan far in a string table without
+    // NULs, once per section.
+    const RELA_DYN: &[u8] = b".rela.dyn\0";
+    let named_rela_dyn = |section: &SectionHeader| {
+        let start = usize::try_from(section.sh_name(endian)).ok();
+        start.and_then(|start| names.get(start..start.checked_add(RELA_DYN.len())?)) == Some(RELA_DYN)
+    };
     let mut tables = ElfTables::default();
     for section in sections {
         let place = (section.sh_offset(endian), section.sh_size(endian));
-        let name = section.name(endian, names).unwrap_or_default();
         match section.sh_type(endian) {
-            elf::SHT_RELA if name == b".rela.dyn" => tables.rela.push(place),
+            elf::SHT_RELA if named_rela_dyn(section) => tables.rela.push(place),
             elf::SHT_RELR => tables.relr.push(place),
             _ => {}
         }
@@ -252,28 +264,36 @@ fn dynamic_tables(file: &[u8], program_headers: &[elf::ProgramHeader64<LE>], map
 
 /// The pointer fields of the relocation tables: both address fields (`r_offset`, `r_addend`)
 /// of each `RELATIVE` entry, and each location that a RELR table names and the file holds.
+/// Tables are read as far as they lie in the file, and only as many bytes of tables in all as
+/// the file has (hostile section headers could name the same table many times).
 fn elf_pointers(file: &[u8], tables: &ElfTables, relative: u32, map: &AddressMap) -> Vec<Reference> {
     let mut pointers = Pointers::new(file.len());
+    let mut budget = file.len();
     for &(offset, size) in &tables.rela {
-        if !rela_pointers(file, offset, size, relative, &mut pointers) {
-            break;
+        if !rela_pointers(offset, table(file, offset, size, &mut budget), relative, &mut pointers) {
+            return pointers.list;
         }
     }
     for &(offset, size) in &tables.relr {
-        if !relr_pointers(file, offset, size, map, &mut pointers) {
+        if !relr_pointers(table(file, offset, size, &mut budget), map, &mut pointers) {
             break;
         }
     }
     pointers.list
 }
 
-/// Adds the `RELATIVE` entries of the RELA table at `offset` (`size` bytes, those in the file);
-/// `false` once `pointers` is full.
-fn rela_pointers(file: &[u8], offset: u64, size: u64, relative: u32, pointers: &mut Pointers) -> bool {
-    let end = offset.saturating_add(size).min(file.len() as u64);
-    let Some(bytes) = range(offset, end.saturating_sub(offset)).and_then(|r| file.get(r)) else {
-        return true;
-    };
+/// The bytes of the table at `offset` (`size` bytes), cut at the end of `file` and to at most
+/// `budget` bytes, which it then takes from `budget`.
+fn table<'a>(file: &'a [u8], offset: u64, size: u64, budget: &mut usize) -> &'a [u8] {
+    let rest = file.get(usize::try_from(offset).unwrap_or(usize::MAX)..).unwrap_or_default();
+    let len = usize::try_from(size).unwrap_or(usize::MAX).min(rest.len()).min(*budget);
+    *budget -= len;
+    rest.get(..len).unwrap_or_default()
+}
+
+/// Adds the `RELATIVE` entries of the RELA table `bytes`, at file offset `offset`; `false` once
+/// `pointers` is full.
+fn rela_pointers(offset: u64, bytes: &[u8], relative: u32, pointers: &mut Pointers) -> bool {
     for (at, entry) in (offset..).step_by(24).zip(bytes.chunks_exact(24)) {
         if u64_at(entry, 8).is_some_and(|info| info as u32 == relative)
             && !(pointers.push(at, Kind::Abs64) && pointers.push(at + 16, Kind::Abs64))
@@ -284,17 +304,13 @@ fn rela_pointers(file: &[u8], offset: u64, size: u64, relative: u32, pointers: &
     true
 }
 
-/// Adds the locations of the RELR table at `offset` (`size` bytes, those in the file) that lie
-/// in the file; `false` once `pointers` is full.
+/// Adds the locations named by the RELR table `bytes` that lie in the file; `false` once
+/// `pointers` is full.
 ///
 /// RELR: an even word is an address to relocate, and the next location is 8 bytes after it;
 /// an odd word is a bitmap whose bit `i` (1..=63) names the location `8 * (i - 1)` bytes after
 /// the next location, which then moves on by `63 * 8` bytes.
-fn relr_pointers(file: &[u8], offset: u64, size: u64, map: &AddressMap, pointers: &mut Pointers) -> bool {
-    let end = offset.saturating_add(size).min(file.len() as u64);
-    let Some(bytes) = range(offset, end.saturating_sub(offset)).and_then(|r| file.get(r)) else {
-        return true;
-    };
+fn relr_pointers(bytes: &[u8], map: &AddressMap, pointers: &mut Pointers) -> bool {
     let mut next = 0u64;
     let mut add = |va: u64| map.offset(va, 8).is_none_or(|at| pointers.push(at, Kind::Abs64));
     for word in bytes.chunks_exact(8) {
@@ -424,7 +440,7 @@ type MachHeader = macho::MachHeader64<LE>;
 ///
 /// A fat file's `Object` has one arch: that of its first slice of a supported arch. Slices of
 /// other archs contribute nothing; each slice used is an address space of its own (`space` is
-/// its index in the fat arch table).
+/// its index in the fat arch table). The slices used must not overlap.
 fn read_macho(file: &[u8]) -> Option<Object> {
     let magic = u32::from_be_bytes(file.get(..4)?.try_into().ok()?);
     let slices: Vec<(u64, u64, macho::CpuType)> = match magic {
@@ -433,14 +449,16 @@ fn read_macho(file: &[u8]) -> Option<Object> {
         _ => vec![(0, file.len() as u64, macho_cpu(file)?)],
     };
     let cpu = slices.iter().map(|s| s.2).find(|&cpu| macho_arch(cpu).is_some())?;
-    if slices.len() > MAX_TABLE {
+    let used: Vec<(usize, u64, u64)> =
+        slices.iter().enumerate().filter(|(_, s)| s.2 == cpu).map(|(i, s)| (i, s.0, s.1)).collect();
+    if slices.len() > MAX_TABLE || !disjoint(used.iter().map(|&(_, offset, size)| (offset, size))) {
         return None;
     }
     let mut object =
         Object { arch: macho_arch(cpu)?, image_base: 0, segments: vec![], code: vec![], pointers: vec![] };
-    for (space, &(offset, size, _)) in slices.iter().enumerate().filter(|(_, s)| s.2 == cpu) {
+    for (space, offset, size) in used {
         let slice = file.get(range(offset, size)?)?;
-        macho_slice(slice, offset, space as u32, &mut object)?;
+        macho_slice(slice, offset, u32::try_from(space).ok()?, &mut object)?;
     }
     Some(object)
 }
@@ -646,6 +664,11 @@ pub(super) mod tests {
         }
         assert_eq!(read(&file[..0x100]), None);
         assert_eq!(read(b"\x7fEL"), None);
+        let mut overlapping = file.clone();
+        put(&mut overlapping, 0x260 + 64 * 5 + 8, 8, 6); // .dynamic executable ...
+        assert!(read(&overlapping).is_some());
+        put(&mut overlapping, 0x260 + 64 * 5 + 24, 8, 0x108); // ... and over the end of .text
+        assert_eq!(read(&overlapping), None, "overlapping code");
     }
 
     const PE_BASE: u64 = 0x1_4000_0000;
@@ -813,7 +836,7 @@ pub(super) mod tests {
         assert_eq!(read(&fat(&[7])), None);
         let mut overlapping = fat(&[ARM64, ARM64]);
         overlapping[8 + 20 + 8..8 + 20 + 12].copy_from_slice(&0x200u32.to_be_bytes());
-        assert_eq!(read(&overlapping), None, "the slices' code overlaps");
+        assert_eq!(read(&overlapping), None, "overlapping slices");
     }
 
     #[test]
