@@ -77,7 +77,7 @@ fn disjoint(ranges: impl Iterator<Item = (u64, u64)>) -> bool {
     let mut spans: Vec<(u64, u64)> =
         ranges.map(|(offset, len)| (offset, offset.saturating_add(len))).collect();
     spans.sort_unstable();
-    spans.windows(2).all(|pair| pair[0].1 <= pair[1].0)
+    spans.windows(2).all(|pair| matches!(pair, [a, b] if a.1 <= b.0))
 }
 
 /// `offset .. offset + len` as a `usize` range, if it does not overflow.
@@ -133,7 +133,10 @@ impl AddressMap {
         let index = self.parts.partition_point(|s| s.va <= va).checked_sub(1)?;
         let part = self.parts.get(index)?;
         let delta = va - part.va;
-        (delta.checked_add(len)? <= part.file_len).then(|| part.offset + delta)
+        if delta.checked_add(len)? > part.file_len {
+            return None;
+        }
+        part.offset.checked_add(delta)
     }
 }
 
@@ -142,7 +145,8 @@ impl AddressMap {
 type ElfHeader = elf::FileHeader64<LE>;
 type SectionHeader = elf::SectionHeader64<LE>;
 
-/// A little-endian ELF64 executable or shared object of x86-64 or AArch64 code.
+/// A little-endian ELF64 executable or shared object of x86-64 or AArch64 code. Its code is
+/// its executable sections, or without section headers its executable `PT_LOAD` segments.
 fn read_elf(file: &[u8]) -> Option<Object> {
     let header = ElfHeader::parse(file).ok()?;
     let endian = header.endian().ok()?;
@@ -177,16 +181,18 @@ fn read_elf(file: &[u8]) -> Option<Object> {
         let executable = loads.filter(|p| p.p_flags(endian).0 & elf::PF_X.0 != 0);
         executable
             .map(|p| Code { offset: p.p_offset(endian), len: p.p_filesz(endian), va: p.p_vaddr(endian) })
+            .filter(|c| c.len > 0)
             .collect()
     } else {
         elf_code(sections)
     };
+    let map = AddressMap::new(&segments);
     let tables = if sections.is_empty() {
-        dynamic_tables(file, program_headers, &AddressMap::new(&segments))
+        dynamic_tables(file, program_headers, &map)
     } else {
         section_tables(header, file, sections)?
     };
-    let pointers = elf_pointers(file, &tables, relative, &AddressMap::new(&segments));
+    let pointers = elf_pointers(file, &tables, relative, &map);
     Some(Object { arch, image_base: 0, segments, code, pointers })
 }
 
@@ -624,6 +630,15 @@ pub(super) mod tests {
         assert_eq!(object.code, [Code { offset: 0x100, len: 13, va: ELF_VA + 0x100 }]);
         // RELA: fields of entries 0 and 2; RELR: 0x220, then bits 1 and 3 of the bitmap.
         assert_eq!(object.pointers, abs64(&[0x120, 0x130, 0x150, 0x160, 0x220, 0x228, 0x238]));
+    }
+
+    #[test]
+    fn analysis_of_an_elf_merges_code_and_relocation_fields() {
+        let image = crate::exec::analyse(&elf(true)).unwrap();
+        let rel = |offset| Reference { offset, kind: Kind::Rel32 { bias: 0 } };
+        let mut expected = vec![rel(0x101), rel(0x108)];
+        expected.extend(abs64(&[0x120, 0x130, 0x150, 0x160, 0x220, 0x228, 0x238]));
+        assert_eq!(image.references, expected);
     }
 
     #[test]
