@@ -686,6 +686,27 @@ pub(super) mod tests {
         assert_eq!(read(&overlapping), None, "overlapping code");
     }
 
+    #[test]
+    fn relocation_tables_are_read_at_most_the_file_size_in_all() {
+        // 4000 more `.rela.dyn` section headers, each naming the whole file as one table.
+        let mut file = elf(true);
+        let copies = 4000;
+        let rela_dyn = file[0x260 + 64 * 2..0x260 + 64 * 3].to_vec();
+        for _ in 0..copies {
+            file.extend(&rela_dyn);
+        }
+        let len = file.len() as u64;
+        for at in (0x260 + 64 * 6..file.len()).step_by(64) {
+            put(&mut file, at + 24, 8, 0);
+            put(&mut file, at + 32, 8, len);
+        }
+        put(&mut file, 60, 2, 6 + copies);
+        let object = read(&file).unwrap();
+        // The real table, then the file once (its two entries again and a few stray words
+        // that read as `RELATIVE`); not the file 4000 times (16,000 fields and more).
+        assert!(object.pointers.len() < 20, "{}", object.pointers.len());
+    }
+
     const PE_BASE: u64 = 0x1_4000_0000;
 
     /// A small PE32+ image for `machine`: `.text` (RVA 0x1000, file 0x200: a call, then a
