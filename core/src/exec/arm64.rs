@@ -9,9 +9,9 @@ use super::{Kind, Reference};
 /// Nothing when `code` does not lie within `file`.
 pub(crate) fn references(file: &[u8], code: &Code, out: &mut Vec<Reference>) {
     let Some(bytes) = code.bytes(file) else { return };
-    for (offset, word) in (code.offset..).step_by(4).zip(bytes.chunks_exact(4)) {
-        let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
-        if let Some(kind) = kind(word) {
+    let (words, _) = bytes.as_chunks::<4>();
+    for (offset, &word) in (code.offset..).step_by(4).zip(words) {
+        if let Some(kind) = kind(u32::from_le_bytes(word)) {
             out.push(Reference { offset, kind });
         }
     }

@@ -301,6 +301,7 @@ fn table<'a>(file: &'a [u8], offset: u64, size: u64, budget: &mut usize) -> &'a 
 /// `pointers` is full.
 fn rela_pointers(offset: u64, bytes: &[u8], relative: u32, pointers: &mut Pointers) -> bool {
     for (at, entry) in (offset..).step_by(24).zip(bytes.chunks_exact(24)) {
+        // The type is the low 32 bits of `r_info`.
         if u64_at(entry, 8).is_some_and(|info| info as u32 == relative)
             && !(pointers.push(at, Kind::Abs64) && pointers.push(at + 16, Kind::Abs64))
         {
