@@ -9,9 +9,9 @@ use super::{Kind, Reference};
 /// Nothing when `code` does not lie within `file`.
 pub(crate) fn references(file: &[u8], code: &Code, out: &mut Vec<Reference>) {
     let Some(bytes) = code.bytes(file) else { return };
-    for (offset, word) in (code.offset..).step_by(4).zip(bytes.chunks_exact(4)) {
-        let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
-        if let Some(kind) = kind(word) {
+    let (words, _) = bytes.as_chunks::<4>();
+    for (offset, &word) in (code.offset..).step_by(4).zip(words) {
+        if let Some(kind) = kind(u32::from_le_bytes(word)) {
             out.push(Reference { offset, kind });
         }
     }
@@ -42,4 +42,68 @@ fn kind(word: u32) -> Option<Kind> {
         return None;
     };
     Some(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn known_encodings() {
+        let cases = [
+            (0x9400_0040, Some(Kind::A64Branch26)), // bl #0x100
+            (0x17ff_ffff, Some(Kind::A64Branch26)), // b #-4
+            (0x5400_0041, Some(Kind::A64Imm19)),    // b.ne #8
+            (0x5400_0050, Some(Kind::A64Imm19)),    // bc.eq #8
+            (0xb400_0040, Some(Kind::A64Imm19)),    // cbz x0, #8
+            (0x3500_0041, Some(Kind::A64Imm19)),    // cbnz w1, #8
+            (0x5800_0040, Some(Kind::A64Imm19)),    // ldr x0, #8
+            (0x9800_0040, Some(Kind::A64Imm19)),    // ldrsw x0, #8
+            (0x1c00_0040, Some(Kind::A64Imm19)),    // ldr s0, #8
+            (0x3600_0040, Some(Kind::A64Imm14)),    // tbz w0, #0, #8
+            (0xb7f8_0000, Some(Kind::A64Imm14)),    // tbnz x0, #63, #0
+            (0x9000_0000, Some(Kind::A64Adrp)),     // adrp x0, #0
+            (0xd000_0001, Some(Kind::A64Adrp)),     // adrp x1, #0x2000
+            (0x1000_0000, Some(Kind::A64Adr)),      // adr x0, #0
+            (0x7000_0000, Some(Kind::A64Adr)),      // adr x0, #3
+            (0xd503_201f, None),                    // nop
+            (0xd65f_03c0, None),                    // ret
+            (0x9100_0000, None),                    // add x0, x0, #0
+            (0xf940_0020, None),                    // ldr x0, [x1]
+            (0xd63f_0000, None),                    // blr x0
+        ];
+        for (word, expected) in cases {
+            assert_eq!(kind(word), expected, "{word:#010x}");
+        }
+    }
+
+    #[test]
+    fn words_are_aligned_to_the_start_of_the_code() {
+        let mut file = vec![0u8; 2];
+        for word in [0xd503_201fu32, 0x9400_0040, 0x9000_0000] {
+            file.extend(word.to_le_bytes());
+        }
+        file.extend([0x40, 0, 0]); // a partial word
+        let mut out = Vec::new();
+        references(&file, &Code { offset: 2, len: 15, va: 0x1000 }, &mut out);
+        let expected =
+            [Reference { offset: 6, kind: Kind::A64Branch26 }, Reference { offset: 10, kind: Kind::A64Adrp }];
+        assert_eq!(out, expected);
+        out.clear();
+        references(&file, &Code { offset: 2, len: 16, va: 0x1000 }, &mut out);
+        assert!(out.is_empty(), "code beyond the file");
+    }
+
+    proptest! {
+        #[test]
+        fn fields_lie_in_the_code(bytes in proptest::collection::vec(any::<u8>(), 0..512), skip in 0..8usize) {
+            let code = Code { offset: skip as u64, len: bytes.len().saturating_sub(skip) as u64, va: 0 };
+            let mut out = Vec::new();
+            references(&bytes, &code, &mut out);
+            for r in out {
+                prop_assert!((r.offset - code.offset).is_multiple_of(4) && r.offset + 4 <= code.offset + code.len);
+            }
+        }
+    }
 }

@@ -45,8 +45,8 @@ pub(crate) struct Object {
 /// The headers of `file`, or `None` for anything but an ELF, PE or Mach-O file of x86-64 or
 /// AArch64 code whose headers lie within the file.
 ///
-/// Also `None` when there are more than 4096 segments or code ranges, or when the code ranges
-/// add up to more than the file (so that disassembly time stays linear in the file's size).
+/// Also `None` when there are more than 4096 segments or code ranges, or when code ranges
+/// overlap (so that disassembly time stays linear in the file's size).
 /// At most one pointer per 4 bytes of file is kept (a hostile RELR table could name more).
 pub(crate) fn read(file: &[u8]) -> Option<Object> {
     let object = match file.get(..4)? {
@@ -58,19 +58,26 @@ pub(crate) fn read(file: &[u8]) -> Option<Object> {
 }
 
 /// Whether the segments and code ranges of `object` lie within a file of `len` bytes, are
-/// few enough, and the code adds up to at most the file.
+/// few enough, and the code ranges do not overlap.
 fn holds_together(object: &Object, len: u64) -> bool {
     let in_file = |offset: u64, size: u64| offset.checked_add(size).is_some_and(|end| end <= len);
     let segments_fit = object.segments.iter().all(|s| {
         in_file(s.offset, s.file_len) && s.file_len <= s.mem_len && s.va.checked_add(s.mem_len).is_some()
     });
     let code_fit = object.code.iter().all(|c| in_file(c.offset, c.len) && c.va.checked_add(c.len).is_some());
-    let code_total = object.code.iter().try_fold(0u64, |total, c| total.checked_add(c.len));
     object.segments.len() <= MAX_TABLE
         && object.code.len() <= MAX_TABLE
         && segments_fit
         && code_fit
-        && code_total.is_some_and(|total| total <= len)
+        && disjoint(object.code.iter().map(|c| (c.offset, c.len)))
+}
+
+/// Whether no two of the ranges (offset, length) overlap.
+fn disjoint(ranges: impl Iterator<Item = (u64, u64)>) -> bool {
+    let mut spans: Vec<(u64, u64)> =
+        ranges.map(|(offset, len)| (offset, offset.saturating_add(len))).collect();
+    spans.sort_unstable();
+    spans.windows(2).all(|pair| matches!(pair, [a, b] if a.1 <= b.0))
 }
 
 /// `offset .. offset + len` as a `usize` range, if it does not overflow.
@@ -126,7 +133,10 @@ impl AddressMap {
         let index = self.parts.partition_point(|s| s.va <= va).checked_sub(1)?;
         let part = self.parts.get(index)?;
         let delta = va - part.va;
-        (delta.checked_add(len)? <= part.file_len).then(|| part.offset + delta)
+        if delta.checked_add(len)? > part.file_len {
+            return None;
+        }
+        part.offset.checked_add(delta)
     }
 }
 
@@ -135,7 +145,8 @@ impl AddressMap {
 type ElfHeader = elf::FileHeader64<LE>;
 type SectionHeader = elf::SectionHeader64<LE>;
 
-/// A little-endian ELF64 executable or shared object of x86-64 or AArch64 code.
+/// A little-endian ELF64 executable or shared object of x86-64 or AArch64 code. Its code is
+/// its executable sections, or without section headers its executable `PT_LOAD` segments.
 fn read_elf(file: &[u8]) -> Option<Object> {
     let header = ElfHeader::parse(file).ok()?;
     let endian = header.endian().ok()?;
@@ -170,16 +181,18 @@ fn read_elf(file: &[u8]) -> Option<Object> {
         let executable = loads.filter(|p| p.p_flags(endian).0 & elf::PF_X.0 != 0);
         executable
             .map(|p| Code { offset: p.p_offset(endian), len: p.p_filesz(endian), va: p.p_vaddr(endian) })
+            .filter(|c| c.len > 0)
             .collect()
     } else {
         elf_code(sections)
     };
+    let map = AddressMap::new(&segments);
     let tables = if sections.is_empty() {
-        dynamic_tables(file, program_headers, &AddressMap::new(&segments))
+        dynamic_tables(file, program_headers, &map)
     } else {
         section_tables(header, file, sections)?
     };
-    let pointers = elf_pointers(file, &tables, relative, &AddressMap::new(&segments));
+    let pointers = elf_pointers(file, &tables, relative, &map);
     Some(Object { arch, image_base: 0, segments, code, pointers })
 }
 
@@ -205,13 +218,20 @@ struct ElfTables {
 /// The tables named by section headers: `.rela.dyn` and any `SHT_RELR` section.
 fn section_tables(header: &ElfHeader, file: &[u8], sections: &[SectionHeader]) -> Option<ElfTables> {
     let endian = LE;
-    let names = header.section_strings(endian, file, sections).ok()?;
+    let index = usize::try_from(header.shstrndx(endian, file).ok()?).ok()?;
+    let names = sections.get(index)?.data(endian, file).ok()?;
+    // Compared in place: a lookup of a whole name could scan far in a string table without
+    // NULs, once per section.
+    const RELA_DYN: &[u8] = b".rela.dyn\0";
+    let named_rela_dyn = |section: &SectionHeader| {
+        let start = usize::try_from(section.sh_name(endian)).ok();
+        start.and_then(|start| names.get(start..start.checked_add(RELA_DYN.len())?)) == Some(RELA_DYN)
+    };
     let mut tables = ElfTables::default();
     for section in sections {
         let place = (section.sh_offset(endian), section.sh_size(endian));
-        let name = section.name(endian, names).unwrap_or_default();
         match section.sh_type(endian) {
-            elf::SHT_RELA if name == b".rela.dyn" => tables.rela.push(place),
+            elf::SHT_RELA if named_rela_dyn(section) => tables.rela.push(place),
             elf::SHT_RELR => tables.relr.push(place),
             _ => {}
         }
@@ -250,29 +270,38 @@ fn dynamic_tables(file: &[u8], program_headers: &[elf::ProgramHeader64<LE>], map
 
 /// The pointer fields of the relocation tables: both address fields (`r_offset`, `r_addend`)
 /// of each `RELATIVE` entry, and each location that a RELR table names and the file holds.
+/// Tables are read as far as they lie in the file, and only as many bytes of tables in all as
+/// the file has (hostile section headers could name the same table many times).
 fn elf_pointers(file: &[u8], tables: &ElfTables, relative: u32, map: &AddressMap) -> Vec<Reference> {
     let mut pointers = Pointers::new(file.len());
+    let mut budget = file.len();
     for &(offset, size) in &tables.rela {
-        if !rela_pointers(file, offset, size, relative, &mut pointers) {
-            break;
+        if !rela_pointers(offset, table(file, offset, size, &mut budget), relative, &mut pointers) {
+            return pointers.list;
         }
     }
     for &(offset, size) in &tables.relr {
-        if !relr_pointers(file, offset, size, map, &mut pointers) {
+        if !relr_pointers(table(file, offset, size, &mut budget), map, &mut pointers) {
             break;
         }
     }
     pointers.list
 }
 
-/// Adds the `RELATIVE` entries of the RELA table at `offset` (`size` bytes, those in the file);
-/// `false` once `pointers` is full.
-fn rela_pointers(file: &[u8], offset: u64, size: u64, relative: u32, pointers: &mut Pointers) -> bool {
-    let end = offset.saturating_add(size).min(file.len() as u64);
-    let Some(bytes) = range(offset, end.saturating_sub(offset)).and_then(|r| file.get(r)) else {
-        return true;
-    };
+/// The bytes of the table at `offset` (`size` bytes), cut at the end of `file` and to at most
+/// `budget` bytes, which it then takes from `budget`.
+fn table<'a>(file: &'a [u8], offset: u64, size: u64, budget: &mut usize) -> &'a [u8] {
+    let rest = file.get(usize::try_from(offset).unwrap_or(usize::MAX)..).unwrap_or_default();
+    let len = usize::try_from(size).unwrap_or(usize::MAX).min(rest.len()).min(*budget);
+    *budget -= len;
+    rest.get(..len).unwrap_or_default()
+}
+
+/// Adds the `RELATIVE` entries of the RELA table `bytes`, at file offset `offset`; `false` once
+/// `pointers` is full.
+fn rela_pointers(offset: u64, bytes: &[u8], relative: u32, pointers: &mut Pointers) -> bool {
     for (at, entry) in (offset..).step_by(24).zip(bytes.chunks_exact(24)) {
+        // The type is the low 32 bits of `r_info`.
         if u64_at(entry, 8).is_some_and(|info| info as u32 == relative)
             && !(pointers.push(at, Kind::Abs64) && pointers.push(at + 16, Kind::Abs64))
         {
@@ -282,17 +311,13 @@ fn rela_pointers(file: &[u8], offset: u64, size: u64, relative: u32, pointers: &
     true
 }
 
-/// Adds the locations of the RELR table at `offset` (`size` bytes, those in the file) that lie
-/// in the file; `false` once `pointers` is full.
+/// Adds the locations named by the RELR table `bytes` that lie in the file; `false` once
+/// `pointers` is full.
 ///
 /// RELR: an even word is an address to relocate, and the next location is 8 bytes after it;
 /// an odd word is a bitmap whose bit `i` (1..=63) names the location `8 * (i - 1)` bytes after
 /// the next location, which then moves on by `63 * 8` bytes.
-fn relr_pointers(file: &[u8], offset: u64, size: u64, map: &AddressMap, pointers: &mut Pointers) -> bool {
-    let end = offset.saturating_add(size).min(file.len() as u64);
-    let Some(bytes) = range(offset, end.saturating_sub(offset)).and_then(|r| file.get(r)) else {
-        return true;
-    };
+fn relr_pointers(bytes: &[u8], map: &AddressMap, pointers: &mut Pointers) -> bool {
     let mut next = 0u64;
     let mut add = |va: u64| map.offset(va, 8).is_none_or(|at| pointers.push(at, Kind::Abs64));
     for word in bytes.chunks_exact(8) {
@@ -422,7 +447,7 @@ type MachHeader = macho::MachHeader64<LE>;
 ///
 /// A fat file's `Object` has one arch: that of its first slice of a supported arch. Slices of
 /// other archs contribute nothing; each slice used is an address space of its own (`space` is
-/// its index in the fat arch table).
+/// its index in the fat arch table). The slices used must not overlap.
 fn read_macho(file: &[u8]) -> Option<Object> {
     let magic = u32::from_be_bytes(file.get(..4)?.try_into().ok()?);
     let slices: Vec<(u64, u64, macho::CpuType)> = match magic {
@@ -431,14 +456,16 @@ fn read_macho(file: &[u8]) -> Option<Object> {
         _ => vec![(0, file.len() as u64, macho_cpu(file)?)],
     };
     let cpu = slices.iter().map(|s| s.2).find(|&cpu| macho_arch(cpu).is_some())?;
-    if slices.len() > MAX_TABLE {
+    let used: Vec<(usize, u64, u64)> =
+        slices.iter().enumerate().filter(|(_, s)| s.2 == cpu).map(|(i, s)| (i, s.0, s.1)).collect();
+    if slices.len() > MAX_TABLE || !disjoint(used.iter().map(|&(_, offset, size)| (offset, size))) {
         return None;
     }
     let mut object =
         Object { arch: macho_arch(cpu)?, image_base: 0, segments: vec![], code: vec![], pointers: vec![] };
-    for (space, &(offset, size, _)) in slices.iter().enumerate().filter(|(_, s)| s.2 == cpu) {
+    for (space, offset, size) in used {
         let slice = file.get(range(offset, size)?)?;
-        macho_slice(slice, offset, space as u32, &mut object)?;
+        macho_slice(slice, offset, u32::try_from(space).ok()?, &mut object)?;
     }
     Some(object)
 }
@@ -502,4 +529,390 @@ fn macho_slice(slice: &[u8], base: u64, space: u32, object: &mut Object) -> Opti
         }
     }
     Some(())
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Writes `value`'s low `width` bytes, little-endian, at `at`.
+    fn put(file: &mut [u8], at: usize, width: usize, value: u64) {
+        file[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);
+    }
+
+    const ELF_VA: u64 = 0x10000;
+
+    /// A small x86-64 ELF shared object: one RX `PT_LOAD` of the whole file at `ELF_VA`, a
+    /// `PT_DYNAMIC`, and sections `.text` (0x100, a call and a RIP-relative load), `.rela.dyn`
+    /// (0x120: `RELATIVE`, `GLOB_DAT`, `RELATIVE`), `.relr.dyn` (0x168: an address and a
+    /// bitmap), `.shstrtab` (0x178), `.dynamic` (0x1c0) and data (0x220); section headers at
+    /// 0x260 unless `with_sections` is false.
+    pub(in crate::exec) fn elf(with_sections: bool) -> Vec<u8> {
+        let mut f = vec![0u8; if with_sections { 0x260 + 6 * 64 } else { 0x260 }];
+        f[..16].copy_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+        put(&mut f, 16, 2, 3); // ET_DYN
+        put(&mut f, 18, 2, 62); // EM_X86_64
+        put(&mut f, 20, 4, 1);
+        put(&mut f, 32, 8, 64); // e_phoff
+        put(&mut f, 52, 2, 64);
+        put(&mut f, 54, 2, 56);
+        put(&mut f, 56, 2, 2); // e_phnum
+        if with_sections {
+            put(&mut f, 40, 8, 0x260); // e_shoff
+            put(&mut f, 58, 2, 64);
+            put(&mut f, 60, 2, 6);
+            put(&mut f, 62, 2, 4); // e_shstrndx
+        }
+        let len = f.len() as u64;
+        for (at, (typ, flags, offset, filesz, memsz)) in
+            [(64, (1, 5, 0, len, len + 0x100)), (120, (2, 6, 0x1c0, 0x50, 0x50))]
+        {
+            put(&mut f, at, 4, typ);
+            put(&mut f, at + 4, 4, flags);
+            put(&mut f, at + 8, 8, offset);
+            put(&mut f, at + 16, 8, ELF_VA + offset);
+            put(&mut f, at + 32, 8, filesz);
+            put(&mut f, at + 40, 8, memsz);
+        }
+        let text = [0xe8, 0, 0, 0, 0, 0x48, 0x8b, 0x05, 0x10, 0, 0, 0, 0xc3];
+        f[0x100..0x100 + text.len()].copy_from_slice(&text);
+        for (i, (info, addend)) in [(8, 0x10100), (6, 0), (8, 0x10105)].into_iter().enumerate() {
+            put(&mut f, 0x120 + 24 * i, 8, ELF_VA + 0x220 + 0x30 + 8 * i as u64);
+            put(&mut f, 0x120 + 24 * i + 8, 8, info);
+            put(&mut f, 0x120 + 24 * i + 16, 8, addend);
+        }
+        put(&mut f, 0x168, 8, ELF_VA + 0x220);
+        put(&mut f, 0x170, 8, 0b1011);
+        let names = b"\0.text\0.rela.dyn\0.relr.dyn\0.shstrtab\0.dynamic\0";
+        f[0x178..0x178 + names.len()].copy_from_slice(names);
+        for (i, (tag, value)) in [(7, 0x120), (8, 72), (36, 0x168), (35, 16), (0, 0)].into_iter().enumerate()
+        {
+            put(&mut f, 0x1c0 + 16 * i, 8, tag);
+            put(&mut f, 0x1c0 + 16 * i + 8, 8, if tag == 7 || tag == 36 { ELF_VA + value } else { value });
+        }
+        if !with_sections {
+            return f;
+        }
+        let sections = [
+            (1, 1, 6, 0x100, text.len() as u64),
+            (7, 4, 2, 0x120, 72),
+            (17, 19, 2, 0x168, 16),
+            (27, 3, 0, 0x178, names.len() as u64),
+            (37, 6, 3, 0x1c0, 0x50),
+        ];
+        for (i, (name, typ, flags, offset, size)) in sections.into_iter().enumerate() {
+            let at = 0x260 + 64 * (i + 1);
+            put(&mut f, at, 4, name);
+            put(&mut f, at + 4, 4, typ);
+            put(&mut f, at + 8, 8, flags);
+            put(&mut f, at + 16, 8, if typ == 3 { 0 } else { ELF_VA + offset });
+            put(&mut f, at + 24, 8, offset);
+            put(&mut f, at + 32, 8, size);
+        }
+        f
+    }
+
+    fn abs64(offsets: &[u64]) -> Vec<Reference> {
+        offsets.iter().map(|&offset| Reference { offset, kind: Kind::Abs64 }).collect()
+    }
+
+    #[test]
+    fn elf_with_sections() {
+        let file = elf(true);
+        let object = read(&file).unwrap();
+        assert_eq!(object.arch, Arch::X86_64);
+        assert_eq!(object.image_base, 0);
+        let len = file.len() as u64;
+        assert_eq!(
+            object.segments,
+            [Segment { offset: 0, va: ELF_VA, file_len: len, mem_len: len + 0x100, space: 0 }]
+        );
+        assert_eq!(object.code, [Code { offset: 0x100, len: 13, va: ELF_VA + 0x100 }]);
+        // RELA: fields of entries 0 and 2; RELR: 0x220, then bits 1 and 3 of the bitmap.
+        assert_eq!(object.pointers, abs64(&[0x120, 0x130, 0x150, 0x160, 0x220, 0x228, 0x238]));
+    }
+
+    #[test]
+    fn analysis_of_an_elf_merges_code_and_relocation_fields() {
+        let image = crate::exec::analyse(&elf(true)).unwrap();
+        let rel = |offset| Reference { offset, kind: Kind::Rel32 { bias: 0 } };
+        let mut expected = vec![rel(0x101), rel(0x108)];
+        expected.extend(abs64(&[0x120, 0x130, 0x150, 0x160, 0x220, 0x228, 0x238]));
+        assert_eq!(image.references, expected);
+    }
+
+    #[test]
+    fn elf_without_sections_uses_executable_segments_and_the_dynamic_table() {
+        let file = elf(false);
+        let object = read(&file).unwrap();
+        assert_eq!(object.code, [Code { offset: 0, len: file.len() as u64, va: ELF_VA }]);
+        assert_eq!(object.pointers, abs64(&[0x120, 0x130, 0x150, 0x160, 0x220, 0x228, 0x238]));
+    }
+
+    #[test]
+    fn elf_aarch64_relocations() {
+        let mut file = elf(true);
+        put(&mut file, 18, 2, 183); // EM_AARCH64
+        for i in 0..3 {
+            put(&mut file, 0x128 + 24 * i, 8, if i == 2 { 8 } else { 1027 });
+        }
+        let object = read(&file).unwrap();
+        assert_eq!(object.arch, Arch::Aarch64);
+        assert_eq!(object.pointers, abs64(&[0x120, 0x130, 0x138, 0x148, 0x220, 0x228, 0x238]));
+    }
+
+    #[test]
+    fn elf_that_does_not_hold_together_is_not_an_executable() {
+        let file = elf(true);
+        let cases: [(usize, usize, u64); 6] = [
+            (16, 2, 1),                     // ET_REL
+            (18, 2, 3),                     // EM_386
+            (5, 1, 2),                      // big-endian
+            (64 + 8, 8, 1),                 // PT_LOAD past the end of the file
+            (64 + 40, 8, 0x10),             // memsz below filesz
+            (0x260 + 64 + 32, 8, u64::MAX), // .text size overflows
+        ];
+        for (at, width, value) in cases {
+            let mut bad = file.clone();
+            put(&mut bad, at, width, value);
+            assert_eq!(read(&bad), None, "{at:#x}");
+        }
+        assert_eq!(read(&file[..0x100]), None);
+        assert_eq!(read(b"\x7fEL"), None);
+        let mut overlapping = file.clone();
+        put(&mut overlapping, 0x260 + 64 * 5 + 8, 8, 6); // .dynamic executable ...
+        assert!(read(&overlapping).is_some());
+        put(&mut overlapping, 0x260 + 64 * 5 + 24, 8, 0x108); // ... and over the end of .text
+        assert_eq!(read(&overlapping), None, "overlapping code");
+    }
+
+    #[test]
+    fn relocation_tables_are_read_at_most_the_file_size_in_all() {
+        // 4000 more `.rela.dyn` section headers, each naming the whole file as one table.
+        let mut file = elf(true);
+        let copies = 4000;
+        let rela_dyn = file[0x260 + 64 * 2..0x260 + 64 * 3].to_vec();
+        for _ in 0..copies {
+            file.extend(&rela_dyn);
+        }
+        let len = file.len() as u64;
+        for at in (0x260 + 64 * 6..file.len()).step_by(64) {
+            put(&mut file, at + 24, 8, 0);
+            put(&mut file, at + 32, 8, len);
+        }
+        put(&mut file, 60, 2, 6 + copies);
+        let object = read(&file).unwrap();
+        // The real table, then the file once (its two entries again and a few stray words
+        // that read as `RELATIVE`); not the file 4000 times (16,000 fields and more).
+        assert!(object.pointers.len() < 20, "{}", object.pointers.len());
+    }
+
+    const PE_BASE: u64 = 0x1_4000_0000;
+
+    /// A small PE32+ image for `machine`: `.text` (RVA 0x1000, file 0x200: a call, then a
+    /// `DIR64` location at 0x208), `.pdata` (RVA 0x2000, file 0x220, 24 bytes) and `.reloc`
+    /// (RVA 0x3000, file 0x240: one block).
+    pub(in crate::exec) fn pe(machine: u16) -> Vec<u8> {
+        let mut f = vec![0u8; 0x260];
+        f[..2].copy_from_slice(b"MZ");
+        put(&mut f, 0x3c, 4, 0x40);
+        f[0x40..0x44].copy_from_slice(b"PE\0\0");
+        put(&mut f, 0x44, 2, u64::from(machine));
+        put(&mut f, 0x46, 2, 3);
+        put(&mut f, 0x54, 2, 0xf0);
+        let optional = 0x58;
+        put(&mut f, optional, 2, 0x20b);
+        put(&mut f, optional + 24, 8, PE_BASE);
+        put(&mut f, optional + 108, 4, 16);
+        put(&mut f, optional + 112 + 3 * 8, 4, 0x2000); // exception directory
+        put(&mut f, optional + 112 + 3 * 8 + 4, 4, 24);
+        put(&mut f, optional + 112 + 5 * 8, 4, 0x3000); // base relocations
+        put(&mut f, optional + 112 + 5 * 8 + 4, 4, 12);
+        let sections = [
+            (0x10, 0x1000, 0x200, 0x6000_0020),
+            (0x18, 0x2000, 0x220, 0x4000_0040),
+            (0x0c, 0x3000, 0x240, 0x4200_0040),
+        ];
+        for (i, (virtual_size, rva, raw, flags)) in sections.into_iter().enumerate() {
+            let at = 0x148 + 40 * i;
+            put(&mut f, at + 8, 4, virtual_size);
+            put(&mut f, at + 12, 4, rva);
+            put(&mut f, at + 16, 4, 0x20);
+            put(&mut f, at + 20, 4, raw);
+            put(&mut f, at + 36, 4, flags);
+        }
+        f[0x200] = 0xe8;
+        put(&mut f, 0x220, 4, 0x1000);
+        put(&mut f, 0x224, 4, if machine == 0x8664 { 0x1005 } else { 0x0040_0001 });
+        put(&mut f, 0x228, 4, if machine == 0x8664 { 0x2100 } else { 0x1005 });
+        put(&mut f, 0x22c, 4, 0x2100);
+        put(&mut f, 0x240, 4, 0x1000);
+        put(&mut f, 0x244, 4, 12);
+        put(&mut f, 0x248, 2, 0xa008);
+        f
+    }
+
+    fn rva32(offsets: &[u64]) -> impl Iterator<Item = Reference> + '_ {
+        offsets.iter().map(|&offset| Reference { offset, kind: Kind::Rva32 })
+    }
+
+    #[test]
+    fn pe_x64() {
+        let object = read(&pe(0x8664)).unwrap();
+        assert_eq!((object.arch, object.image_base), (Arch::X86_64, PE_BASE));
+        let segment = |offset, rva, file_len| Segment {
+            offset,
+            va: PE_BASE + rva,
+            file_len,
+            mem_len: file_len,
+            space: 0,
+        };
+        assert_eq!(
+            object.segments,
+            [segment(0x200, 0x1000, 0x10), segment(0x220, 0x2000, 0x18), segment(0x240, 0x3000, 0x0c)]
+        );
+        assert_eq!(object.code, [Code { offset: 0x200, len: 0x10, va: PE_BASE + 0x1000 }]);
+        let mut expected = abs64(&[0x208]);
+        expected.extend(rva32(&[0x220, 0x224, 0x228, 0x22c, 0x230, 0x234]));
+        assert_eq!(object.pointers, expected);
+    }
+
+    #[test]
+    fn pe_arm64_runtime_functions_name_xdata_only_when_unpacked() {
+        let object = read(&pe(0xaa64)).unwrap();
+        assert_eq!(object.arch, Arch::Aarch64);
+        let mut expected = abs64(&[0x208]);
+        // Entry 0 is packed (flag 1); entries 1 and 2 point at .xdata records (flag 0).
+        expected.extend(rva32(&[0x220, 0x228, 0x22c, 0x230, 0x234]));
+        assert_eq!(object.pointers, expected);
+    }
+
+    #[test]
+    fn pe_that_does_not_hold_together_is_not_an_executable() {
+        let file = pe(0x8664);
+        for (at, width, value) in
+            [(0x44, 2, 0x14c), (0x58, 2, 0x10b), (0x148 + 20, 4, 0x258), (0x3c, 4, 0x1000)]
+        {
+            let mut bad = file.clone();
+            put(&mut bad, at, width, value);
+            assert_eq!(read(&bad), None, "{at:#x}");
+        }
+        assert_eq!(read(&file[..0x150]), None);
+    }
+
+    const MACHO_VA: u64 = 0x1_0000_0000;
+
+    /// A thin 64-bit Mach-O executable of 0x200 bytes for `cpu`: one segment of the whole file
+    /// and one code section (0x100, 16 bytes).
+    pub(in crate::exec) fn macho(cpu: u32) -> Vec<u8> {
+        let mut f = vec![0u8; 0x200];
+        put(&mut f, 0, 4, 0xfeed_facf);
+        put(&mut f, 4, 4, u64::from(cpu));
+        put(&mut f, 12, 4, 2);
+        put(&mut f, 16, 4, 1);
+        put(&mut f, 20, 4, 72 + 80);
+        put(&mut f, 32, 4, 0x19); // LC_SEGMENT_64
+        put(&mut f, 36, 4, 72 + 80);
+        f[40..46].copy_from_slice(b"__TEXT");
+        put(&mut f, 56, 8, MACHO_VA);
+        put(&mut f, 64, 8, 0x1000);
+        put(&mut f, 80, 8, 0x200);
+        put(&mut f, 96, 4, 1); // nsects
+        let section = 104;
+        f[section..section + 6].copy_from_slice(b"__text");
+        put(&mut f, section + 32, 8, MACHO_VA + 0x100);
+        put(&mut f, section + 40, 8, 0x10);
+        put(&mut f, section + 48, 4, 0x100);
+        put(&mut f, section + 64, 4, 0x8000_0400);
+        put(&mut f, 0x100, 4, 0x9400_0040); // bl
+        f
+    }
+
+    const ARM64: u32 = 0x0100_000c;
+    const X86_64: u32 = 0x0100_0007;
+
+    /// A fat file (`FAT_MAGIC`) of the thin files for `cpus`, at 0x200, 0x400, ...
+    fn fat(cpus: &[u32]) -> Vec<u8> {
+        let mut f = vec![0u8; 0x200];
+        f[..4].copy_from_slice(&0xcafe_babe_u32.to_be_bytes());
+        f[4..8].copy_from_slice(&(cpus.len() as u32).to_be_bytes());
+        for (i, &cpu) in cpus.iter().enumerate() {
+            let entry = [cpu, 0, 0x200 * (i as u32 + 1), 0x200, 9];
+            for (j, word) in entry.into_iter().enumerate() {
+                f[8 + 20 * i + 4 * j..][..4].copy_from_slice(&word.to_be_bytes());
+            }
+            f.extend(macho(cpu));
+        }
+        f
+    }
+
+    #[test]
+    fn macho_thin() {
+        let object = read(&macho(ARM64)).unwrap();
+        assert_eq!(object.arch, Arch::Aarch64);
+        assert_eq!(
+            object.segments,
+            [Segment { offset: 0, va: MACHO_VA, file_len: 0x200, mem_len: 0x1000, space: 0 }]
+        );
+        assert_eq!(object.code, [Code { offset: 0x100, len: 0x10, va: MACHO_VA + 0x100 }]);
+        assert!(object.pointers.is_empty());
+        assert_eq!(read(&macho(X86_64)).unwrap().arch, Arch::X86_64);
+        assert_eq!(read(&macho(7)), None); // i386
+    }
+
+    #[test]
+    fn macho_fat_uses_the_slices_of_the_first_supported_arch() {
+        let object = read(&fat(&[7, ARM64, X86_64, ARM64])).unwrap();
+        assert_eq!(object.arch, Arch::Aarch64);
+        let segment =
+            |offset, space| Segment { offset, va: MACHO_VA, file_len: 0x200, mem_len: 0x1000, space };
+        assert_eq!(object.segments, [segment(0x400, 1), segment(0x800, 3)]);
+        let code = |offset| Code { offset, len: 0x10, va: MACHO_VA + 0x100 };
+        assert_eq!(object.code, [code(0x500), code(0x900)]);
+        assert_eq!(read(&fat(&[7])), None);
+        let mut overlapping = fat(&[ARM64, ARM64]);
+        overlapping[8 + 20 + 8..8 + 20 + 12].copy_from_slice(&0x200u32.to_be_bytes());
+        assert_eq!(read(&overlapping), None, "overlapping slices");
+    }
+
+    #[test]
+    fn macho_that_does_not_hold_together_is_not_an_executable() {
+        let file = macho(ARM64);
+        for (at, width, value) in [(20, 4, 0x1000), (80, 8, 0x201), (104 + 48, 4, 0x1f8), (36, 4, 4)] {
+            let mut bad = file.clone();
+            put(&mut bad, at, width, value);
+            assert_eq!(read(&bad), None, "{at:#x}");
+        }
+    }
+
+    /// Valid files of each format, to mutate.
+    pub(in crate::exec) fn samples() -> Vec<Vec<u8>> {
+        vec![elf(true), elf(false), pe(0x8664), pe(0xaa64), macho(ARM64), fat(&[X86_64, ARM64])]
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let first = crate::exec::analyse(&bytes);
+            prop_assert_eq!(first, crate::exec::analyse(&bytes));
+        }
+
+        #[test]
+        fn mutated_headers_never_panic(
+            sample in 0..6usize,
+            edits in proptest::collection::vec((any::<u16>(), any::<u8>()), 1..8),
+            cut in any::<u16>(),
+        ) {
+            let mut file = samples().swap_remove(sample);
+            for (at, value) in edits {
+                let len = file.len();
+                file[usize::from(at) % len] = value;
+            }
+            let first = crate::exec::analyse(&file);
+            prop_assert_eq!(&first, &crate::exec::analyse(&file));
+            file.truncate(usize::from(cut) % (file.len() + 1));
+            let _ = crate::exec::analyse(&file);
+        }
+    }
 }
