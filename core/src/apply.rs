@@ -303,8 +303,15 @@ fn run(
     if let Some(policy) = &options.trust {
         policy.check(&info)?;
     }
-    workers.run(|| check_source(old, &info))?;
-    let exec = info.exec.as_ref().map(|exec| workers.run(|| exec::prepare_apply(old, exec))).transpose()?;
+    // The old file's analysis (version 4) runs beside its hash check, which decides first.
+    let (source, exec) = workers.run(|| {
+        rayon::join(
+            || check_source(old, &info),
+            || info.exec.as_ref().map(|exec| exec::prepare_apply(old, exec)).transpose(),
+        )
+    });
+    source?;
+    let exec = exec?;
     let fields = exec.as_ref().map(|(references, predictor)| exec::Fields { old, references, predictor });
     output.prepare(&info)?;
 

@@ -24,6 +24,8 @@ pub(crate) use kind::Kind;
 pub(crate) use map::{AddressMap, Region};
 pub(crate) use predict::Fields;
 
+use rayon::prelude::*;
+
 use crate::codec::StreamCodec;
 use crate::error::{Error, Result};
 use predict::{Layout, Predictor};
@@ -102,18 +104,39 @@ pub(crate) struct Image {
     pub(crate) references: Vec<Reference>,
 }
 
+/// Code is decoded in pieces of this many bytes, in parallel, each from its own start: a piece
+/// that starts inside an instruction loses the few fields before the sweep falls back into
+/// step. Part of the analysis's definition ([`EXTRACTOR_VERSION`]), not a tuning knob.
+const SWEEP_PIECE: u64 = 1 << 20;
+
+/// `code` cut into pieces of [`SWEEP_PIECE`] bytes (the last one shorter).
+fn sweep_pieces(code: &image::Code) -> impl Iterator<Item = image::Code> + '_ {
+    (0..code.len.div_ceil(SWEEP_PIECE)).map(move |k| image::Code {
+        offset: code.offset + k * SWEEP_PIECE,
+        len: SWEEP_PIECE.min(code.len - k * SWEEP_PIECE),
+        va: code.va.wrapping_add(k * SWEEP_PIECE),
+    })
+}
+
 /// The executable layout and pointer fields of `file`, or `None` when it is not an ELF, PE or
 /// Mach-O file of x86-64 or AArch64 code, or its headers do not hold together. Never panics,
 /// whatever the bytes; time and memory are linear in the file's size.
 pub(crate) fn analyse(file: &[u8]) -> Option<Image> {
     let object = image::read(file)?;
+    let pieces: Vec<image::Code> = object.code.iter().flat_map(sweep_pieces).collect();
+    let found: Vec<Vec<Reference>> = pieces
+        .par_iter()
+        .map(|piece| {
+            let mut found = Vec::new();
+            match object.arch {
+                Arch::X86_64 => x86::references(file, piece, &mut found),
+                Arch::Aarch64 => arm64::references(file, piece, &mut found),
+            }
+            found
+        })
+        .collect();
     let mut references = object.pointers;
-    for code in &object.code {
-        match object.arch {
-            Arch::X86_64 => x86::references(file, code, &mut references),
-            Arch::Aarch64 => arm64::references(file, code, &mut references),
-        }
-    }
+    references.extend(found.into_iter().flatten());
     references.sort();
     let mut end = 0u64;
     references.retain(|r| {
