@@ -38,6 +38,21 @@
 #define CHUNKDELTA_CONTAINER_GZIP 2
 
 /**
+ * `chunkdelta_exec_info.arch`: not an executable patch (format versions 1 to 3).
+ */
+#define CHUNKDELTA_EXEC_NONE 0
+
+/**
+ * `chunkdelta_exec_info.arch`: an executable patch of x86-64 code.
+ */
+#define CHUNKDELTA_EXEC_X86_64 1
+
+/**
+ * `chunkdelta_exec_info.arch`: an executable patch of AArch64 code.
+ */
+#define CHUNKDELTA_EXEC_AARCH64 2
+
+/**
  * `chunkdelta_options_set_codec`: each chunk stream is zstd or stored, whichever is smaller:
  * 5-8% larger patches than xz on the dev corpus, applied about twice as fast.
  */
@@ -132,8 +147,9 @@ typedef enum chunkdelta_result {
   CHUNKDELTA_ERR_UNTRUSTED = 9,
   /**
    * A container patch's members do not deflate on this machine to the bytes the patch
-   * records (or this build does not link the pinned zlib): the patch cannot rebuild the
-   * file here, fetch the full new file instead. No output exists.
+   * records (or this build does not link the pinned zlib), or an executable patch's
+   * analysis of the old file (its pointer fields) differs from the one diff made: the
+   * patch cannot rebuild the file here, fetch the full new file instead. No output exists.
    */
   CHUNKDELTA_ERR_REBUILD_MISMATCH = 10,
 } chunkdelta_result;
@@ -239,6 +255,35 @@ typedef struct chunkdelta_container_info {
    */
   uint64_t rebuilt_len;
 } chunkdelta_container_info;
+
+/**
+ * What an executable patch (format version 4, `FORMAT.md` "Version 4") says about its
+ * transform: filled by `chunkdelta_patch_exec_info` and `chunkdelta_patch_exec_info_file`.
+ * For any other patch, `arch` is `CHUNKDELTA_EXEC_NONE` and every other field 0.
+ */
+typedef struct chunkdelta_exec_info {
+  /**
+   * One of the `CHUNKDELTA_EXEC_*` values: the instruction set of the code.
+   */
+  uint32_t arch;
+  /**
+   * The version of the analysis of executables the patch was made with; apply needs the
+   * same (else `CHUNKDELTA_ERR_REBUILD_MISMATCH`).
+   */
+  uint32_t extractor_version;
+  /**
+   * How many pointer fields the analysis found in the old file.
+   */
+  uint64_t old_references;
+  /**
+   * Pieces of the address map (old to new offsets) the predictions use.
+   */
+  uint64_t map_pieces;
+  /**
+   * Bytes the exec block takes in the patch.
+   */
+  uint64_t block_len;
+} chunkdelta_exec_info;
 
 /**
  * One signature of a patch and the metadata it signs: filled by `chunkdelta_patch_signatures`
@@ -408,7 +453,8 @@ enum chunkdelta_result chunkdelta_options_set_level(struct chunkdelta_options *o
 /**
  * Sets the compressors diff tries on each chunk stream: `CHUNKDELTA_CODEC_XZ` (the default),
  * `CHUNKDELTA_CODEC_ZSTD` or `CHUNKDELTA_CODEC_AUTO`; any other value is
- * `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Patches are format version 3 whichever is chosen.
+ * `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Patches are format version 3 (4 for executables,
+ * `chunkdelta_options_set_exec`) whichever is chosen.
  *
  * # Safety
  * `opts` is NULL or a live options object that no call is using.
@@ -439,6 +485,21 @@ enum chunkdelta_result chunkdelta_options_set_durable(struct chunkdelta_options 
  */
 enum chunkdelta_result chunkdelta_options_set_containers(struct chunkdelta_options *opts,
                                                          int containers);
+
+/**
+ * Sets whether diff makes executable patches (non-zero, the default) or not (0): when old
+ * and new are both ELF, PE or Mach-O files of x86-64 or AArch64 code, the patch is format
+ * version 4 (`FORMAT.md`, "Version 4"), whose chunks code each pointer field as a correction
+ * to a prediction (much smaller patches of rebuilt programs; diff holds a masked copy of both
+ * files). Apply re-derives the old file's analysis and fails with
+ * `CHUNKDELTA_ERR_REBUILD_MISMATCH` where it differs from the patch's. 0 always makes a
+ * version-3 patch. `chunkdelta_patch_exec_info` describes an executable patch.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object that no call is using.
+ */
+enum chunkdelta_result chunkdelta_options_set_exec(struct chunkdelta_options *opts,
+                                                   int exec);
 
 /**
  * Sets the number of worker threads for diff and apply; 0 (the default) uses one per core
@@ -561,6 +622,19 @@ enum chunkdelta_result chunkdelta_patch_container_info(const uint8_t *patch,
                                                        struct chunkdelta_container_info *info_out);
 
 /**
+ * Describes the executable transform of the patch in memory into `*info_out` (a patch of
+ * format version 1 to 3 has arch `CHUNKDELTA_EXEC_NONE`), after the checks of
+ * `chunkdelta_patch_info`.
+ *
+ * # Safety
+ * `patch` is NULL or points to `patch_len` readable bytes, unchanged during the call.
+ * `info_out` is valid for writes.
+ */
+enum chunkdelta_result chunkdelta_patch_exec_info(const uint8_t *patch,
+                                                  size_t patch_len,
+                                                  struct chunkdelta_exec_info *info_out);
+
+/**
  * Describes the signatures of the patch in memory: writes the first `capacity` of them to
  * `signatures_out` (fewer if it has fewer) and their number to `*count_out`, which may exceed
  * `capacity`: call with a capacity of 0 (and NULL) to learn how many there are, or size the
@@ -652,6 +726,16 @@ enum chunkdelta_result chunkdelta_patch_info_file(const char *patch_path,
  */
 enum chunkdelta_result chunkdelta_patch_container_info_file(const char *patch_path,
                                                             struct chunkdelta_container_info *info_out);
+
+/**
+ * `chunkdelta_patch_exec_info` on the patch file `patch_path`.
+ *
+ * # Safety
+ * `patch_path` is NULL or a NUL-terminated string, unchanged during the call. `info_out` is
+ * valid for writes.
+ */
+enum chunkdelta_result chunkdelta_patch_exec_info_file(const char *patch_path,
+                                                       struct chunkdelta_exec_info *info_out);
 
 /**
  * `chunkdelta_patch_signatures` on the patch file `patch_path`.

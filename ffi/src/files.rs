@@ -9,7 +9,9 @@ use std::path::Path;
 use chunkdelta::{Error, read_info};
 
 use crate::args::{Out, path};
-use crate::info::{chunkdelta_container_info, chunkdelta_info, chunkdelta_signature, put_signatures};
+use crate::info::{
+    chunkdelta_container_info, chunkdelta_exec_info, chunkdelta_info, chunkdelta_signature, put_signatures,
+};
 use crate::options::{apply_options, chunkdelta_options, diff_options};
 use crate::panic::guard;
 use crate::result::chunkdelta_result;
@@ -138,6 +140,25 @@ pub unsafe extern "C" fn chunkdelta_patch_container_info_file(
         let (mut info_out, patch) =
             unsafe { (Out::new(info_out, "info_out")?, path(patch_path, "patch_path")?) };
         info_out.write(chunkdelta_container_info::from(&read_info(open_patch(patch)?)?));
+        Ok(())
+    })
+}
+
+/// `chunkdelta_patch_exec_info` on the patch file `patch_path`.
+///
+/// # Safety
+/// `patch_path` is NULL or a NUL-terminated string, unchanged during the call. `info_out` is
+/// valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_patch_exec_info_file(
+    patch_path: *const c_char,
+    info_out: *mut chunkdelta_exec_info,
+) -> chunkdelta_result {
+    guard(|| {
+        // SAFETY: the pointers meet their functions' contracts by this function's contract.
+        let (mut info_out, patch) =
+            unsafe { (Out::new(info_out, "info_out")?, path(patch_path, "patch_path")?) };
+        info_out.write(chunkdelta_exec_info::from(&read_info(open_patch(patch)?)?));
         Ok(())
     })
 }

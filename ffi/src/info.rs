@@ -92,6 +92,52 @@ impl From<&PatchInfo> for chunkdelta_container_info {
     }
 }
 
+/// `chunkdelta_exec_info.arch`: not an executable patch (format versions 1 to 3).
+pub const CHUNKDELTA_EXEC_NONE: u32 = 0;
+/// `chunkdelta_exec_info.arch`: an executable patch of x86-64 code.
+pub const CHUNKDELTA_EXEC_X86_64: u32 = 1;
+/// `chunkdelta_exec_info.arch`: an executable patch of AArch64 code.
+pub const CHUNKDELTA_EXEC_AARCH64: u32 = 2;
+
+/// What an executable patch (format version 4, `FORMAT.md` "Version 4") says about its
+/// transform: filled by `chunkdelta_patch_exec_info` and `chunkdelta_patch_exec_info_file`.
+/// For any other patch, `arch` is `CHUNKDELTA_EXEC_NONE` and every other field 0.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct chunkdelta_exec_info {
+    /// One of the `CHUNKDELTA_EXEC_*` values: the instruction set of the code.
+    pub arch: u32,
+    /// The version of the analysis of executables the patch was made with; apply needs the
+    /// same (else `CHUNKDELTA_ERR_REBUILD_MISMATCH`).
+    pub extractor_version: u32,
+    /// How many pointer fields the analysis found in the old file.
+    pub old_references: u64,
+    /// Pieces of the address map (old to new offsets) the predictions use.
+    pub map_pieces: u64,
+    /// Bytes the exec block takes in the patch.
+    pub block_len: u64,
+}
+
+impl From<&PatchInfo> for chunkdelta_exec_info {
+    fn from(info: &PatchInfo) -> Self {
+        let Some(exec) = info.exec.as_deref() else { return Self::default() };
+        let arch = match exec.arch {
+            "x86-64" => CHUNKDELTA_EXEC_X86_64,
+            "aarch64" => CHUNKDELTA_EXEC_AARCH64,
+            // The core reports no other arch; a new one needs its constant here (the panic
+            // boundary turns this into CHUNKDELTA_ERR_INTERNAL, never a wrong answer).
+            other => panic!("the exec arch {other:?} has no CHUNKDELTA_EXEC_* constant"),
+        };
+        chunkdelta_exec_info {
+            arch,
+            extractor_version: exec.extractor_version.into(),
+            old_references: exec.old_references,
+            map_pieces: exec.map_pieces,
+            block_len: exec.block_len,
+        }
+    }
+}
+
 /// One signature of a patch and the metadata it signs: filled by `chunkdelta_patch_signatures`
 /// and `chunkdelta_patch_signatures_file`. Whether it is trusted is for apply and verify to
 /// judge (`chunkdelta_options_add_trusted_key`): this only reads it.

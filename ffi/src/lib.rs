@@ -40,22 +40,25 @@ pub use buffer::chunkdelta_free;
 pub use error::chunkdelta_last_error;
 pub use files::{
     chunkdelta_apply_file, chunkdelta_diff_file, chunkdelta_patch_container_info_file,
-    chunkdelta_patch_info_file, chunkdelta_patch_signatures_file, chunkdelta_verify_file,
+    chunkdelta_patch_exec_info_file, chunkdelta_patch_info_file, chunkdelta_patch_signatures_file,
+    chunkdelta_verify_file,
 };
 pub use info::{
-    CHUNKDELTA_CONTAINER_GZIP, CHUNKDELTA_CONTAINER_NONE, CHUNKDELTA_CONTAINER_ZIP, CHUNKDELTA_PRODUCT_SIZE,
-    chunkdelta_container_info, chunkdelta_info, chunkdelta_signature,
+    CHUNKDELTA_CONTAINER_GZIP, CHUNKDELTA_CONTAINER_NONE, CHUNKDELTA_CONTAINER_ZIP, CHUNKDELTA_EXEC_AARCH64,
+    CHUNKDELTA_EXEC_NONE, CHUNKDELTA_EXEC_X86_64, CHUNKDELTA_PRODUCT_SIZE, chunkdelta_container_info,
+    chunkdelta_exec_info, chunkdelta_info, chunkdelta_signature,
 };
 pub use memory::{
-    chunkdelta_apply, chunkdelta_diff, chunkdelta_patch_container_info, chunkdelta_patch_info,
-    chunkdelta_patch_signatures,
+    chunkdelta_apply, chunkdelta_diff, chunkdelta_patch_container_info, chunkdelta_patch_exec_info,
+    chunkdelta_patch_info, chunkdelta_patch_signatures,
 };
 pub use options::{
     CHUNKDELTA_CODEC_AUTO, CHUNKDELTA_CODEC_XZ, CHUNKDELTA_CODEC_ZSTD, chunkdelta_options,
     chunkdelta_options_free, chunkdelta_options_new, chunkdelta_options_set_chunk_size,
     chunkdelta_options_set_codec, chunkdelta_options_set_containers, chunkdelta_options_set_durable,
-    chunkdelta_options_set_level, chunkdelta_options_set_max_chunk_len, chunkdelta_options_set_memory_limit,
-    chunkdelta_options_set_progress, chunkdelta_options_set_threads, chunkdelta_progress_fn,
+    chunkdelta_options_set_exec, chunkdelta_options_set_level, chunkdelta_options_set_max_chunk_len,
+    chunkdelta_options_set_memory_limit, chunkdelta_options_set_progress, chunkdelta_options_set_threads,
+    chunkdelta_progress_fn,
 };
 pub use result::{chunkdelta_result, chunkdelta_result_name, chunkdelta_version};
 pub use signing::{

@@ -4,7 +4,9 @@ use chunkdelta::read_info;
 
 use crate::args::{Out, bytes};
 use crate::buffer::OutBuffer;
-use crate::info::{chunkdelta_container_info, chunkdelta_info, chunkdelta_signature, put_signatures};
+use crate::info::{
+    chunkdelta_container_info, chunkdelta_exec_info, chunkdelta_info, chunkdelta_signature, put_signatures,
+};
 use crate::options::{apply_options, chunkdelta_options, diff_options};
 use crate::panic::guard;
 use crate::result::chunkdelta_result;
@@ -115,6 +117,28 @@ pub unsafe extern "C" fn chunkdelta_patch_container_info(
         let (mut info_out, patch) =
             unsafe { (Out::new(info_out, "info_out")?, bytes(patch, patch_len, "patch")?) };
         info_out.write(chunkdelta_container_info::from(&read_info(patch)?));
+        Ok(())
+    })
+}
+
+/// Describes the executable transform of the patch in memory into `*info_out` (a patch of
+/// format version 1 to 3 has arch `CHUNKDELTA_EXEC_NONE`), after the checks of
+/// `chunkdelta_patch_info`.
+///
+/// # Safety
+/// `patch` is NULL or points to `patch_len` readable bytes, unchanged during the call.
+/// `info_out` is valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_patch_exec_info(
+    patch: *const u8,
+    patch_len: usize,
+    info_out: *mut chunkdelta_exec_info,
+) -> chunkdelta_result {
+    guard(|| {
+        // SAFETY: the pointers meet their functions' contracts by this function's contract.
+        let (mut info_out, patch) =
+            unsafe { (Out::new(info_out, "info_out")?, bytes(patch, patch_len, "patch")?) };
+        info_out.write(chunkdelta_exec_info::from(&read_info(patch)?));
         Ok(())
     })
 }

@@ -58,6 +58,7 @@ pub struct chunkdelta_options {
     max_chunk_len: u64,
     durable: bool,
     containers: bool,
+    exec: bool,
     progress: Option<Progress>,
     /// The signatures diff adds (`chunkdelta_options_add_signature`).
     pub(crate) signers: Vec<(SecretKey, SignOptions)>,
@@ -90,6 +91,7 @@ impl Default for chunkdelta_options {
             max_chunk_len: MAX_CHUNK_LEN,
             durable: true,
             containers: true,
+            exec: true,
             progress: None,
             signers: Vec::new(),
             trust: None,
@@ -105,7 +107,8 @@ impl chunkdelta_options {
             .threads(self.threads)
             .chunk_size(self.chunk_size)
             .memory(self.memory_limit)
-            .containers(self.containers);
+            .containers(self.containers)
+            .exec(self.exec);
         let options = self
             .signers
             .iter()
@@ -193,7 +196,8 @@ pub unsafe extern "C" fn chunkdelta_options_set_level(
 
 /// Sets the compressors diff tries on each chunk stream: `CHUNKDELTA_CODEC_XZ` (the default),
 /// `CHUNKDELTA_CODEC_ZSTD` or `CHUNKDELTA_CODEC_AUTO`; any other value is
-/// `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Patches are format version 3 whichever is chosen.
+/// `CHUNKDELTA_ERR_INVALID_ARGUMENT`. Patches are format version 3 (4 for executables,
+/// `chunkdelta_options_set_exec`) whichever is chosen.
 ///
 /// # Safety
 /// `opts` is NULL or a live options object that no call is using.
@@ -249,6 +253,29 @@ pub unsafe extern "C" fn chunkdelta_options_set_containers(
 ) -> chunkdelta_result {
     let set = |o: &mut chunkdelta_options| {
         o.containers = containers != 0;
+        Ok(())
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { object::update(opts, set) }
+}
+
+/// Sets whether diff makes executable patches (non-zero, the default) or not (0): when old
+/// and new are both ELF, PE or Mach-O files of x86-64 or AArch64 code, the patch is format
+/// version 4 (`FORMAT.md`, "Version 4"), whose chunks code each pointer field as a correction
+/// to a prediction (much smaller patches of rebuilt programs; diff holds a masked copy of both
+/// files). Apply re-derives the old file's analysis and fails with
+/// `CHUNKDELTA_ERR_REBUILD_MISMATCH` where it differs from the patch's. 0 always makes a
+/// version-3 patch. `chunkdelta_patch_exec_info` describes an executable patch.
+///
+/// # Safety
+/// `opts` is NULL or a live options object that no call is using.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_options_set_exec(
+    opts: *mut chunkdelta_options,
+    exec: c_int,
+) -> chunkdelta_result {
+    let set = |o: &mut chunkdelta_options| {
+        o.exec = exec != 0;
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.

@@ -34,8 +34,9 @@ pub enum chunkdelta_result {
     /// output exists; the message names the rule each signature failed.
     CHUNKDELTA_ERR_UNTRUSTED = 9,
     /// A container patch's members do not deflate on this machine to the bytes the patch
-    /// records (or this build does not link the pinned zlib): the patch cannot rebuild the
-    /// file here, fetch the full new file instead. No output exists.
+    /// records (or this build does not link the pinned zlib), or an executable patch's
+    /// analysis of the old file (its pointer fields) differs from the one diff made: the
+    /// patch cannot rebuild the file here, fetch the full new file instead. No output exists.
     CHUNKDELTA_ERR_REBUILD_MISMATCH = 10,
 }
 

@@ -407,3 +407,29 @@ fn tree_info_counts_match_the_core() {
     assert_eq!(unsafe { chunkdelta_recover_tree(c_path(&old).as_ptr(), &mut state) }, CHUNKDELTA_OK);
     assert_eq!(state, CHUNKDELTA_RECOVERED_NOTHING);
 }
+
+#[test]
+fn exec_info_describes_version_4_patches_and_refuses_null_arguments() {
+    let mut info = chunkdelta_exec_info { arch: 99, ..Default::default() };
+    for (name, arch) in
+        [("v4-exec-x86-64.patch", CHUNKDELTA_EXEC_X86_64), ("v4-exec-aarch64.patch", CHUNKDELTA_EXEC_AARCH64)]
+    {
+        let patch = vector(name);
+        // SAFETY: a valid buffer and out-pointer.
+        let result = unsafe { chunkdelta_patch_exec_info(patch.as_ptr(), patch.len(), &mut info) };
+        assert_eq!(result, CHUNKDELTA_OK);
+        assert_eq!((info.arch, info.extractor_version), (arch, 1), "{name}");
+        assert!(info.old_references > 0 && info.map_pieces > 0 && info.block_len > 0, "{name}: {info:?}");
+    }
+    let patch = vector("v3-small-edit.patch");
+    // SAFETY: a valid buffer and out-pointer.
+    let result = unsafe { chunkdelta_patch_exec_info(patch.as_ptr(), patch.len(), &mut info) };
+    assert_eq!((result, info), (CHUNKDELTA_OK, chunkdelta_exec_info::default()));
+
+    let path = c_path(Path::new("some-file"));
+    assert_invalid!(chunkdelta_patch_exec_info(patch.as_ptr(), patch.len(), null_mut()), "info_out is NULL");
+    assert_invalid!(chunkdelta_patch_exec_info(null(), 1, &mut info), "patch is NULL");
+    assert_invalid!(chunkdelta_patch_exec_info_file(null(), &mut info), "patch_path is NULL");
+    assert_invalid!(chunkdelta_patch_exec_info_file(path.as_ptr(), null_mut()), "info_out is NULL");
+    assert_invalid!(chunkdelta_options_set_exec(null_mut(), 0), "opts is NULL");
+}

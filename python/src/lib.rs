@@ -44,11 +44,17 @@ use crate::trust::{Metadata, Password, TrustArgs, require_trust, sign_while_diff
 /// members inflated (much smaller patches; apply deflates them again and raises
 /// ``RebuildMismatchError`` on a machine where that gives other bytes: fetch the full file).
 ///
+/// ``exec=False`` always makes a format version 3 patch; by default, when ``old`` and ``new``
+/// are both ELF, PE or Mach-O executables of x86-64 or AArch64 code, the patch is format
+/// version 4: diff masks their pointer fields and codes each one as a correction to a
+/// prediction (much smaller patches of rebuilt programs; ``PatchInfo.exec`` describes it).
+/// Apply raises ``RebuildMismatchError`` where its analysis of ``old`` differs from diff's.
+///
 /// ``sign_key`` (a minisign secret key file; ``key_password`` decrypts an encrypted one) signs
 /// the patch as it is made, with the signature metadata ``expires`` (Unix seconds),
 /// ``product`` and ``release`` of ``sign``.
 #[pyfunction]
-#[pyo3(signature = (old, new, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, containers=true, sign_key=None, key_password=None, expires=None, product=None, release=None))]
+#[pyo3(signature = (old, new, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, containers=true, exec=true, sign_key=None, key_password=None, expires=None, product=None, release=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn diff<'py>(
     py: Python<'py>,
@@ -60,6 +66,7 @@ fn diff<'py>(
     memory: Option<i64>,
     codec: Option<&str>,
     containers: bool,
+    exec: bool,
     sign_key: Option<PathBuf>,
     key_password: Option<Password>,
     expires: Option<i64>,
@@ -67,8 +74,10 @@ fn diff<'py>(
     release: Option<i64>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let job = Job::new(None)?;
-    let options =
-        job.diff_options(&DiffArgs { codec, level, threads, chunk_size, memory })?.containers(containers);
+    let options = job
+        .diff_options(&DiffArgs { codec, level, threads, chunk_size, memory })?
+        .containers(containers)
+        .exec(exec);
     let metadata = Metadata { created: None, expires, product, release };
     let options = sign_while_diffing(py, options, sign_key.as_deref(), key_password.as_ref(), metadata)?;
     let (old, new) = (old.as_bytes(), new.as_bytes());
@@ -115,7 +124,7 @@ fn apply<'py>(
 /// (``CancelledError``) and an exception it raises cancels and propagates. The other options
 /// are those of ``diff``, signing included.
 #[pyfunction]
-#[pyo3(signature = (old_path, new_path, patch_path, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, containers=true, progress=None, sign_key=None, key_password=None, expires=None, product=None, release=None))]
+#[pyo3(signature = (old_path, new_path, patch_path, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, containers=true, exec=true, progress=None, sign_key=None, key_password=None, expires=None, product=None, release=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn diff_file(
     py: Python<'_>,
@@ -128,6 +137,7 @@ fn diff_file(
     memory: Option<i64>,
     codec: Option<&str>,
     containers: bool,
+    exec: bool,
     progress: Option<Bound<'_, PyAny>>,
     sign_key: Option<PathBuf>,
     key_password: Option<Password>,
@@ -136,8 +146,10 @@ fn diff_file(
     release: Option<i64>,
 ) -> PyResult<PatchInfo> {
     let job = Job::new(progress)?;
-    let options =
-        job.diff_options(&DiffArgs { codec, level, threads, chunk_size, memory })?.containers(containers);
+    let options = job
+        .diff_options(&DiffArgs { codec, level, threads, chunk_size, memory })?
+        .containers(containers)
+        .exec(exec);
     let metadata = Metadata { created: None, expires, product, release };
     let options = sign_while_diffing(py, options, sign_key.as_deref(), key_password.as_ref(), metadata)?;
     let paths = [old_path.as_path(), &new_path, &patch_path];
@@ -227,6 +239,7 @@ fn _chunkdelta(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PatchInfo>()?;
     m.add_class::<patch_info::Signature>()?;
+    m.add_class::<patch_info::ExecInfo>()?;
     m.add_function(wrap_pyfunction!(diff, m)?)?;
     m.add_function(wrap_pyfunction!(apply, m)?)?;
     m.add_function(wrap_pyfunction!(diff_file, m)?)?;

@@ -1,5 +1,6 @@
-//! `chunkdelta.PatchInfo`: what a patch's header and chunk table say, and
-//! `chunkdelta.Signature`: one of its signatures.
+//! `chunkdelta.PatchInfo`: what a patch's header and chunk table say,
+//! `chunkdelta.Signature`: one of its signatures, and `chunkdelta.ExecInfo`: the executable
+//! transform of a version-4 patch.
 
 use pyo3::prelude::*;
 
@@ -35,6 +36,49 @@ pub(crate) struct PatchInfo {
     members_expanded: u64,
     /// A container patch: new members that apply deflates again; 0 for a file patch.
     members_rebuilt: u64,
+    /// An executable patch (format version 4): its transform; None for any other patch.
+    exec: Option<ExecInfo>,
+}
+
+/// The executable transform of a version-4 patch, as ``PatchInfo.exec`` gives it: diff
+/// masked the pointer fields of old and new (ELF, PE or Mach-O files) and the chunks code
+/// each one as a correction to a prediction through an address map.
+#[pyclass(frozen, eq, get_all, module = "chunkdelta", name = "ExecInfo")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ExecInfo {
+    /// The code's instruction set: "x86-64" or "aarch64".
+    arch: String,
+    /// The version of the analysis the patch was made with; apply needs the same (else
+    /// ``RebuildMismatchError``).
+    extractor_version: u16,
+    /// How many pointer fields the analysis found in the old file.
+    old_references: u64,
+    /// Pieces of the address map (old to new offsets) the predictions use.
+    map_pieces: u64,
+    /// Bytes the exec block takes in the patch.
+    block_len: u64,
+}
+
+#[pymethods]
+impl ExecInfo {
+    fn __repr__(&self) -> String {
+        format!(
+            "ExecInfo(arch='{}', extractor_version={}, old_references={}, map_pieces={}, block_len={})",
+            self.arch, self.extractor_version, self.old_references, self.map_pieces, self.block_len
+        )
+    }
+}
+
+impl From<&chunkdelta::ExecInfo> for ExecInfo {
+    fn from(exec: &chunkdelta::ExecInfo) -> Self {
+        ExecInfo {
+            arch: exec.arch.to_string(),
+            extractor_version: exec.extractor_version,
+            old_references: exec.old_references,
+            map_pieces: exec.map_pieces,
+            block_len: exec.block_len,
+        }
+    }
 }
 
 /// One signature of a patch and the metadata it signs, as ``PatchInfo.signatures`` lists
@@ -87,7 +131,7 @@ impl PatchInfo {
     fn __repr__(&self) -> String {
         format!(
             "PatchInfo(format_version={}, codec={}, old_size={}, new_size={}, chunk_count={}, \
-             patch_size={}, old_hash='{}', new_hash='{}', signatures=[{}])",
+             patch_size={}, old_hash='{}', new_hash='{}', signatures=[{}], exec={})",
             self.format_version,
             self.codec.as_ref().map_or_else(|| "None".to_string(), |codec| format!("'{codec}'")),
             self.old_size,
@@ -96,7 +140,8 @@ impl PatchInfo {
             self.patch_size,
             self.old_hash,
             self.new_hash,
-            self.signatures.iter().map(Signature::__repr__).collect::<Vec<_>>().join(", ")
+            self.signatures.iter().map(Signature::__repr__).collect::<Vec<_>>().join(", "),
+            self.exec.as_ref().map_or_else(|| "None".to_string(), ExecInfo::__repr__)
         )
     }
 }
@@ -117,6 +162,7 @@ impl From<&chunkdelta::PatchInfo> for PatchInfo {
             container: info.container.as_ref().map(|c| c.kind.name().to_string()),
             members_expanded: info.container.as_ref().map_or(0, |c| c.members_expanded),
             members_rebuilt: info.container.as_ref().map_or(0, |c| c.members_rebuilt),
+            exec: info.exec.as_deref().map(ExecInfo::from),
         }
     }
 }

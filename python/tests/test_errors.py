@@ -46,8 +46,9 @@ def test_corrupt_patch(damage, small_pair_data: tuple[bytes, bytes, bytes]) -> N
 
 def test_unsupported_version(small_pair_data: tuple[bytes, bytes, bytes]) -> None:
     old, _, patch = small_pair_data
-    newer = patch[:VERSION_AT] + struct.pack("<H", 4) + patch[VERSION_AT + 2 :]
-    with pytest.raises(chunkdelta.UnsupportedVersionError, match="version 4"):
+    # Version 4 (executable patches) is the newest this library reads.
+    newer = patch[:VERSION_AT] + struct.pack("<H", 5) + patch[VERSION_AT + 2 :]
+    with pytest.raises(chunkdelta.UnsupportedVersionError, match="version 5"):
         chunkdelta.apply(old, newer)
     with pytest.raises(chunkdelta.UnsupportedVersionError):
         chunkdelta.info(newer)

@@ -22,6 +22,8 @@ def test_golden_vector_applies_and_describes_itself(vector: dict) -> None:
     assert (info.old_size, info.new_size) == (vector["old_size"], vector["new_size"])
     assert (info.old_hash, info.new_hash) == (vector["old_blake3"], vector["new_blake3"])
     assert (info.chunk_count, info.patch_size) == (vector["chunk_count"], len(patch))
+    # exec_arch: "x86-64" or "aarch64" for a version-4 vector, null or absent (v1, v2) otherwise
+    assert (info.exec.arch if info.exec is not None else None) == vector.get("exec_arch")
 
 
 @pytest.mark.parametrize("vector", [v for v in vectors() if not v["decode_only"]], ids=lambda v: v["name"])

@@ -88,9 +88,9 @@ static void corrupt_patches(const struct fixture *f) {
 
 static void unsupported_version(const struct fixture *f) {
     unsigned char *patch = patch_copy(f);
-    patch[4] = 4; /* format_version, a little-endian u16 at offset 4 */
+    patch[4] = 5; /* format_version, a little-endian u16 at offset 4; 4 is the newest read */
     apply_fails(f, patch, f->patch_len, NULL, CHUNKDELTA_ERR_UNSUPPORTED_VERSION);
-    CHECK_MESSAGE("version 4");
+    CHECK_MESSAGE("version 5");
     chunkdelta_info info;
     CHECK_RESULT(chunkdelta_patch_info(patch, f->patch_len, &info), CHUNKDELTA_ERR_UNSUPPORTED_VERSION);
     free(patch);

@@ -138,6 +138,18 @@ static inline void json_string(const char *obj, const char *key, char *out, size
     out[len] = '\0';
 }
 
+/* A string that may be null or missing: copies it and returns 1, or leaves `out` empty and
+ * returns 0. */
+static inline int json_string_or_null(const char *obj, const char *key, char *out, size_t size) {
+    const char *at = json_value(obj, key);
+    if (at == NULL || strncmp(at, "null", 4) == 0) {
+        out[0] = '\0';
+        return 0;
+    }
+    json_string(obj, key, out, size);
+    return 1;
+}
+
 static inline int json_bool(const char *obj, const char *key) {
     const char *at = json_value(obj, key);
     if (at == NULL || (strncmp(at, "true", 4) != 0 && strncmp(at, "false", 5) != 0))

@@ -9,6 +9,8 @@
  * others must also be what the encoder writes today. */
 struct vector {
     char name[64], old[96], new[96], patch[96], old_blake3[65], new_blake3[65], codec[16];
+    char exec_arch[16]; /* "x86-64" or "aarch64" for a version-4 vector; empty otherwise (null
+                         * or, in the decode-only vectors, absent) */
     unsigned long long level, chunk_size, format_version, old_size, new_size, chunk_count, patch_size;
     int decode_only;
 };
@@ -27,6 +29,7 @@ static int parse_vectors(const char *text, struct vector *out, int max) {
         json_string(obj, "old_blake3", v->old_blake3, sizeof v->old_blake3);
         json_string(obj, "new_blake3", v->new_blake3, sizeof v->new_blake3);
         json_string(obj, "codec", v->codec, sizeof v->codec);
+        json_string_or_null(obj, "exec_arch", v->exec_arch, sizeof v->exec_arch);
         v->level = json_number(obj, "level");
         v->chunk_size = json_number(obj, "chunk_size");
         v->format_version = json_number(obj, "format_version");
@@ -65,6 +68,22 @@ static void check_container(const char *patch_path, const struct vector *v) {
     }
 }
 
+/* A vector with an exec_arch is an executable patch of that arch; the others have none. */
+static void check_exec(const chunkdelta_exec_info *exec, const struct vector *v) {
+    if (strcmp(v->exec_arch, "x86-64") == 0 || strcmp(v->exec_arch, "aarch64") == 0) {
+        CHECK(exec->arch == (v->exec_arch[0] == 'x' ? CHUNKDELTA_EXEC_X86_64 : CHUNKDELTA_EXEC_AARCH64));
+        CHECK(v->format_version == 4);
+        CHECK(exec->extractor_version >= 1);
+        CHECK(exec->old_references > 0);
+        CHECK(exec->block_len > 0 && exec->block_len < v->patch_size);
+    } else {
+        CHECK(v->exec_arch[0] == '\0');
+        CHECK(exec->arch == CHUNKDELTA_EXEC_NONE);
+        CHECK(exec->extractor_version == 0 && exec->old_references == 0);
+        CHECK(exec->map_pieces == 0 && exec->block_len == 0);
+    }
+}
+
 /* The vector's own diff options: the same level and chunk size reproduce its patch. */
 static chunkdelta_options *vector_options(const struct vector *v) {
     chunkdelta_options *opts = chunkdelta_options_new();
@@ -89,6 +108,9 @@ static void memory_round_trip(const char *dir, const struct vector *v) {
     chunkdelta_info info;
     CHECK_RESULT(chunkdelta_patch_info(patch, patch_len, &info), CHUNKDELTA_OK);
     check_info(&info, v);
+    chunkdelta_exec_info exec;
+    CHECK_RESULT(chunkdelta_patch_exec_info(patch, patch_len, &exec), CHUNKDELTA_OK);
+    check_exec(&exec, v);
 
     uint8_t *out = NULL;
     size_t out_len = 1;
@@ -125,6 +147,9 @@ static void file_round_trip(const char *dir, const char *scratch, const struct v
     CHECK_RESULT(chunkdelta_patch_info_file(patch, &info), CHUNKDELTA_OK);
     check_info(&info, v);
     check_container(patch, v);
+    chunkdelta_exec_info exec;
+    CHECK_RESULT(chunkdelta_patch_exec_info_file(patch, &exec), CHUNKDELTA_OK);
+    check_exec(&exec, v);
     CHECK_RESULT(chunkdelta_verify_file(old, patch, NULL), CHUNKDELTA_OK);
     CHECK_RESULT(chunkdelta_apply_file(old, patch, out, NULL), CHUNKDELTA_OK);
     size_t new_len, patch_len;

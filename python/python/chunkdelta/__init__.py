@@ -40,6 +40,7 @@ import os
 from typing import TYPE_CHECKING, Union
 
 from chunkdelta._chunkdelta import (
+    ExecInfo,
     InPlaceReport,
     OldFile,
     PatchInfo,
@@ -75,6 +76,7 @@ __all__ = [
     "CancelledError",
     "CorruptPatchError",
     "Error",
+    "ExecInfo",
     "InPlaceReport",
     "LimitExceededError",
     "OldFile",
@@ -153,8 +155,9 @@ class UntrustedPatchError(Error):
 
 class RebuildMismatchError(Error):
     """A container patch's members do not deflate on this machine to the bytes the patch
-    records: the patch cannot rebuild the file here, so fetch the full new file instead.
-    Nothing was written."""
+    records, or an executable patch's analysis of the old file (its pointer fields) differs
+    from the one diff made: the patch cannot rebuild the file here, so fetch the full new
+    file instead. Nothing was written."""
 
 
 def file_diff(src_path: StrPath, dst_path: StrPath, patch_path: StrPath) -> None:

@@ -9,6 +9,7 @@ __all__ = [
     "__version__",
     "PatchInfo",
     "Signature",
+    "ExecInfo",
     "TreeInfo",
     "TreeEntry",
     "OldFile",
@@ -72,6 +73,8 @@ class PatchInfo:
     def members_expanded(self) -> int: ...
     @property
     def members_rebuilt(self) -> int: ...
+    @property
+    def exec(self) -> Optional[ExecInfo]: ...
 
 @final
 class Signature:
@@ -88,6 +91,21 @@ class Signature:
     @property
     def release(self) -> Optional[int]: ...
 
+@final
+class ExecInfo:
+    """The executable transform of a version-4 patch: pointer fields coded as corrections."""
+
+    @property
+    def arch(self) -> str: ...
+    @property
+    def extractor_version(self) -> int: ...
+    @property
+    def old_references(self) -> int: ...
+    @property
+    def map_pieces(self) -> int: ...
+    @property
+    def block_len(self) -> int: ...
+
 def diff(
     old: ReadableBuffer,
     new: ReadableBuffer,
@@ -98,6 +116,7 @@ def diff(
     memory: Optional[int] = None,
     codec: Optional[str] = None,
     containers: bool = True,
+    exec: bool = True,
     sign_key: Optional[_StrPath] = None,
     key_password: Optional[_Password] = None,
     expires: Optional[int] = None,
@@ -125,6 +144,7 @@ def diff_file(
     memory: Optional[int] = None,
     codec: Optional[str] = None,
     containers: bool = True,
+    exec: bool = True,
     progress: Optional[_Progress] = None,
     sign_key: Optional[_StrPath] = None,
     key_password: Optional[_Password] = None,
