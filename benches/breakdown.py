@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Where a chunkdelta patch's bytes and seconds go, per dev pair.
+"""Where a chunkdelta patch's bytes and seconds go, per dev or exe pair.
 
-    python3 benches/breakdown.py [--binary B] [--pairs ruff,...] [--codec xz] [--markdown F]
+    python3 benches/breakdown.py [--binary B] [--pairs ruff,ruff-win,...] [--codec xz]
+                                 [--exec on,off] [--markdown F]
 
 For each pair it diffs with the given binary (default: target/release/chunkdelta) and sums,
 from `info --json`, the packed bytes of each stream kind and codec, the chunks whose extra
@@ -10,6 +11,10 @@ are split in two by a second diff at `--level 1 --codec zstd`, whose time is the
 hashes and the scan with almost no compression: the difference to the real diff is
 compression. A binary of format version 1 or 2 (an older build) gives its three streams.
 Wall times on a shared machine are noisy: compare the split, not the seconds, across runs.
+
+--exec on,off diffs each pair once per value of `diff --exec` and adds, per row, the corrections
+streams (pointer fields coded as corrections to their predictions), the exec block (the address
+map of a version-4 patch) and the rest of the patch (header, chunk table, hashes).
 """
 
 import argparse
@@ -34,9 +39,12 @@ def timed_diff(binary, pair_dir, patch, extra_args):
     return time.monotonic() - start
 
 
-def stream_bytes(binary, patch):
+def patch_info(binary, patch):
+    return json.loads(subprocess.run([binary, "info", "--json", patch], check=True, capture_output=True).stdout)
+
+
+def stream_bytes(info):
     """(kind -> packed bytes, codec -> packed bytes, chunks, dictionary chunks, one-literal chunks)."""
-    info = json.loads(subprocess.run([binary, "info", "--json", patch], check=True, capture_output=True).stdout)
     kinds, codecs = defaultdict(int), defaultdict(int)
     dictionaries = literal_diffs = 0
     for chunk in info["chunks"]:
@@ -54,14 +62,23 @@ def stream_bytes(binary, patch):
     return info["patch_size"], kinds, codecs, len(info["chunks"]), dictionaries, literal_diffs
 
 
-def measure(binary, pair, codec, work):
-    pair_dir = os.path.join(install.CORPUS, pair)
+def measure(binary, pair, codec, exec_switch, work):
+    """One row; exec_switch is "on", "off" or None (the binary's default, no --exec)."""
+    pair_dir = install.pair_dir(pair)
     patch = os.path.join(work, f"{pair}.patch")
-    total = timed_diff(binary, pair_dir, patch, ["--codec", codec] if codec else [])
-    size, kinds, codecs, chunks, dictionaries, literal_diffs = stream_bytes(binary, patch)
-    quick = timed_diff(binary, pair_dir, os.path.join(work, "quick.patch"), ["--level", "1"] + (["--codec", "zstd"] if codec else []))
+    exec_args = ["--exec", exec_switch] if exec_switch else []
+    total = timed_diff(binary, pair_dir, patch, (["--codec", codec] if codec else []) + exec_args)
+    info = patch_info(binary, patch)
+    size, kinds, codecs, chunks, dictionaries, literal_diffs = stream_bytes(info)
+    quick_args = ["--level", "1"] + (["--codec", "zstd"] if codec else []) + exec_args
+    quick = timed_diff(binary, pair_dir, os.path.join(work, "quick.patch"), quick_args)
+    exec_block = (info.get("exec") or {}).get("block_len", 0)
     return {
         "pair": pair,
+        "exec": exec_switch,
+        "format_version": info.get("format_version"),
+        "exec_block": exec_block,
+        "rest": size - exec_block - sum(kinds.values()),
         "patch": size,
         "kinds": dict(kinds),
         "codecs": dict(codecs),
@@ -74,18 +91,26 @@ def measure(binary, pair, codec, work):
 
 
 def markdown(rows):
+    """The table; with the exec columns when any row was diffed with an --exec value."""
+    with_exec = any(r["exec"] for r in rows)
+    exec_head = "| exec | format |" if with_exec else "|"
+    exec_cols = " corrections | exec block | rest |" if with_exec else ""
     lines = [
-        "| pair | patch | control | diff (ctrl + code) | extra | codecs (bytes) | chunks: dictionary / one-literal diff | diff s | index+hash+scan s | compress s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| pair {exec_head} patch | control | diff (ctrl + code) | extra |{exec_cols} codecs (bytes) | "
+        "chunks: dictionary / one-literal diff | diff s | index+hash+scan s | compress s |",
+        "|---|" + "---|" * (9 + (5 if with_exec else 0)),
     ]
     for r in rows:
         k = r["kinds"]
         diff = k.get("diff", 0) + k.get("diff-ctrl", 0) + k.get("diff-code", 0)
         codecs = ", ".join(f"{c} {n:,}" for c, n in sorted(r["codecs"].items())) or "one codec"
+        exec_cells = f" {r['exec']} | v{r['format_version']} |" if with_exec else ""
+        exec_bytes = f" {k.get('corrections', 0):,} | {r['exec_block']:,} | {r['rest']:,} |" if with_exec else ""
         lines.append(
-            f"| {r['pair']} | {r['patch']:,} | {k.get('control', 0):,} | {diff:,} | {k.get('extra', 0):,} | {codecs} | "
-            f"{r['dictionaries']} / {r['literal_diffs']} of {r['chunks']} | {r['diff_s']:.2f} | {r['index_scan_s']:.2f} | "
-            f"{max(0.0, r['diff_s'] - r['index_scan_s']):.2f} |"
+            f"| {r['pair']} |{exec_cells} {r['patch']:,} | {k.get('control', 0):,} | {diff:,} | "
+            f"{k.get('extra', 0):,} |{exec_bytes} {codecs} | "
+            f"{r['dictionaries']} / {r['literal_diffs']} of {r['chunks']} | {r['diff_s']:.2f} | "
+            f"{r['index_scan_s']:.2f} | {max(0.0, r['diff_s'] - r['index_scan_s']):.2f} |"
         )
     return "\n".join(lines)
 
@@ -95,11 +120,18 @@ def main():
     ap.add_argument("--binary", default=os.path.join(install.ROOT, "target", "release", "chunkdelta"))
     ap.add_argument("--pairs", default=",".join(PAIRS))
     ap.add_argument("--codec", default=None, help="passed to diff (default: the binary's default)")
+    ap.add_argument(
+        "--exec",
+        default=None,
+        help="comma-separated values of diff --exec to diff each pair with, e.g. on,off (default: none given)",
+    )
     ap.add_argument("--markdown", default=None, help="also write the table here")
     args = ap.parse_args()
-    install.pairs(args.pairs.split(","))
+    pairs = args.pairs.split(",")
+    switches = args.exec.split(",") if args.exec else [None]
+    install.pairs(pairs)
     with tempfile.TemporaryDirectory() as work:
-        rows = [measure(args.binary, pair, args.codec, work) for pair in args.pairs.split(",")]
+        rows = [measure(args.binary, pair, args.codec, switch, work) for pair in pairs for switch in switches]
     table = markdown(rows)
     print(table)
     if args.markdown:

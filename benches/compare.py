@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Measures chunkdelta against its peers on the same release pairs, in one run.
 
-    python3 benches/compare.py [--pairs pydantic-core,ruff] [--tools chunkdelta,bsdiff,...]
+    python3 benches/compare.py [--pairs pydantic-core,ruff,ruff-win] [--tools chunkdelta,bsdiff,...]
                                [--threads 2] [--repeat 3] [--scaling]
                                [--markdown F] [--json F] [--plot F]
 
 (scripts/bench.sh runs it after installing a C compiler and python3-venv.)
 
-Pairs come from ../shared/corpus/fetch.sh dev, run here when a pair is missing. What is missing
+Pairs come from ../shared/corpus/fetch.sh dev, or fetch.sh exe for the executables of other
+platforms (ruff-aarch64, ruff-win, ruff-mac), run here when a pair is missing. What is missing
 is installed: bsdiff, xdelta3, zstd and GNU time with apt; hdiffpatch, bsdiff4 and matplotlib from PyPI
 into benches/.venv (benches/requirements.txt), in which the script then re-runs itself; qbsdiff
 and bidiff through the crate benches/peers. chunkdelta is built with cargo --release.
@@ -17,7 +18,8 @@ runs) and peak RSS; apply peak anonymous memory (RssAnon, from one more apply, p
 checks the output byte for byte. Times and memory are also given as ratios to the peers the
 targets name, measured in the same run. Every tool gets --threads threads where it has an
 option for them. --scaling adds chunkdelta at 1, 2, 4, ... threads up to the core count, with
-bsdiff as the reference.
+bsdiff as the reference. Where the binary has `diff --exec`, a `chunkdelta (exec off)` row diffs
+with the executable transform off, so that its gain shows in the same run.
 """
 
 import argparse
@@ -40,10 +42,18 @@ from install import PEERS_BINARY, PEERS_CRATE, VENV_PYTHON, log
 
 PY_PEER = os.path.join(install.BENCHES, "py_peer.py")
 PAIRS = ["pydantic-core", "ruff", "ruff-jump", "cmake-tar", "synth"]
+EXE_PAIRS = install.EXE_PAIRS  # accepted by --pairs, not run by default
 PYTHON_PEERS = ["hdiffpatch", "bsdiff4"]
 XDELTA3_MAX_SOURCE_WINDOW = 1 << 31  # xdelta3 rejects a larger -B
 XDELTA3_MIN_SOURCE_WINDOW = 1 << 19
 ZSTD_MAX_WINDOW_LOG = 31  # --long's limit on 64-bit builds
+# leading bytes -> executable format, for the report's executable goals
+EXECUTABLE_MAGIC = {
+    b"\x7fELF": "ELF",
+    b"MZ": "PE",
+    b"\xcf\xfa\xed\xfe": "Mach-O",
+    b"\xca\xfe\xba\xbe": "Mach-O (fat)",
+}
 
 
 # --- the tools ------------------------------------------------------------------------------
@@ -72,16 +82,17 @@ class Tool:
     python_module: str | None = None
 
 
-def chunkdelta_tools(binary, threads, no_fsync):
-    """chunkdelta with its defaults (xz level 19, 4 MiB chunks), with --codec zstd, and a no-fsync apply row."""
+def chunkdelta_tools(binary, threads, no_fsync, exec_switch=False):
+    """chunkdelta with its defaults (xz level 19, 4 MiB chunks), with --codec zstd, a no-fsync apply
+    row, and with --exec off where the binary has the switch."""
     t = ["--threads", str(threads)]
     tools = [
         Tool(
             "chunkdelta",
             lambda p, patch: [binary, "diff", "-q", *t, p.old, p.new, "-o", patch],
             lambda p, patch, out: [binary, "apply", "-q", *t, p.old, patch, "-o", out],
-            f"defaults (format v3, LZMA2 or stored per stream, level 19, 4 MiB chunks), --threads {threads}; "
-            "apply verifies and fsyncs",
+            f"defaults (format v3, v4 with the executable transform on executables; LZMA2 or stored per "
+            f"stream, level 19, 4 MiB chunks), --threads {threads}; apply verifies and fsyncs",
         )
     ]
     tools.append(
@@ -89,9 +100,11 @@ def chunkdelta_tools(binary, threads, no_fsync):
             "chunkdelta (zstd)",
             lambda p, patch: [binary, "diff", "-q", "--codec", "zstd", *t, p.old, p.new, "-o", patch],
             lambda p, patch, out: [binary, "apply", "-q", *t, p.old, patch, "-o", out],
-            f"--codec zstd (zstd or stored per stream, format v3), --threads {threads}",
+            f"--codec zstd (zstd or stored per stream; format v3, v4 on executables), --threads {threads}",
         )
     )
+    if exec_switch:
+        tools.append(exec_off_tool(binary, t))
     if no_fsync:
         tools.append(
             Tool(
@@ -105,9 +118,20 @@ def chunkdelta_tools(binary, threads, no_fsync):
     return tools
 
 
-def supports_no_fsync(binary):
-    usage = subprocess.run([binary, "apply", "--help"], capture_output=True, text=True).stdout
-    return "--no-fsync" in usage
+def exec_off_tool(binary, t):
+    """chunkdelta's defaults with the executable transform off (format v3 even on executables)."""
+    return Tool(
+        "chunkdelta (exec off)",
+        lambda p, patch: [binary, "diff", "-q", "--exec", "off", *t, p.old, p.new, "-o", patch],
+        lambda p, patch, out: [binary, "apply", "-q", *t, p.old, patch, "-o", out],
+        f"defaults with diff --exec off: no pointer masking or corrections, --threads {t[1]}",
+    )
+
+
+def supports(binary, command, flag):
+    """Whether `chunkdelta COMMAND --help` lists the flag."""
+    usage = subprocess.run([binary, command, "--help"], capture_output=True, text=True).stdout
+    return flag in usage
 
 
 def zstd_window_log(pair):
@@ -271,6 +295,16 @@ def tool_versions(chunkdelta):
     }
 
 
+def executable_format(pair):
+    """ELF, PE or Mach-O when both files of the pair start like one, else None."""
+    kinds = set()
+    for path in (pair.old, pair.new):
+        with open(path, "rb") as f:
+            head = f.read(4)
+        kinds.add(next((kind for magic, kind in EXECUTABLE_MAGIC.items() if head.startswith(magic)), None))
+    return kinds.pop() if len(kinds) == 1 else None
+
+
 # --- measuring ------------------------------------------------------------------------------
 
 
@@ -357,11 +391,16 @@ def measure_scaling(binary, pairs, rows, work, repeat):
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pairs", default=",".join(PAIRS), help="comma-separated, from: " + ", ".join(PAIRS))
+    ap.add_argument(
+        "--pairs",
+        default=",".join(PAIRS),
+        help=f"comma-separated, from: {', '.join(PAIRS + EXE_PAIRS)} (default: {', '.join(PAIRS)})",
+    )
     ap.add_argument(
         "--tools",
-        help="comma-separated names as in the table (default: all): chunkdelta, 'chunkdelta (no fsync)', "
-        "bsdiff, bsdiff4, qbsdiff, bidiff, hdiffpatch-lzma2, hdiffpatch-zstd, zstd-19, zstd-22, xdelta3",
+        help="comma-separated names as in the table (default: all): chunkdelta, 'chunkdelta (zstd)', "
+        "'chunkdelta (exec off)', 'chunkdelta (no fsync)', bsdiff, bsdiff4, qbsdiff, bidiff, "
+        "hdiffpatch-lzma2, hdiffpatch-zstd, zstd-19, zstd-22, xdelta3",
     )
     ap.add_argument(
         "--threads", type=int, default=2, help="threads for every tool that takes a count (default 2)"
@@ -375,7 +414,7 @@ def parse_args():
     ap.add_argument("--plot", default=os.path.join(install.BENCHES, "results.png"))
     args = ap.parse_args()
     args.pairs = args.pairs.split(",")
-    unknown = set(args.pairs) - set(PAIRS)
+    unknown = set(args.pairs) - set(PAIRS + EXE_PAIRS)
     if unknown or args.threads < 1 or args.repeat < 1:
         ap.error(
             f"unknown pairs {sorted(unknown)}" if unknown else "--threads and --repeat must be at least 1"
@@ -403,15 +442,17 @@ def main():
     install.build_peers()
     install.pairs(args.pairs)
 
-    tools = chunkdelta_tools(chunkdelta, args.threads, supports_no_fsync(chunkdelta)) + peer_tools(
-        args.threads
-    )
+    no_fsync = supports(chunkdelta, "apply", "--no-fsync")
+    exec_switch = supports(chunkdelta, "diff", "--exec")
+    tools = chunkdelta_tools(chunkdelta, args.threads, no_fsync, exec_switch) + peer_tools(args.threads)
     tools = select_tools(tools, args.tools)
     pairs = [
-        Pair(name, os.path.join(install.CORPUS, name, "old"), os.path.join(install.CORPUS, name, "new"))
+        Pair(name, os.path.join(install.pair_dir(name), "old"), os.path.join(install.pair_dir(name), "new"))
         for name in args.pairs
     ]
     run = report.start_run(install.ROOT, args, tool_versions(chunkdelta), {t.name: t.settings for t in tools})
+    run["executables"] = {pair.name: executable_format(pair) for pair in pairs}
+    run["exe_set_pairs"] = [name for name in args.pairs if name in EXE_PAIRS]
     with tempfile.TemporaryDirectory() as work:
         rows = [row for pair in pairs for row in measure_pair(tools, pair, work, args.repeat)]
         scaling = measure_scaling(chunkdelta, pairs, rows, work, args.repeat) if args.scaling else []

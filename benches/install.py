@@ -16,7 +16,10 @@ VENV_PYTHON = os.path.join(VENV, "bin", "python")
 REQUIREMENTS = os.path.join(BENCHES, "requirements.txt")
 PEERS_CRATE = os.path.join(BENCHES, "peers")
 PEERS_BINARY = os.path.join(PEERS_CRATE, "target", "release", "chunkdelta-peers")
-CORPUS = os.path.join(os.environ.get("CORPUS_DIR", os.path.expanduser("~/.cache/chunkdelta-corpus")), "dev")
+CORPUS_ROOT = os.environ.get("CORPUS_DIR", os.path.expanduser("~/.cache/chunkdelta-corpus"))
+CORPUS = os.path.join(CORPUS_ROOT, "dev")
+# pairs of fetch.sh's exe set (other platforms' executables); every other pair is in its dev set
+EXE_PAIRS = ["ruff-aarch64", "ruff-win", "ruff-mac"]
 FETCH = os.path.join(ROOT, "..", "shared", "corpus", "fetch.sh")
 # command -> the Debian package that provides it
 APT_COMMANDS = {
@@ -89,7 +92,18 @@ def build_peers():
     cargo_build(PEERS_CRATE, "--locked", "--target-dir", os.path.join(PEERS_CRATE, "target"))
 
 
+def corpus_set(name):
+    """The fetch.sh set that holds a pair: exe or dev."""
+    return "exe" if name in EXE_PAIRS else "dev"
+
+
+def pair_dir(name):
+    """The folder of a pair's old and new files."""
+    return os.path.join(CORPUS_ROOT, corpus_set(name), name)
+
+
 def pairs(names):
-    """Runs fetch.sh dev unless every named pair is there (with this venv's pip)."""
-    if not all(os.path.exists(os.path.join(CORPUS, name, "new")) for name in names):
-        subprocess.run([FETCH, "dev"], check=True, env=dict(os.environ, PYTHON=sys.executable))
+    """Runs fetch.sh dev or exe for each set with a named pair missing (with this venv's pip)."""
+    missing = {corpus_set(name) for name in names if not os.path.exists(os.path.join(pair_dir(name), "new"))}
+    for corpus in sorted(missing):
+        subprocess.run([FETCH, corpus], check=True, env=dict(os.environ, PYTHON=sys.executable))

@@ -1,7 +1,15 @@
-"""The report of a compare.py run: ratios to the reference peers, markdown, JSON and a plot."""
+"""The report of a compare.py run: ratios to the reference peers, markdown, JSON and a plot.
 
+    python3 benches/report.py RESULTS.json [--markdown F] [--update]
+
+re-renders the markdown of a finished run from its JSON (with this file's tables and goals),
+without measuring again; --update also rewrites the JSON's exec_goals.
+"""
+
+import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import shlex
@@ -18,6 +26,9 @@ TARGETS = {
     "diff_rss_x_bsdiff": ("diff_rss_mib", "bsdiff", 0.5),
     "apply_x_zstd_19": ("apply_s", "zstd-19", 1.0),
 }
+# The executable transform's goals (issue 14), over the pairs whose files are executables.
+EXEC_GEOMEAN_LIMIT = 0.75  # geometric mean of chunkdelta's patch over HDiffPatch (lzma2)'s
+EXEC_OFF = "chunkdelta (exec off)"
 
 
 def start_run(root, args, versions, settings):
@@ -62,12 +73,13 @@ def finish(run, rows, scaling, args):
     """Adds the ratios, then writes markdown (also to stdout), JSON and the plot."""
     run["load_at_end"] = os.getloadavg()[0]
     add_ratios(rows)
-    text = markdown(run, rows, scaling)
+    goals = exec_goals(run, rows)
+    text = markdown(run, rows, scaling, goals)
     print(text)
     with open(args.markdown, "w") as f:
         f.write(text)
     with open(args.json, "w") as f:
-        json.dump({"run": run, "results": rows, "scaling": scaling}, f, indent=2)
+        json.dump({"run": run, "results": rows, "scaling": scaling, "exec_goals": goals}, f, indent=2)
         f.write("\n")
     plot(rows, args.plot)
 
@@ -89,6 +101,92 @@ def is_peer(row):
     return not row["tool"].startswith("chunkdelta") and "error" not in row
 
 
+# --- the executable goals -------------------------------------------------------------------
+
+
+def exec_goals(run, rows):
+    """Per executable pair, chunkdelta's ratios that issue 14's goals name; their geometric means
+    and whether each goal is met. None when no pair of the run is an executable."""
+    pairs = [p for p, kind in run.get("executables", {}).items() if kind]
+    per_pair = [g for g in (pair_goals(p, run["executables"][p], rows) for p in pairs) if g]
+    if not per_pair:
+        return None
+    exe_set = [g for g in per_pair if g["pair"] in run.get("exe_set_pairs", [])]
+    summary = {
+        "pairs": per_pair,
+        "geomean_x_hdiffpatch_lzma2": geomean(g["patch_x_hdiffpatch_lzma2"] for g in per_pair),
+        "geomean_exec_off_x_hdiffpatch_lzma2": geomean(
+            g.get("exec_off_x_hdiffpatch_lzma2") for g in per_pair
+        ),
+        "geomean_x_exec_off": geomean(g.get("patch_x_exec_off") for g in per_pair),
+        "exe_set_geomean_x_hdiffpatch_lzma2": geomean(g["patch_x_hdiffpatch_lzma2"] for g in exe_set),
+    }
+    limit = EXEC_GEOMEAN_LIMIT
+    met = {
+        "smaller than the best peer on every pair": all_at_most(per_pair, "patch_x_best_peer", 1.0),
+        f"geometric mean × HDiffPatch (lzma2) ≤ {limit} over the {len(per_pair)} executable pairs": at_most(
+            summary["geomean_x_hdiffpatch_lzma2"], limit
+        ),
+    }
+    if exe_set:
+        names = ", ".join(g["pair"] for g in exe_set)
+        met[f"geometric mean × HDiffPatch (lzma2) ≤ {limit} over the exe set ({names})"] = at_most(
+            summary["exe_set_geomean_x_hdiffpatch_lzma2"], limit
+        )
+    met["apply ≤ 1.0× zstd -d --patch-from (zstd -19) on every pair"] = all_at_most(
+        per_pair, "apply_x_zstd_19", 1.0
+    )
+    for peer in ("lzma2", "zstd"):
+        met[f"diff ≤ 1.0× HDiffPatch ({peer}) on every pair"] = all_at_most(
+            per_pair, f"diff_x_hdiffpatch_{peer}", 1.0
+        )
+    summary["met"] = met
+    return summary
+
+
+def pair_goals(pair, kind, rows):
+    """One executable pair's ratios, or None when chunkdelta's row failed or is missing."""
+    on_pair = {r["tool"]: r for r in rows if r["pair"] == pair and "error" not in r}
+    chunkdelta = on_pair.get("chunkdelta")
+    if not chunkdelta:
+        return None
+    peers = [r for r in on_pair.values() if is_peer(r)]
+    best = min(peers, key=lambda r: r["patch_bytes"], default=None)
+    goals = {"pair": pair, "format": kind, "patch_bytes": chunkdelta["patch_bytes"]}
+    for key in ("patch_x_best_peer", "apply_x_zstd_19", "diff_x_hdiffpatch_zstd"):
+        if key in chunkdelta:
+            goals[key] = chunkdelta[key]
+    if best:
+        goals.update(best_peer=best["tool"], best_peer_bytes=best["patch_bytes"])
+    off, lzma2 = on_pair.get(EXEC_OFF), on_pair.get("hdiffpatch-lzma2")
+    if off:
+        goals["exec_off_bytes"] = off["patch_bytes"]
+        goals["patch_x_exec_off"] = chunkdelta["patch_bytes"] / off["patch_bytes"]
+    if lzma2:
+        goals["patch_x_hdiffpatch_lzma2"] = chunkdelta["patch_bytes"] / lzma2["patch_bytes"]
+        goals["diff_x_hdiffpatch_lzma2"] = chunkdelta["diff_s"] / lzma2["diff_s"]
+        if off:
+            goals["exec_off_x_hdiffpatch_lzma2"] = off["patch_bytes"] / lzma2["patch_bytes"]
+    return goals
+
+
+def geomean(values):
+    values = list(values)
+    if not values or any(v is None for v in values):
+        return None
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def at_most(value, limit):
+    return None if value is None else value <= limit
+
+
+def all_at_most(per_pair, key, limit):
+    """True when every pair's ratio is within the limit; None when a pair lacks it."""
+    values = [g.get(key) for g in per_pair]
+    return None if any(v is None for v in values) else all(v <= limit for v in values)
+
+
 # --- markdown -------------------------------------------------------------------------------
 
 COLUMNS = (
@@ -97,7 +195,7 @@ COLUMNS = (
 )
 
 
-def markdown(run, rows, scaling):
+def markdown(run, rows, scaling, goals=None):
     lines = [
         "# Peer comparison",
         "",
@@ -114,9 +212,54 @@ def markdown(run, rows, scaling):
         "",
         *notes(run),
     ]
+    if goals:
+        lines += ["", *goals_section(goals)]
     if scaling:
         lines += ["", *scaling_table(scaling)]
     return "\n".join(lines) + "\n"
+
+
+def goals_section(goals):
+    """The executable goals: one row per executable pair, the geometric means, each goal's verdict."""
+
+    def x(value):
+        return "—" if value is None else f"{value:.3f}×"
+
+    lines = [
+        "## Executable pairs: the transform's goals",
+        "",
+        "chunkdelta's default patch (executable transform on) against the same run's peers, on the pairs "
+        "whose files are executables. **on/off**: its patch over the `--exec off` patch.",
+        "",
+        "| pair | format | chunkdelta bytes | exec off bytes | on/off | best peer | × best peer "
+        "| × HDiffPatch (lzma2) | apply × zstd -19 | diff × HDiffPatch (lzma2) | diff × HDiffPatch (zstd) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for g in goals["pairs"]:
+        off = g.get("exec_off_bytes")
+        best = f"{g['best_peer']} ({g['best_peer_bytes']:,})" if "best_peer" in g else "—"
+        lines.append(
+            f"| {g['pair']} | {g['format']} | {g['patch_bytes']:,} | {'—' if off is None else f'{off:,}'} "
+            f"| {x(g.get('patch_x_exec_off'))} | {best} | {x(g.get('patch_x_best_peer'))} "
+            f"| {x(g.get('patch_x_hdiffpatch_lzma2'))} | {x(g.get('apply_x_zstd_19'))} "
+            f"| {x(g.get('diff_x_hdiffpatch_lzma2'))} | {x(g.get('diff_x_hdiffpatch_zstd'))} |"
+        )
+    lines += [
+        "",
+        "Geometric mean of chunkdelta / HDiffPatch (lzma2) patch size over these "
+        f"{len(goals['pairs'])} pairs: "
+        f"**{x(goals['geomean_x_hdiffpatch_lzma2'])}** (goal ≤ {EXEC_GEOMEAN_LIMIT}); over the exe set alone "
+        f"{x(goals['exe_set_geomean_x_hdiffpatch_lzma2'])}; with `--exec off` "
+        f"{x(goals['geomean_exec_off_x_hdiffpatch_lzma2'])}. Geometric mean of on/off: "
+        f"{x(goals['geomean_x_exec_off'])}.",
+        "",
+        *(f"- {goal}: {verdict(met)}" for goal, met in goals["met"].items()),
+    ]
+    return lines
+
+
+def verdict(met):
+    return "not measured" if met is None else "**met** ✓" if met else "**not met** ✗"
 
 
 def header(run):
@@ -304,3 +447,29 @@ def plot(rows, path):
     fig.tight_layout(rect=(0, 0, 1 - 2.3 / fig.get_figwidth(), 1))
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("json", help="the --json file of a compare.py run")
+    ap.add_argument("--markdown", help="write the markdown here (default: stdout only)")
+    ap.add_argument("--update", action="store_true", help="write the recomputed exec_goals into the JSON")
+    args = ap.parse_args()
+    with open(args.json) as f:
+        saved = json.load(f)
+    rows = saved["results"]
+    add_ratios(rows)
+    saved["exec_goals"] = exec_goals(saved["run"], rows)
+    text = markdown(saved["run"], rows, saved["scaling"], saved["exec_goals"])
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text)
+    if args.update:
+        with open(args.json, "w") as f:
+            json.dump(saved, f, indent=2)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
