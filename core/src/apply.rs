@@ -505,7 +505,7 @@ impl Decode<'_> {
             (None, None) => Vec::new(),
             _ => return Err(bad("corrections stream and exec block do not go together")),
         };
-        let fields = self.fields.map(|fields| (fields, chunk.new_offset, &corrections[..]));
+        let fields = self.fields.map(|fields| (fields.chunk(), chunk.new_offset, &corrections[..]));
         let mut decoder = InPlace::new(old, &mut out, &extra, fields);
         for op in OpReader::new(&control) {
             decoder.run(op.map_err(|e| bad(&e.to_string()))?).map_err(bad)?;
@@ -561,8 +561,8 @@ struct InPlace<'a> {
     written: usize,
     diff_at: usize,
     extra_at: usize,
-    /// Version 4: the pointer fields, the chunk's offset in new, and its unread corrections.
-    fields: Option<(&'a exec::Fields<'a>, u64, &'a [u8])>,
+    /// Version 4: the chunk's pointer fields, its offset in new, and its unread corrections.
+    fields: Option<(exec::ChunkFields<'a>, u64, &'a [u8])>,
 }
 
 impl<'a> InPlace<'a> {
@@ -571,7 +571,7 @@ impl<'a> InPlace<'a> {
         old: &'a [u8],
         out: &'a mut [u8],
         extra: &'a [u8],
-        fields: Option<(&'a exec::Fields<'a>, u64, &'a [u8])>,
+        fields: Option<(exec::ChunkFields<'a>, u64, &'a [u8])>,
     ) -> Self {
         InPlace { old, out, extra, cursor: 0, written: 0, diff_at: 0, extra_at: 0, fields }
     }
@@ -619,7 +619,7 @@ impl<'a> InPlace<'a> {
         if self.diff_at + self.extra.len() != self.out.len() || self.extra_at != self.extra.len() {
             return Err("control ops do not cover the chunk and its streams exactly");
         }
-        if self.fields.is_some_and(|(_, _, corrections)| !corrections.is_empty()) {
+        if self.fields.as_ref().is_some_and(|(_, _, corrections)| !corrections.is_empty()) {
             return Err("the corrections stream has bytes left after the chunk's fields");
         }
         Ok(())

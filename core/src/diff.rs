@@ -247,10 +247,10 @@ fn code_fields(
     segments: &[Segment],
 ) -> (Vec<u8>, Vec<u8>) {
     let (mut coded, mut corrections) = (chunk.to_vec(), Vec::new());
-    let mut at = 0;
+    let (mut at, mut chunk_fields) = (0, fields.chunk());
     for segment in segments {
         let region = &mut coded[at..at + segment.add_len];
-        fields.code_region(region, segment.old_pos, offset + at as u64, &mut corrections);
+        chunk_fields.code_region(region, segment.old_pos, offset + at as u64, &mut corrections);
         at += segment.add_len + segment.extra_len;
     }
     (coded, corrections)

@@ -22,7 +22,7 @@ pub use block::ExecInfo;
 pub(crate) use block::{decode as decode_block, read as read_block};
 pub(crate) use kind::Kind;
 pub(crate) use map::{AddressMap, Region};
-pub(crate) use predict::Fields;
+pub(crate) use predict::{ChunkFields, Fields};
 
 use rayon::prelude::*;
 

