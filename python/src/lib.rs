@@ -30,14 +30,14 @@ use crate::trust::{Metadata, Password, TrustArgs, require_trust, sign_while_diff
 /// Builds a patch that turns ``old`` into ``new`` and returns it.
 ///
 /// ``old`` and ``new`` are bytes-like (bytes, bytearray, memoryview, mmap...). ``level`` is the
-/// zstd level (default 19), ``threads`` the number of worker threads (default: one per core,
+/// compression level (default 19), ``threads`` the number of worker threads (default: one per core,
 /// or ``RAYON_NUM_THREADS``), ``chunk_size`` the bytes of ``new`` per chunk (default 4 MiB),
 /// ``memory`` the budget in bytes for the index of ``old`` (default 2 GiB, at least 16 MiB):
 /// when a full index (4 bytes per byte of ``old``) does not fit, only every 4th, 8th, ... 256th
 /// position of ``old`` is indexed, for somewhat larger patches. ``codec`` names the
 /// compressors tried on each chunk stream, which keeps the smallest result or is stored raw:
-/// ``"zstd"`` (the default), ``"xz"`` (7-12% smaller patches, several times slower to diff and
-/// apply) or ``"auto"`` (both, whichever is smaller per stream).
+/// ``"xz"`` (LZMA2, the default), ``"zstd"`` (larger patches, faster to diff and apply) or
+/// ``"auto"`` (both, whichever is smaller per stream).
 ///
 /// ``containers=False`` diffs zip archives (wheel, jar...) and gzip files as plain bytes; by
 /// default, where the pinned zlib rebuilds their changed members, the patch diffs those
