@@ -5,6 +5,7 @@
 //! layout and the map from the patch), which is what keeps the predictions identical.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::map::AddressMap;
 use super::{Kind, Reference, Segment};
@@ -52,7 +53,31 @@ pub(crate) struct Predictor {
 
 /// For each old target (address space, address) that a field of the chunk pointed at, where
 /// the last such field pointed in new: a target seen once predicts itself thereafter.
-type Learned = HashMap<(u32, u64), u64>;
+type Learned = HashMap<(u32, u64), u64, BuildHasherDefault<TargetHasher>>;
+
+/// A multiply-rotate hash of the few integers a target key holds. SipHash, the default, cost
+/// 8% more CPU time on ruff's apply (0.365 s of user time against 0.335 s, medians of four).
+/// Only lookups depend on it, never an order.
+#[derive(Default)]
+struct TargetHasher(u64);
+
+impl Hasher for TargetHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|&b| self.write_u64(u64::from(b)));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+    }
+}
 
 /// A field's predicted immediate, and what to learn once its actual one is known: its old
 /// target and its address in new.
@@ -124,7 +149,7 @@ impl<'a> Fields<'a> {
     /// The coder of one chunk's fields, which learns targets as it goes; a chunk is coded and
     /// decoded by one such coder, region after region in order.
     pub(crate) fn chunk(&'a self) -> ChunkFields<'a> {
-        ChunkFields { fields: self, learned: Learned::new() }
+        ChunkFields { fields: self, learned: Learned::default() }
     }
 
     /// The references whose words lie wholly in `old[start..start + len]`, in order.
