@@ -124,8 +124,10 @@ impl DiffOptions {
     /// Whether diff matches executables with their pointer fields masked (the default, true):
     /// when old and new are both ELF, PE or Mach-O files of x86-64 or AArch64 code, the patch
     /// is format version 4, whose chunks code each pointer as a correction to a prediction
-    /// (`FORMAT.md`, "Version 4"). Diff then holds a masked copy of both files besides the
-    /// memory [`crate::diff`] states. False always makes a version-3 patch.
+    /// (`FORMAT.md`, "Version 4"). Diff then holds a masked copy of both files and their
+    /// analyses (16 bytes per pointer field: about 12 MB each for ruff's 24 MB x86-64 builds)
+    /// besides the memory [`crate::diff`] states; apply holds old's analysis. False always
+    /// makes a version-3 patch.
     pub fn exec(mut self, on: bool) -> Self {
         self.exec = on;
         self
