@@ -2,6 +2,7 @@
 //! once complete (temporary file in the same folder, fsync, rename).
 
 use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Read;
 use std::ops::Deref;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ use crate::error::{Error, Result};
 pub(crate) enum MappedFile {
     Empty,
     Mapped(memmap2::Mmap),
+    /// A small file read into memory ([`read_opened`]).
+    Read(Box<[u8]>),
 }
 
 impl Deref for MappedFile {
@@ -22,6 +25,7 @@ impl Deref for MappedFile {
         match self {
             MappedFile::Empty => &[],
             MappedFile::Mapped(map) => map,
+            MappedFile::Read(bytes) => bytes,
         }
     }
 }
@@ -41,9 +45,23 @@ pub(crate) fn map_opened(file: &File, len: u64, path: &Path) -> Result<MappedFil
     // SAFETY: the map is read-only and chunkdelta never writes to the files it maps. Another
     // process truncating or rewriting the file meanwhile is outside the contract, as for any
     // mmap-based tool (b3sum, bidiff); for `old`, apply detects changed content by its hash.
-    let map = unsafe { memmap2::Mmap::map(file) }
+    let map = unsafe { memmap2::MmapOptions::new().len(whole_len(len, path)?).map(file) }
         .map_err(|e| Error::io(format!("mapping {}", path.display()), e))?;
     Ok(MappedFile::Mapped(map))
+}
+
+/// The first `len` bytes of a file already open, read into memory. For small files this
+/// costs one `read` where a map costs a map, page faults and an unmap: a tree apply reads
+/// thousands of them. If the file is shorter than `len`, it is an I/O error.
+pub(crate) fn read_opened(mut file: &File, len: u64, path: &Path) -> Result<MappedFile> {
+    let mut bytes = vec![0; whole_len(len, path)?].into_boxed_slice();
+    file.read_exact(&mut bytes).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    Ok(MappedFile::Read(bytes))
+}
+
+fn whole_len(len: u64, path: &Path) -> Result<usize> {
+    usize::try_from(len)
+        .map_err(|_| Error::limit(format!("the size of {}", path.display()), len, usize::MAX as u64))
 }
 
 /// Whether both paths name one existing file (through links too).

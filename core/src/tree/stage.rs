@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::hash::hash;
-use crate::io::{MappedFile, map_file, map_opened};
+use crate::io::{MappedFile, map_file, map_opened, read_opened};
 use crate::options::{ApplyOptions, Callback};
 use crate::parallel::{Progress, Workers};
 use crate::tree::build::old_digest;
@@ -121,8 +121,12 @@ fn new_bytes(info: &TreeInfo) -> u64 {
 /// format 2) the old digest over all their hashes. Returns the files and their blake3 hashes.
 fn read_old_files(root: &Path, info: &TreeInfo) -> Result<(Vec<MappedFile>, Vec<[u8; 32]>)> {
     check_old_dirs(root, &info.old_files)?;
-    let read: Vec<(MappedFile, [u8; 32])> =
-        info.old_files.par_iter().map(|file| read_old_file(root, file)).collect::<Result<_>>()?;
+    let small_files = SmallFiles::new();
+    let read: Vec<(MappedFile, [u8; 32])> = info
+        .old_files
+        .par_iter()
+        .map(|file| read_old_file(root, file, &small_files))
+        .collect::<Result<_>>()?;
     let (files, hashes): (Vec<_>, Vec<_>) = read.into_iter().unzip();
     if let Some(expected) = info.old_digest
         && old_digest(&hashes.iter().collect::<Vec<_>>()) != expected
@@ -133,6 +137,33 @@ fn read_old_files(root: &Path, info: &TreeInfo) -> Result<(Vec<MappedFile>, Vec<
         });
     }
     Ok((files, hashes))
+}
+
+/// Which old files are read into memory rather than mapped: those of at most 64 KiB, until
+/// they hold 64 MiB together, so a tree of many small files costs one `read` each instead of
+/// a map, its page faults and an unmap. On cmake-tree (4,148 of its 4,168 old files are that
+/// small, 8.7 MB together) this cut the apply's system calls from 42,647 to 35,385
+/// (`strace -f -c`); the wall time could not be told apart on the loaded 2-core machine.
+struct SmallFiles {
+    left: AtomicU64,
+}
+
+impl SmallFiles {
+    const MAX_FILE_LEN: u64 = 64 << 10;
+    const BUDGET: u64 = 64 << 20;
+
+    fn new() -> Self {
+        SmallFiles { left: AtomicU64::new(Self::BUDGET) }
+    }
+
+    /// Whether a file of `len` bytes is read; if so, its bytes are taken from the budget.
+    fn take(&self, len: u64) -> bool {
+        len <= Self::MAX_FILE_LEN
+            && self
+                .left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(len))
+                .is_ok()
+    }
 }
 
 /// Every directory above an old file, each checked once: a directory, not a symlink. So a
@@ -158,8 +189,9 @@ fn check_old_dirs(root: &Path, files: &[OldFile]) -> Result<()> {
     Ok(())
 }
 
-/// Maps one old file, opened without following a symlink, and checks it.
-fn read_old_file(root: &Path, file: &OldFile) -> Result<(MappedFile, [u8; 32])> {
+/// Reads (see [`SmallFiles`]) or maps one old file, opened without following a symlink, and
+/// checks it.
+fn read_old_file(root: &Path, file: &OldFile, small_files: &SmallFiles) -> Result<(MappedFile, [u8; 32])> {
     let path = root.join(&file.path);
     let mismatch = |reason: String| Error::TreeSourceMismatch { path: file.path.clone(), reason };
     let opened = OpenOptions::new()
@@ -174,7 +206,11 @@ fn read_old_file(root: &Path, file: &OldFile) -> Result<(MappedFile, [u8; 32])> 
     if meta.len() != file.size {
         return Err(mismatch(format!("{} bytes, expected {}", meta.len(), file.size)));
     }
-    let data = map_opened(&opened, meta.len(), &path)?;
+    let data = if small_files.take(meta.len()) {
+        read_opened(&opened, meta.len(), &path)?
+    } else {
+        map_opened(&opened, meta.len(), &path)?
+    };
     let found = hash(&data);
     if !file.check.matches(&found) {
         return Err(mismatch("its blake3 differs".into()));
