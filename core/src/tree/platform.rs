@@ -4,10 +4,21 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// Renames the directory `from` to `to`, failing if `to` exists (even if it is created
-/// meanwhile): Linux's `renameat2(RENAME_NOREPLACE)`.
-#[cfg(target_os = "linux")]
-pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
+/// What a flagged rename does when its destination exists.
+#[derive(Clone, Copy)]
+enum Rename {
+    /// Fail, even if the destination is created meanwhile.
+    NoReplace,
+    /// Swap the two names in one step.
+    Exchange,
+}
+
+/// `rename(from, to)` with [`Rename`]'s semantics (the outer error: a path the OS cannot
+/// take; the inner one: the rename's own), atomic in the kernel: Linux's
+/// `renameat2` (`RENAME_NOREPLACE`, `RENAME_EXCHANGE`: ext4, xfs, btrfs, tmpfs and most local
+/// filesystems) or macOS's `renamex_np` (`RENAME_EXCL`, `RENAME_SWAP`: APFS, HFS+).
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+fn rename_flagged(from: &Path, to: &Path, how: Rename) -> Result<std::io::Result<()>> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
     let c = |path: &Path| {
@@ -15,67 +26,56 @@ pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
             .map_err(|_| Error::invalid(format!("{} holds a NUL byte", path.display())))
     };
     let (from_c, to_c) = (c(from)?, c(to)?);
-    // SAFETY: both arguments are valid NUL-terminated strings that outlive the call, and
-    // AT_FDCWD makes them relative to the working directory, as `rename` would.
+    // SAFETY: both arguments are valid NUL-terminated strings that outlive the call; with
+    // AT_FDCWD (Linux) they are relative to the working directory, as `rename` would take them.
+    #[cfg(target_os = "linux")]
     let status = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            from_c.as_ptr(),
-            libc::AT_FDCWD,
-            to_c.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
+        let flags = match how {
+            Rename::NoReplace => libc::RENAME_NOREPLACE,
+            Rename::Exchange => libc::RENAME_EXCHANGE,
+        };
+        libc::renameat2(libc::AT_FDCWD, from_c.as_ptr(), libc::AT_FDCWD, to_c.as_ptr(), flags)
     };
-    if status != 0 {
-        let error = std::io::Error::last_os_error();
-        return Err(Error::io(format!("renaming {} to {}", from.display(), to.display()), error));
-    }
-    Ok(())
+    // SAFETY: as above.
+    #[cfg(target_os = "macos")]
+    let status = unsafe {
+        let flags = match how {
+            Rename::NoReplace => libc::RENAME_EXCL,
+            Rename::Exchange => libc::RENAME_SWAP,
+        };
+        libc::renamex_np(from_c.as_ptr(), to_c.as_ptr(), flags)
+    };
+    Ok(if status == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) })
 }
 
-/// Renames the directory `from` to `to`, failing if `to` exists. Without an atomic
-/// no-replace rename here, a `to` created between the check and the rename is replaced only
-/// if it is an empty directory (`rename` refuses a non-empty one).
-#[cfg(not(target_os = "linux"))]
+/// Without a flagged rename: no-replace is a check then `rename` (a `to` created between them
+/// is replaced only if it is an empty directory: `rename` refuses a non-empty one), and
+/// exchange is [`std::io::ErrorKind::Unsupported`]. A Windows port journals two renames
+/// instead (`TREE-FORMAT.md`, "In-place upgrades").
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn rename_flagged(from: &Path, to: &Path, how: Rename) -> Result<std::io::Result<()>> {
+    Ok(match how {
+        Rename::NoReplace if std::fs::symlink_metadata(to).is_ok() => {
+            Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists))
+        }
+        Rename::NoReplace => std::fs::rename(from, to),
+        Rename::Exchange => Err(std::io::Error::from(std::io::ErrorKind::Unsupported)),
+    })
+}
+
+/// Renames the directory `from` to `to`, failing if `to` exists (even if it is created
+/// meanwhile, on Linux and macOS).
 pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
-    if std::fs::symlink_metadata(to).is_ok() {
-        let exists = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
-        return Err(Error::io(format!("renaming {} to {}", from.display(), to.display()), exists));
-    }
-    std::fs::rename(from, to)
+    rename_flagged(from, to, Rename::NoReplace)?
         .map_err(|e| Error::io(format!("renaming {} to {}", from.display(), to.display()), e))
 }
 
 /// Exchanges the directories `a` and `b` in one step: each name then holds what the other
-/// held, and no moment exists where either is missing. Linux: `renameat2(RENAME_EXCHANGE)`
-/// (ext4, xfs, btrfs, tmpfs and most local filesystems). Elsewhere this is
-/// [`std::io::ErrorKind::Unsupported`]: a port exchanges with `renamex_np(RENAME_SWAP)` on
-/// macOS, and journals two renames on Windows (`TREE-FORMAT.md`, "In-place upgrades").
-#[cfg(target_os = "linux")]
+/// held, and no moment exists where either is missing (Linux and macOS; elsewhere
+/// [`std::io::ErrorKind::Unsupported`]).
 pub(crate) fn exchange(a: &Path, b: &Path) -> Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let c = |path: &Path| {
-        CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| Error::invalid(format!("{} holds a NUL byte", path.display())))
-    };
-    let (a_c, b_c) = (c(a)?, c(b)?);
-    // SAFETY: as in `rename_no_replace`: valid NUL-terminated strings that outlive the call.
-    let status = unsafe {
-        libc::renameat2(libc::AT_FDCWD, a_c.as_ptr(), libc::AT_FDCWD, b_c.as_ptr(), libc::RENAME_EXCHANGE)
-    };
-    if status != 0 {
-        let error = std::io::Error::last_os_error();
-        return Err(Error::io(format!("exchanging {} and {}", a.display(), b.display()), error));
-    }
-    Ok(())
-}
-
-/// See the Linux version: not available on this platform yet.
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn exchange(a: &Path, b: &Path) -> Result<()> {
-    let unsupported = std::io::Error::from(std::io::ErrorKind::Unsupported);
-    Err(Error::io(format!("exchanging {} and {}", a.display(), b.display()), unsupported))
+    rename_flagged(a, b, Rename::Exchange)?
+        .map_err(|e| Error::io(format!("exchanging {} and {}", a.display(), b.display()), e))
 }
 
 /// The (device, inode) of `path` itself: which tree a directory name holds.
