@@ -18,8 +18,9 @@ else
 fi
 
 cargo test --workspace
-# Once more on one thread: results must not depend on the thread count.
-RAYON_NUM_THREADS=1 cargo test --workspace --quiet
+# The core's tests once more on one thread: results must not depend on the thread count
+# (the worker pools are the core's; the CLI, C and Python tests above run on its defaults).
+RAYON_NUM_THREADS=1 cargo test -p chunkdelta --quiet
 # Every criterion micro-benchmark once, on small inputs, so they cannot rot (benches/MICRO.md);
 # a plain `cargo bench -p chunkdelta-benches` measures.
 cargo bench -p chunkdelta-benches --quiet -- --test
