@@ -10,7 +10,10 @@ of shared/corpus, `fetch.sh tree`), it measures:
 - Sparkle-style per-file patching: bsdiff of each changed same-path file, plus each added or
   renamed file compressed with xz -9e on its own;
 - the full download: the new tree as a `.tar.xz` (xz -9e), and, for apply speed, extracting it
-  from a `.tar.zst` (zstd -19).
+  from a `.tar.zst` (zstd -19);
+- that the patch is exact: applied to a new directory, and in place to a copy of the old tree,
+  the result has the new tree's paths, file bytes, permission bits and symlink targets, and
+  `rollback` then restores the old tree's (the run stops otherwise).
 Needs what benches/install.py installs (apt bsdiff, xdelta3, zstd; hdiffpatch in benches/.venv).
 Writes benches/trees.md. Sizes are bytes. Apply and extract times are the median of 5 rounds,
 each round running chunkdelta apply (durable, then --no-fsync) and the extraction back to back,
@@ -19,7 +22,10 @@ tar does not fsync, so `--no-fsync` is the like-for-like comparison.
 """
 
 import argparse
+import hashlib
 import os
+import shutil
+import stat
 import subprocess
 import sys
 import tarfile
@@ -76,6 +82,7 @@ def measure(pair, binary, work):
     patch, out = work / "tree.patch", work / "out"
     row["chunkdelta diff s"] = run([binary, "diff", "-q", old, new, "-o", patch])
     row["chunkdelta"] = patch.stat().st_size
+    check_exact(binary, old, new, patch, work)
     old_tar, new_tar = work / "old.tar", work / "new.tar"
     deterministic_tar(old, old_tar)
     deterministic_tar(new, new_tar)
@@ -96,6 +103,39 @@ def measure(pair, binary, work):
     run(["zstd", "-q", "-f", "-19", new_tar, "-o", zst])
     row.update(apply_times(binary, old, patch, zst, work))
     return row
+
+
+def snapshot(root):
+    """Every path under `root` with its kind, permission bits and content (file bytes' blake2b,
+    symlink target): what a tree patch must reproduce."""
+    state = {}
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        if path.is_symlink():
+            content = os.readlink(path)
+        elif path.is_file():
+            content = hashlib.blake2b(path.read_bytes()).hexdigest()
+        else:
+            content = "dir"
+        state[str(path.relative_to(root))] = (stat.S_IFMT(info.st_mode), stat.S_IMODE(info.st_mode), content)
+    return state
+
+
+def check_exact(binary, old, new, patch, work):
+    """Applies `patch` to a new directory and in place (to a copy of `old`), checks both against
+    `new`, rolls the in-place one back and checks it against `old`."""
+    expected, out, copy = snapshot(new), work / "exact", work / "in-place"
+    run([binary, "apply", "-q", "--no-fsync", old, patch, "-o", out])
+    shutil.copytree(old, copy, symlinks=True)
+    run([binary, "apply", "-q", "--no-fsync", copy, patch, "--in-place"])
+    for name, tree, want in (("apply -o", out, expected), ("apply --in-place", copy, expected)):
+        if snapshot(tree) != want:
+            sys.exit(f"{name} did not make the new tree of {new}")
+    run([binary, "rollback", "-q", copy])
+    if snapshot(copy) != snapshot(old):
+        sys.exit(f"rollback did not restore the old tree of {old}")
+    subprocess.run(["rm", "-rf", out, copy], check=True)
+    subprocess.run(["rm", "-rf", work / ".in-place.cdtr"], check=True)
 
 
 def apply_times(binary, old, patch, zst, work, rounds=5):
