@@ -157,6 +157,14 @@ struct DiffArgs {
     /// (format version 4, much smaller patches for rebuilt code); off treats them as data.
     #[arg(long, value_enum, default_value_t = Switch::On)]
     exec: Switch,
+    /// Trees: keep files that are one file under several names (hard links) so, as rsync -H
+    /// does; without it each name is a file of its own (a copy: no payload).
+    #[arg(long)]
+    hard_links: bool,
+    /// Trees: record every entry's modification time and set it on apply, as rsync -t does;
+    /// without it applied files get the time they are written.
+    #[arg(long)]
+    mtimes: bool,
     #[command(flatten)]
     signature: trust::SignArgs,
     #[command(flatten)]
@@ -325,6 +333,8 @@ fn diff(args: &DiffArgs, ui: Ui) -> Result<(), Error> {
         .memory(args.memory)
         .containers(args.containers == Switch::On)
         .exec(args.exec == Switch::On)
+        .hard_links(args.hard_links)
+        .mtimes(args.mtimes)
         .threads(args.threads.threads);
     match &args.sign {
         Some(key) => options = options.sign(trust::read_secret_key(key)?, args.signature.options()),

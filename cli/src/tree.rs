@@ -28,8 +28,12 @@ pub(crate) fn summary(info: &TreeInfo) -> String {
     } else {
         format!("{} from the solid patch", counts.files - counts.copied)
     };
+    let hard_links = match counts.hard_links {
+        0 => String::new(),
+        n => format!(", {n} hard links"),
+    };
     format!(
-        "{} files ({} copied, {made}), {} directories, {} symlinks; patch {}",
+        "{} files ({} copied, {made}), {} directories, {} symlinks{hard_links}; patch {}",
         counts.files,
         counts.copied,
         counts.dirs,
@@ -45,6 +49,7 @@ struct Counts {
     patched: usize,
     dirs: usize,
     links: usize,
+    hard_links: usize,
 }
 
 impl Counts {
@@ -62,6 +67,7 @@ impl Counts {
                 }
                 EntryKind::Dir => counts.dirs += 1,
                 EntryKind::Symlink { .. } => counts.links += 1,
+                EntryKind::HardLink { .. } => counts.hard_links += 1,
                 _ => {}
             }
         }
@@ -102,6 +108,9 @@ pub(crate) fn text(info: &TreeInfo) -> String {
             }
             EntryKind::Dir => writeln!(text, "dir      {:o} {path}", entry.mode),
             EntryKind::Symlink { target } => writeln!(text, "symlink      {path} -> {}", target.display()),
+            EntryKind::HardLink { target } => {
+                writeln!(text, "hardlink     {path} = {}", info.entries[*target].path.display())
+            }
             _ => Ok(()),
         };
     }
@@ -170,6 +179,14 @@ pub(crate) fn json(info: &TreeInfo) -> String {
 }
 
 fn entry_json(info: &TreeInfo, entry: &chunkdelta::TreeEntry) -> Value {
+    let mut value = entry_kind_json(info, entry);
+    if let Some(mtime) = entry.mtime {
+        value["mtime"] = json!({"secs": mtime.secs, "nanos": mtime.nanos});
+    }
+    value
+}
+
+fn entry_kind_json(info: &TreeInfo, entry: &chunkdelta::TreeEntry) -> Value {
     let path = entry.path.to_string_lossy();
     match &entry.kind {
         EntryKind::File { size, hash, source } => {
@@ -181,6 +198,9 @@ fn entry_json(info: &TreeInfo, entry: &chunkdelta::TreeEntry) -> Value {
         EntryKind::Dir => json!({"path": path, "kind": "dir", "mode": entry.mode}),
         EntryKind::Symlink { target } => {
             json!({"path": path, "kind": "symlink", "target": target.to_string_lossy()})
+        }
+        EntryKind::HardLink { target } => {
+            json!({"path": path, "kind": "hardlink", "target": info.entries[*target].path.to_string_lossy()})
         }
         _ => json!({"path": path, "kind": "unknown"}),
     }

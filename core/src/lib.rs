@@ -77,7 +77,7 @@ pub use options::{
     MIN_MEMORY, ProgressFn, level_range,
 };
 pub use tree::{
-    EntryKind, FileSource, InPlaceReport, MAX_MANIFEST_LEN, OldCheck, OldFile, Recovered, SolidPatch,
+    EntryKind, FileSource, InPlaceReport, MAX_MANIFEST_LEN, Mtime, OldCheck, OldFile, Recovered, SolidPatch,
     TREE_FORMAT_VERSION, TREE_MAGIC, TreeEntry, TreeInfo, apply_tree, apply_tree_in_place, commit_tree,
     diff_tree, is_tree_patch, read_tree_info, read_tree_info_file, recover_tree, rollback_tree, verify_tree,
 };

@@ -395,3 +395,92 @@ fn an_executable_in_a_tree_is_patched_with_its_pointers_predicted() {
     }
     assert!(sizes[0] * 2 < sizes[1], "exec on and off: {sizes:?}");
 }
+
+/// `(path, inode group, mtime)` of every entry below `root`: files that are one file have the
+/// same group (the index of their first path), others their own.
+fn links_and_times(root: &Path) -> Vec<(String, usize, (i64, i64))> {
+    use std::os::unix::fs::MetadataExt;
+    let mut paths: Vec<_> = snapshot(root).into_iter().map(|(path, _)| path).collect();
+    paths.sort();
+    let mut first = std::collections::HashMap::new();
+    paths
+        .iter()
+        .enumerate()
+        .map(|(i, path)| {
+            let meta = fs::symlink_metadata(root.join(path)).unwrap();
+            let group = if meta.is_file() { *first.entry(meta.ino()).or_insert(i) } else { i };
+            (path.display().to_string(), group, (meta.mtime(), meta.mtime_nsec()))
+        })
+        .collect()
+}
+
+/// The feature trees, with `bin/app` also named `bin/app-again` and `lib/libcore.so.2` also
+/// `share/libcore`, and every entry's mtime set to a distinct time in the past.
+fn linked_and_dated_trees(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (old, new) = feature_trees(dir);
+    fs::hard_link(new.join("bin/app"), new.join("bin/app-again")).unwrap();
+    fs::hard_link(new.join("lib/libcore.so.2"), new.join("share/libcore")).unwrap();
+    for (i, (path, _)) in snapshot(&new).iter().enumerate() {
+        let time = timespec(1_600_000_000 + 3_600 * i as i64, 123_456_789);
+        set_mtime(&new.join(path), time);
+    }
+    (old, new)
+}
+
+fn timespec(secs: i64, nanos: i64) -> libc::timespec {
+    libc::timespec { tv_sec: secs, tv_nsec: nanos }
+}
+
+fn set_mtime(path: &Path, time: libc::timespec) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let times = [libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT }, time];
+    // SAFETY: a valid C string and two timespecs, alive for the call.
+    let status =
+        unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+    assert_eq!(status, 0, "utimensat {}", path.display());
+}
+
+#[test]
+fn hard_links_and_mtimes_are_kept_when_asked_for_in_a_new_directory_and_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = linked_and_dated_trees(dir.path());
+    let patch = dir.path().join("tree.patch");
+    let info = diff_tree(&old, &new, &patch, &options().hard_links(true).mtimes(true)).unwrap();
+    assert_eq!(info.format_version, 3);
+    let links: Vec<_> =
+        info.entries.iter().filter(|e| matches!(e.kind, EntryKind::HardLink { .. })).collect();
+    assert_eq!(links.len(), 2, "{links:?}");
+
+    let out = dir.path().join("out");
+    apply_tree(&old, &patch, &out, &ApplyOptions::new()).unwrap();
+    assert_eq!(snapshot(&out), snapshot(&new));
+    assert_eq!(links_and_times(&out), links_and_times(&new));
+
+    let target = dir.path().join("installed");
+    copy_dir(&old, &target);
+    chunkdelta::apply_tree_in_place(&target, &patch, &ApplyOptions::new()).unwrap();
+    assert_eq!(links_and_times(&target), links_and_times(&new));
+    chunkdelta::rollback_tree(&target).unwrap();
+    assert_eq!(snapshot(&target), snapshot(&old));
+}
+
+#[test]
+fn without_the_options_hard_links_are_copies_and_the_patch_is_format_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = linked_and_dated_trees(dir.path());
+    let patch = dir.path().join("tree.patch");
+    let info = diff_tree(&old, &new, &patch, &options()).unwrap();
+    assert_eq!(info.format_version, 2);
+    assert!(info.entries.iter().all(|e| e.mtime.is_none() && !matches!(e.kind, EntryKind::HardLink { .. })));
+    let out = dir.path().join("out");
+    apply_tree(&old, &patch, &out, &ApplyOptions::new()).unwrap();
+    assert_eq!(snapshot(&out), snapshot(&new));
+    let groups: std::collections::HashSet<_> = links_and_times(&out).iter().map(|(_, g, _)| *g).collect();
+    assert_eq!(groups.len(), snapshot(&out).len(), "no two paths share a file");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let status = std::process::Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
+    assert!(status.success());
+}

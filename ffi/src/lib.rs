@@ -58,7 +58,7 @@ pub use options::{
     chunkdelta_options_set_codec, chunkdelta_options_set_containers, chunkdelta_options_set_durable,
     chunkdelta_options_set_exec, chunkdelta_options_set_level, chunkdelta_options_set_max_chunk_len,
     chunkdelta_options_set_memory_limit, chunkdelta_options_set_progress, chunkdelta_options_set_threads,
-    chunkdelta_progress_fn,
+    chunkdelta_options_set_tree_metadata, chunkdelta_progress_fn,
 };
 pub use result::{chunkdelta_result, chunkdelta_result_name, chunkdelta_version};
 pub use signing::{

@@ -59,6 +59,8 @@ pub struct chunkdelta_options {
     durable: bool,
     containers: bool,
     exec: bool,
+    hard_links: bool,
+    mtimes: bool,
     progress: Option<Progress>,
     /// The signatures diff adds (`chunkdelta_options_add_signature`).
     pub(crate) signers: Vec<(SecretKey, SignOptions)>,
@@ -92,6 +94,8 @@ impl Default for chunkdelta_options {
             durable: true,
             containers: true,
             exec: true,
+            hard_links: false,
+            mtimes: false,
             progress: None,
             signers: Vec::new(),
             trust: None,
@@ -108,7 +112,9 @@ impl chunkdelta_options {
             .chunk_size(self.chunk_size)
             .memory(self.memory_limit)
             .containers(self.containers)
-            .exec(self.exec);
+            .exec(self.exec)
+            .hard_links(self.hard_links)
+            .mtimes(self.mtimes);
         let options = self
             .signers
             .iter()
@@ -276,6 +282,28 @@ pub unsafe extern "C" fn chunkdelta_options_set_exec(
 ) -> chunkdelta_result {
     let set = |o: &mut chunkdelta_options| {
         o.exec = exec != 0;
+        Ok(())
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { object::update(opts, set) }
+}
+
+/// Sets what a tree diff records besides content, modes and symlinks (both off by default,
+/// like rsync without `-H` and `-t`): `hard_links` non-zero keeps files that are one file
+/// under several names so (else each name is a copy of its own); `mtimes` non-zero records
+/// every entry's modification time, which apply sets. Either makes a tree format 3 patch
+/// when it records something. File patches ignore both.
+///
+/// # Safety
+/// `opts` is NULL or a live options object that no call is using.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn chunkdelta_options_set_tree_metadata(
+    opts: *mut chunkdelta_options,
+    hard_links: c_int,
+    mtimes: c_int,
+) -> chunkdelta_result {
+    let set = |o: &mut chunkdelta_options| {
+        (o.hard_links, o.mtimes) = (hard_links != 0, mtimes != 0);
         Ok(())
     };
     // SAFETY: forwarded from this function's contract.

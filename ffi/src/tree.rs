@@ -28,13 +28,13 @@ pub const CHUNKDELTA_RECOVERED_ROLLED_BACK: c_int = 3;
 /// What a tree patch says about itself: filled by `chunkdelta_tree_info_file`. The caller owns
 /// it (on the stack, typically). The counts describe the new tree and how each of its files is
 /// made; `copied_count + patched_count + literal_count + solid_count == file_count` and
-/// `file_count + dir_count + symlink_count == entry_count`.
+/// `file_count + dir_count + symlink_count + hard_link_count == entry_count`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct chunkdelta_tree_info {
     /// The tree format version of the patch.
     pub format_version: u32,
-    /// Number of entries of the new tree: files, directories and symlinks.
+    /// Number of entries of the new tree: files, directories, symlinks and hard links.
     pub entry_count: u64,
     /// Number of regular files of the new tree.
     pub file_count: u64,
@@ -67,6 +67,8 @@ pub struct chunkdelta_tree_info {
     pub manifest_hash: [u8; 32],
     /// What every signature covers: blake3 of the header before its signature length.
     pub signing_digest: [u8; 32],
+    /// Tree format 3: entries that are another name of a file entry (hard links).
+    pub hard_link_count: u64,
 }
 
 impl From<&TreeInfo> for chunkdelta_tree_info {
@@ -89,6 +91,7 @@ impl From<&TreeInfo> for chunkdelta_tree_info {
             signature_count: info.signatures.len() as u32,
             manifest_hash: info.manifest_hash,
             signing_digest: info.signing_digest,
+            hard_link_count: 0,
         };
         for entry in &info.entries {
             match &entry.kind {
@@ -106,6 +109,7 @@ impl From<&TreeInfo> for chunkdelta_tree_info {
                 }
                 EntryKind::Dir => out.dir_count += 1,
                 EntryKind::Symlink { .. } => out.symlink_count += 1,
+                EntryKind::HardLink { .. } => out.hard_link_count += 1,
                 // An entry kind added to the core later is counted in `entry_count` only.
                 _ => {}
             }

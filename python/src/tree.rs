@@ -53,9 +53,9 @@ impl OldFile {
 pub(crate) struct TreeEntry {
     /// Path relative to the new tree's root.
     path: OsString,
-    /// "file", "dir" or "symlink".
+    /// "file", "dir", "symlink" or "hardlink" (tree format 3: another name of a file entry).
     kind: &'static str,
-    /// Permission bits (0o777 at most); 0 for symlinks.
+    /// Permission bits (0o777 at most); 0 for symlinks and hard links.
     mode: u32,
     /// A file's size in bytes.
     size: Option<u64>,
@@ -67,8 +67,11 @@ pub(crate) struct TreeEntry {
     old: Option<OsString>,
     /// Size of a patched or literal file's embedded file patch (0 for a copy).
     blob_len: Option<u64>,
-    /// A symlink's target.
+    /// A symlink's target, or the path of the file entry a hard link names.
     target: Option<OsString>,
+    /// Tree format 3, when the patch records modification times: this entry's, in
+    /// nanoseconds since the epoch (as ``os.stat``'s ``st_mtime_ns``).
+    mtime_ns: Option<i128>,
 }
 
 #[pymethods]
@@ -85,12 +88,16 @@ impl TreeEntry {
         if let Some(target) = &self.target {
             text += &format!(", target={}", quoted(target));
         }
+        if let Some(mtime_ns) = self.mtime_ns {
+            text += &format!(", mtime_ns={mtime_ns}");
+        }
         text + ")"
     }
 }
 
 impl TreeEntry {
-    fn new(entry: &chunkdelta::TreeEntry, old_files: &[chunkdelta::OldFile]) -> Self {
+    fn new(entry: &chunkdelta::TreeEntry, info: &chunkdelta::TreeInfo) -> Self {
+        let old_files = &info.old_files;
         let mut out = TreeEntry {
             path: entry.path.clone().into_os_string(),
             kind: "unknown",
@@ -101,6 +108,7 @@ impl TreeEntry {
             old: None,
             blob_len: None,
             target: None,
+            mtime_ns: entry.mtime.map(|m| i128::from(m.secs) * 1_000_000_000 + i128::from(m.nanos)),
         };
         match &entry.kind {
             EntryKind::File { size, hash, source } => {
@@ -123,6 +131,10 @@ impl TreeEntry {
             EntryKind::Symlink { target } => {
                 out.kind = "symlink";
                 out.target = Some(target.clone().into_os_string());
+            }
+            EntryKind::HardLink { target } => {
+                out.kind = "hardlink";
+                out.target = info.entries.get(*target).map(|file| file.path.clone().into_os_string());
             }
             // An entry kind added to the core after this binding keeps kind "unknown".
             _ => {}
@@ -179,7 +191,7 @@ impl From<&chunkdelta::TreeInfo> for TreeInfo {
     fn from(info: &chunkdelta::TreeInfo) -> Self {
         TreeInfo {
             format_version: info.format_version,
-            entries: info.entries.iter().map(|entry| TreeEntry::new(entry, &info.old_files)).collect(),
+            entries: info.entries.iter().map(|entry| TreeEntry::new(entry, info)).collect(),
             old_files: info
                 .old_files
                 .iter()
@@ -236,11 +248,14 @@ impl InPlaceReport {
 /// (their targets, never followed) are recorded. Content found anywhere in the old tree costs
 /// no payload (moves, copies); a changed file is diffed against the old file that shares most
 /// of its content. Devices, fifos, sockets and names that differ only in case raise
-/// ``ValueError``. ``progress(done, total)`` counts bytes of the new tree's files. The other
-/// options are those of ``diff_file``, applied to each file's patch; ``sign_key`` signs the
-/// tree patch.
+/// ``ValueError``. ``hard_links=True`` keeps files that are one file under several names so
+/// (as rsync ``-H``; else each name is a copy of its own) and ``mtimes=True`` records every
+/// entry's modification time, which apply sets (as rsync ``-t``); either makes a tree format
+/// 3 patch when it records something. ``progress(done, total)`` counts bytes of the new
+/// tree's files. The other options are those of ``diff_file``, applied to each file's patch;
+/// ``sign_key`` signs the tree patch.
 #[pyfunction]
-#[pyo3(signature = (old_dir, new_dir, patch_path, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, progress=None, sign_key=None, key_password=None, expires=None, product=None, release=None))]
+#[pyo3(signature = (old_dir, new_dir, patch_path, *, level=None, threads=None, chunk_size=None, memory=None, codec=None, hard_links=false, mtimes=false, progress=None, sign_key=None, key_password=None, expires=None, product=None, release=None))]
 #[allow(clippy::too_many_arguments)] // the Python signature, keyword-only options included
 fn diff_tree(
     py: Python<'_>,
@@ -252,6 +267,8 @@ fn diff_tree(
     chunk_size: Option<i64>,
     memory: Option<i64>,
     codec: Option<&str>,
+    hard_links: bool,
+    mtimes: bool,
     progress: Option<Bound<'_, PyAny>>,
     sign_key: Option<PathBuf>,
     key_password: Option<Password>,
@@ -261,6 +278,7 @@ fn diff_tree(
 ) -> PyResult<TreeInfo> {
     let job = Job::new(progress)?;
     let options = job.diff_options(&DiffArgs { codec, level, threads, chunk_size, memory })?;
+    let options = options.hard_links(hard_links).mtimes(mtimes);
     let metadata = Metadata { created: None, expires, product, release };
     let options = sign_while_diffing(py, options, sign_key.as_deref(), key_password.as_ref(), metadata)?;
     let paths = [old_dir.as_path(), &new_dir, &patch_path];

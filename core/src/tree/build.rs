@@ -42,17 +42,40 @@ enum Basis {
 pub(crate) fn build(old_dir: &Path, new_dir: &Path, options: &DiffOptions) -> Result<(Manifest, Vec<u8>)> {
     let (old, new) = (walk(old_dir)?, walk(new_dir)?);
     check_case_collisions(&new)?;
+    let links = if options.hard_links { hard_links(&new) } else { HashMap::new() };
     let workers = Workers::new(options.threads)?;
     workers.run(|| {
         let old_files = read_files(old_dir, &old)?;
-        let new_files = read_files(new_dir, &new)?;
+        let named: Vec<Found> = new.iter().filter(|f| !links.contains_key(&f.path)).cloned().collect();
+        let new_files = read_files(new_dir, &named)?;
         let bases = choose_bases(&old_files, &new_files);
         let patches = solid_patches(&old_files, &new_files, &bases, options)?;
         let solid = patches.iter().map(|p| (p.bases.clone(), p.files, p.blob.len() as u64)).collect();
-        let mut manifest = assemble(&new, &old_files, &new_files, &bases, solid);
+        let mut manifest = assemble(&new, &links, &old_files, &new_files, &bases, solid);
+        if options.mtimes {
+            for (entry, found) in manifest.entries.iter_mut().zip(&new) {
+                entry.mtime = (!matches!(entry.kind, EntryKind::HardLink { .. })).then_some(found.mtime);
+            }
+        }
         manifest.removed = removed(&old, &new);
         Ok((manifest, patches.into_iter().flat_map(|p| p.blob).collect()))
     })
+}
+
+/// Every file of `found` that is another name of an earlier one (the same device and inode),
+/// with that earlier one's path.
+fn hard_links(found: &[Found]) -> HashMap<PathBuf, PathBuf> {
+    let mut first: HashMap<(u64, u64), &Path> = HashMap::new();
+    let mut links = HashMap::new();
+    for entry in found {
+        if let Some(inode) = entry.linked {
+            let leader = *first.entry(inode).or_insert(&entry.path);
+            if leader != entry.path {
+                links.insert(entry.path.clone(), leader.to_path_buf());
+            }
+        }
+    }
+    links
 }
 
 /// Maps and hashes the regular files of a walk, in parallel.
@@ -223,9 +246,12 @@ fn group_solid_files(old: &[u64], new: &[u64], bases: &[Basis], alone: &[bool], 
 }
 
 /// The manifest: the old files read (numbered in path byte order, checked by their hash's
-/// first bytes and, all together, by the old digest), and the new tree's entries.
+/// first bytes and, all together, by the old digest), and the new tree's entries, in which
+/// the files `links` names are hard links to the earlier names it gives. Removed paths are
+/// left to the caller.
 fn assemble(
     new: &[Found],
+    links: &HashMap<PathBuf, PathBuf>,
     old_files: &[Content],
     new_files: &[Content],
     bases: &[Basis],
@@ -243,6 +269,8 @@ fn assemble(
     let number: HashMap<usize, usize> = used.iter().enumerate().map(|(n, &i)| (i, n)).collect();
     let by_path: HashMap<&Path, usize> =
         new_files.iter().enumerate().map(|(i, f)| (f.path.as_path(), i)).collect();
+    let position: HashMap<&Path, usize> =
+        new.iter().enumerate().map(|(i, f)| (f.path.as_path(), i)).collect();
     let mut owners =
         solid.iter().enumerate().flat_map(|(patch, (_, files, _))| std::iter::repeat_n(patch, *files));
     let (mut current, mut offset) = (0, 0);
@@ -252,6 +280,9 @@ fn assemble(
             let kind = match &found.kind {
                 FoundKind::Dir => EntryKind::Dir,
                 FoundKind::Symlink { target } => EntryKind::Symlink { target: target.clone() },
+                FoundKind::File { .. } if links.contains_key(&found.path) => {
+                    EntryKind::HardLink { target: position[links[&found.path].as_path()] }
+                }
                 FoundKind::File { .. } => {
                     let i = by_path[found.path.as_path()];
                     let size = new_files[i].data.len() as u64;
@@ -269,7 +300,8 @@ fn assemble(
                     EntryKind::File { size, hash: None, source }
                 }
             };
-            TreeEntry { path: found.path.clone(), mode: found.mode, kind }
+            let mode = if matches!(kind, EntryKind::HardLink { .. }) { 0 } else { found.mode };
+            TreeEntry { path: found.path.clone(), mode, kind, mtime: None }
         })
         .collect();
     let old = used

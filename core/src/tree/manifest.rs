@@ -130,6 +130,21 @@ pub enum EntryKind {
         /// The target, as `readlink` gives it.
         target: PathBuf,
     },
+    /// Tree format 3: another name of a file entry (a hard link): it shares that file's
+    /// content, mode and mtime.
+    HardLink {
+        /// The file entry, an index into the entries, earlier than this one.
+        target: usize,
+    },
+}
+
+/// A modification time: seconds since the Unix epoch (negative before it) and nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mtime {
+    /// Whole seconds since 1970-01-01 00:00:00 UTC.
+    pub secs: i64,
+    /// Nanoseconds, below 10^9.
+    pub nanos: u32,
 }
 
 /// One entry of the new tree.
@@ -138,10 +153,13 @@ pub enum EntryKind {
 pub struct TreeEntry {
     /// Path relative to the tree's root: components separated by `/`, none empty, `.` or `..`.
     pub path: PathBuf,
-    /// Permission bits (`0o777` at most); 0 for symlinks.
+    /// Permission bits (`0o777` at most); 0 for symlinks and hard links.
     pub mode: u32,
     /// What it is.
     pub kind: EntryKind,
+    /// Tree format 3, when diff recorded modification times: this entry's (none for a hard
+    /// link, which has its file's).
+    pub mtime: Option<Mtime>,
 }
 
 /// One of tree format 2's solid file patches, which make every file that is not a copy: its
@@ -173,9 +191,15 @@ pub(crate) struct Manifest {
     pub(crate) solid: Vec<SolidPatch>,
 }
 
+/// Tree format 3's `features` bit: every entry but hard links carries an mtime.
+const FEATURE_MTIMES: u8 = 1;
+/// Nanoseconds in a second: an mtime's `nanos` is below it.
+const NANOS_PER_SEC: u32 = 1_000_000_000;
+
 const KIND_FILE: u8 = 0;
 const KIND_DIR: u8 = 1;
 const KIND_SYMLINK: u8 = 2;
+const KIND_HARD_LINK: u8 = 3;
 // Format 1 sources.
 const SOURCE_COPY: u8 = 0;
 const SOURCE_PATCH: u8 = 1;
@@ -193,10 +217,25 @@ const MIN_ENTRY_LEN_2: usize = 4 + 1 + 1 + 4;
 const MIN_SOLID_LEN: usize = 4 + 4 + 8;
 
 impl Manifest {
-    /// The format 2 manifest (`TREE-FORMAT.md`, "Manifest"). Old files that a keep entry (a
-    /// copy of the old file at its own path) implies are not listed again.
+    /// The tree format this manifest needs: 3 with hard links or mtimes, else 2 (which every
+    /// earlier decoder of format 2 reads).
+    pub(crate) fn format_version(&self) -> u16 {
+        let needs_3 =
+            self.mtimes() || self.entries.iter().any(|e| matches!(e.kind, EntryKind::HardLink { .. }));
+        if needs_3 { 3 } else { 2 }
+    }
+
+    fn mtimes(&self) -> bool {
+        self.entries.iter().any(|entry| entry.mtime.is_some())
+    }
+
+    /// The manifest of [`Self::format_version`] (`TREE-FORMAT.md`, "Manifest"). Old files
+    /// that a keep entry (a copy of the old file at its own path) implies are not listed again.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
+        if self.format_version() == 3 {
+            out.push(if self.mtimes() { FEATURE_MTIMES } else { 0 });
+        }
         out.extend_from_slice(&self.old_digest.unwrap_or_default());
         let kept = self.kept();
         let listed: Vec<&OldFile> =
@@ -210,9 +249,15 @@ impl Manifest {
         }
         out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
         let mut previous = Vec::new();
+        let mtimes = self.mtimes();
         for entry in &self.entries {
             put_prefixed(&mut out, &entry.path, &mut previous);
             self.put_entry(&mut out, entry);
+            if mtimes && !matches!(entry.kind, EntryKind::HardLink { .. }) {
+                let mtime = entry.mtime.unwrap_or(Mtime { secs: 0, nanos: 0 });
+                out.extend_from_slice(&mtime.secs.to_le_bytes());
+                out.extend_from_slice(&mtime.nanos.to_le_bytes());
+            }
         }
         out.extend_from_slice(&(self.solid.len() as u32).to_le_bytes());
         for patch in &self.solid {
@@ -273,13 +318,22 @@ impl Manifest {
                 out.extend_from_slice(&0u32.to_le_bytes());
                 put_path(out, target);
             }
+            EntryKind::HardLink { target } => {
+                out.push(KIND_HARD_LINK);
+                out.extend_from_slice(&0u32.to_le_bytes());
+                out.extend_from_slice(&(*target as u32).to_le_bytes());
+            }
         }
     }
 
-    /// Parses and validates a manifest of tree format `version` (1 or 2); any deviation is a
-    /// corrupt patch.
+    /// Parses and validates a manifest of tree format `version` (1, 2 or 3); any deviation is
+    /// a corrupt patch.
     pub(crate) fn decode(version: u16, bytes: &[u8]) -> Result<Self> {
-        let manifest = if version == 1 { decode_v1(bytes)? } else { decode_v2(bytes)? };
+        let manifest = match version {
+            1 => decode_v1(bytes)?,
+            2 => decode_v2(Input(bytes), Extensions::NONE)?,
+            _ => decode_v3(bytes)?,
+        };
         check_sorted(manifest.old_files.iter().map(|f| &f.path), "old files")?;
         check_sorted(manifest.removed.iter(), "removed paths")?;
         check_tree(&manifest.entries)?;
@@ -317,8 +371,30 @@ enum Pending {
     Other,
 }
 
-fn decode_v2(bytes: &[u8]) -> Result<Manifest> {
+/// What tree format 3 adds to a format 2 manifest.
+#[derive(Clone, Copy)]
+struct Extensions {
+    hard_links: bool,
+    mtimes: bool,
+}
+
+impl Extensions {
+    const NONE: Extensions = Extensions { hard_links: false, mtimes: false };
+}
+
+/// Format 3: a `features` byte, then a format 2 manifest whose entries may be hard links and,
+/// with [`FEATURE_MTIMES`], carry mtimes.
+fn decode_v3(bytes: &[u8]) -> Result<Manifest> {
     let mut input = Input(bytes);
+    let features = input.u8()?;
+    if features & !FEATURE_MTIMES != 0 {
+        return Err(corrupt(format!("unknown features {features:#x}")));
+    }
+    decode_v2(input, Extensions { hard_links: true, mtimes: features & FEATURE_MTIMES != 0 })
+}
+
+fn decode_v2(mut input: Input, extensions: Extensions) -> Result<Manifest> {
+    let bytes = input.0;
     let old_digest = Some(input.hash()?);
     let listed_count = input.u32()? as usize;
     let mut listed = Vec::with_capacity(listed_count.min(bytes.len() / MIN_OLD_LEN_2));
@@ -334,7 +410,12 @@ fn decode_v2(bytes: &[u8]) -> Result<Manifest> {
     let mut previous = Vec::new();
     for _ in 0..entry_count {
         let path = input.prefixed_path(&mut previous)?;
-        let (entry, how) = input.entry_v2(path)?;
+        let (mut entry, how) = input.entry_v2(path, extensions.hard_links)?;
+        check_link(&entry, &entries)?;
+        if extensions.mtimes && !matches!(entry.kind, EntryKind::HardLink { .. }) {
+            entry.mtime =
+                Some(input.mtime().map_err(|why| corrupt(format!("entry {}: {why}", entry.path.display())))?);
+        }
         entries.push(entry);
         pending.push(how);
     }
@@ -350,6 +431,18 @@ fn decode_v2(bytes: &[u8]) -> Result<Manifest> {
     }
     input.end()?;
     Ok(Manifest { old_files, entries, removed, old_digest, solid })
+}
+
+/// A hard link must name an earlier entry that is a file.
+fn check_link(entry: &TreeEntry, earlier: &[TreeEntry]) -> Result<()> {
+    let EntryKind::HardLink { target } = entry.kind else { return Ok(()) };
+    match earlier.get(target) {
+        Some(TreeEntry { kind: EntryKind::File { .. }, .. }) => Ok(()),
+        _ => Err(corrupt(format!(
+            "entry {}: hard link to {target}, not an earlier file",
+            entry.path.display()
+        ))),
+    }
 }
 
 /// The listed old files and those the keep entries imply, in path order; a path in both is
@@ -501,16 +594,21 @@ impl Input<'_> {
         Ok(PathBuf::from(OsStr::from_bytes(previous)))
     }
 
-    /// An entry's kind and mode, then, for a file, its size and what `file` reads after it.
+    /// An entry's kind and mode, then, for a file, its size and what `file` reads after it;
+    /// for a hard link (with `hard_links`), its target.
     fn entry_with(
         &mut self,
         path: PathBuf,
+        hard_links: bool,
         file: impl FnOnce(&mut Self) -> std::result::Result<(Option<[u8; 32]>, FileSource), String>,
     ) -> Result<TreeEntry> {
         let kind = self.u8()?;
         let mode = self.u32()?;
         let bad = |why: &str| corrupt(format!("entry {}: {why}", path.display()));
-        let mode_ok = if kind == KIND_SYMLINK { mode == 0 } else { mode & !MODE_MASK == 0 };
+        let mode_ok = match kind {
+            KIND_SYMLINK | KIND_HARD_LINK => mode == 0,
+            _ => mode & !MODE_MASK == 0,
+        };
         if !mode_ok {
             return Err(bad(&format!("mode {mode:#o} has bits a tree patch does not carry")));
         }
@@ -528,22 +626,34 @@ impl Input<'_> {
                 }
                 EntryKind::Symlink { target: PathBuf::from(OsStr::from_bytes(target)) }
             }
+            KIND_HARD_LINK if hard_links => EntryKind::HardLink { target: self.u32()? as usize },
             other => return Err(bad(&format!("unknown kind {other}"))),
         };
-        Ok(TreeEntry { path, mode, kind })
+        Ok(TreeEntry { path, mode, kind, mtime: None })
+    }
+
+    /// A format 3 mtime: seconds (i64), then nanoseconds (u32, below 10^9).
+    fn mtime(&mut self) -> std::result::Result<Mtime, String> {
+        let secs = self.u64().map_err(|e| e.to_string())? as i64;
+        let nanos = self.u32().map_err(|e| e.to_string())?;
+        if nanos >= NANOS_PER_SEC {
+            return Err(format!("mtime nanoseconds {nanos}"));
+        }
+        Ok(Mtime { secs, nanos })
     }
 
     fn entry_v1(&mut self, path: PathBuf, old_count: usize) -> Result<TreeEntry> {
-        self.entry_with(path, |input| {
+        self.entry_with(path, false, |input| {
             let hash = input.hash().map_err(|e| e.to_string())?;
             Ok((Some(hash), input.source(old_count)?))
         })
     }
 
-    /// A format 2 entry, its source to be resolved once the old files are merged.
-    fn entry_v2(&mut self, path: PathBuf) -> Result<(TreeEntry, Pending)> {
+    /// A format 2 entry (or 3, with `hard_links`), its source to be resolved once the old
+    /// files are merged.
+    fn entry_v2(&mut self, path: PathBuf, hard_links: bool) -> Result<(TreeEntry, Pending)> {
         let mut how = Pending::Other;
-        let entry = self.entry_with(path, |input| {
+        let entry = self.entry_with(path, hard_links, |input| {
             how = match input.u8().map_err(|e| e.to_string())? {
                 SOURCE_KEEP => Pending::Keep(input.check().map_err(|e| e.to_string())?),
                 SOURCE_COPY_2 => Pending::Copy(input.u32().map_err(|e| e.to_string())? as usize),
@@ -659,8 +769,13 @@ mod tests {
     fn entry(path: &str, kind: EntryKind) -> TreeEntry {
         TreeEntry {
             path: path.into(),
-            mode: if matches!(kind, EntryKind::Symlink { .. }) { 0 } else { 0o755 },
+            mode: if matches!(kind, EntryKind::Symlink { .. } | EntryKind::HardLink { .. }) {
+                0
+            } else {
+                0o755
+            },
             kind,
+            mtime: None,
         }
     }
 
@@ -854,6 +969,73 @@ mod tests {
 
         for (what, raw) in cases {
             let err = decodes(raw).expect_err(what);
+            assert_eq!(err.kind(), crate::ErrorKind::CorruptPatch, "{what}: {err}");
+        }
+    }
+
+    /// The sample with a hard link to `bin/app`, mtimes on every other entry.
+    fn sample_v3() -> Manifest {
+        let mut manifest = sample();
+        let link = entry("bin/other-name", EntryKind::HardLink { target: 1 });
+        manifest.entries.insert(5, link);
+        for (i, entry) in manifest.entries.iter_mut().enumerate() {
+            if !matches!(entry.kind, EntryKind::HardLink { .. }) {
+                entry.mtime = Some(Mtime { secs: 1_700_000_000 - i as i64 * 86_400, nanos: 999_999_999 });
+            }
+        }
+        manifest.entries[0].mtime = Some(Mtime { secs: -1, nanos: 0 });
+        manifest
+    }
+
+    #[test]
+    fn format_3_carries_hard_links_and_mtimes_and_every_truncation_is_corrupt() {
+        assert_eq!(sample().format_version(), 2);
+        let manifest = sample_v3();
+        assert_eq!(manifest.format_version(), 3);
+        let bytes = manifest.encode();
+        assert_eq!(bytes[0], FEATURE_MTIMES);
+        assert_eq!(Manifest::decode(3, &bytes).unwrap(), manifest);
+        for len in 0..bytes.len() {
+            assert!(Manifest::decode(3, &bytes[..len]).is_err(), "cut at {len}");
+        }
+        let mut links_only = sample_v3();
+        links_only.entries.iter_mut().for_each(|entry| entry.mtime = None);
+        let bytes = links_only.encode();
+        assert_eq!((links_only.format_version(), bytes[0]), (3, 0));
+        assert_eq!(Manifest::decode(3, &bytes).unwrap(), links_only);
+    }
+
+    #[test]
+    fn hostile_hard_links_and_mtimes_are_corrupt() {
+        let link_to = |target: usize| {
+            let mut manifest = sample_v3();
+            manifest.entries[5].kind = EntryKind::HardLink { target };
+            manifest.encode()
+        };
+        let with_byte = |at: usize, value: u8| {
+            let mut bytes = sample_v3().encode();
+            bytes[at] = value;
+            bytes
+        };
+        let bytes = sample_v3().encode();
+        let nanos = bytes.windows(4).position(|w| w == 999_999_999u32.to_le_bytes()).unwrap();
+        let mut over = bytes.clone();
+        over[nanos..nanos + 4].copy_from_slice(&NANOS_PER_SEC.to_le_bytes());
+        let mut without_mtimes = sample_v3();
+        without_mtimes.entries.iter_mut().for_each(|entry| entry.mtime = None);
+        let links_only = without_mtimes.encode();
+        let cases = [
+            ("a link to a directory", Manifest::decode(3, &link_to(0))),
+            ("a link to a symlink", Manifest::decode(3, &link_to(3))),
+            ("a link to itself", Manifest::decode(3, &link_to(5))),
+            ("a link to a later entry", Manifest::decode(3, &link_to(6))),
+            ("a link past the entries", Manifest::decode(3, &link_to(99))),
+            ("unknown features", Manifest::decode(3, &with_byte(0, 2))),
+            ("nanoseconds of a whole second", Manifest::decode(3, &over)),
+            ("a hard link in format 2", Manifest::decode(2, &links_only[1..])),
+        ];
+        for (what, result) in cases {
+            let err = result.expect_err(what);
             assert_eq!(err.kind(), crate::ErrorKind::CorruptPatch, "{what}: {err}");
         }
     }

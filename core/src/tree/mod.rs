@@ -25,7 +25,7 @@ mod walk;
 use std::path::Path;
 
 pub use inplace::{InPlaceReport, Recovered, apply_tree_in_place, commit_tree, recover_tree, rollback_tree};
-pub use manifest::{EntryKind, FileSource, OldCheck, OldFile, SolidPatch, TreeEntry};
+pub use manifest::{EntryKind, FileSource, Mtime, OldCheck, OldFile, SolidPatch, TreeEntry};
 pub use stage::{apply_tree, verify_tree};
 
 use crate::codec::StreamCodec;
@@ -38,8 +38,9 @@ use manifest::Manifest;
 
 /// `magic`: the ASCII bytes `CDTR`.
 pub const TREE_MAGIC: [u8; 4] = *b"CDTR";
-/// The tree format version this library writes; it reads this one and version 1.
-pub const TREE_FORMAT_VERSION: u16 = 2;
+/// The newest tree format version this library writes: 3 when a tree patch records hard
+/// links or mtimes, else 2. It reads versions 1 to 3.
+pub const TREE_FORMAT_VERSION: u16 = 3;
 const HEADER_LEN: usize = 64;
 /// Offset of `signature_len`, the first header byte that signatures do not cover.
 const SIGNED_HEADER_LEN: usize = 56;
@@ -50,7 +51,7 @@ pub const MAX_MANIFEST_LEN: u64 = 64 << 20;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TreeInfo {
-    /// The tree format version: 1 or 2.
+    /// The tree format version: 1, 2 or 3.
     pub format_version: u16,
     /// The old files the patch reads, sorted by path; apply checks each one's size and hash.
     pub old_files: Vec<OldFile>,
@@ -148,7 +149,7 @@ impl Header {
             return Err(Error::corrupt("not a chunkdelta tree patch (bad magic)"));
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != 1 && version != TREE_FORMAT_VERSION {
+        if !(1..=TREE_FORMAT_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion { found: version, supported: TREE_FORMAT_VERSION });
         }
         let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
@@ -262,9 +263,10 @@ fn encode(manifest: &Manifest, solid: &[u8]) -> Result<Vec<u8>> {
     if raw.len() as u64 > MAX_MANIFEST_LEN {
         return Err(Error::limit("tree manifest", raw.len() as u64, MAX_MANIFEST_LEN));
     }
-    let packed = manifest_codec(TREE_FORMAT_VERSION).compress(&raw, 19, &[])?;
+    let version = manifest.format_version();
+    let packed = manifest_codec(version).compress(&raw, 19, &[])?;
     let header = Header {
-        version: TREE_FORMAT_VERSION,
+        version,
         manifest_raw_len: raw.len() as u64,
         manifest_packed_len: packed.len() as u64,
         manifest_hash: *blake3::hash(&raw).as_bytes(),
@@ -302,7 +304,12 @@ mod tests {
             for &size in *sizes {
                 let source = FileSource::Solid { patch: 0, offset: 0 };
                 let kind = EntryKind::File { size, hash: None, source };
-                entries.push(TreeEntry { path: format!("f{}", entries.len()).into(), mode: 0o644, kind });
+                entries.push(TreeEntry {
+                    path: format!("f{}", entries.len()).into(),
+                    mode: 0o644,
+                    kind,
+                    mtime: None,
+                });
             }
             solid.push(SolidPatch { bases: vec![], files: sizes.len(), len: blob.len() as u64 });
             blobs.extend_from_slice(&blob);

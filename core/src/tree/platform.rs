@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::tree::manifest::Mtime;
 
 /// What a flagged rename does when its destination exists.
 #[derive(Clone, Copy)]
@@ -76,6 +77,29 @@ pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
 pub(crate) fn exchange(a: &Path, b: &Path) -> Result<()> {
     rename_flagged(a, b, Rename::Exchange)?
         .map_err(|e| Error::io(format!("exchanging {} and {}", a.display(), b.display()), e))
+}
+
+/// Sets the modification time of `path` itself (a symlink's own, never its target's), leaving
+/// its access time: `utimensat` with `AT_SYMLINK_NOFOLLOW`.
+pub(crate) fn set_mtime(path: &Path, mtime: Mtime) -> Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let path_c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| Error::invalid(format!("{} holds a NUL byte", path.display())))?;
+    let omit = libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT };
+    let modified =
+        libc::timespec { tv_sec: mtime.secs as libc::time_t, tv_nsec: mtime.nanos as libc::c_long };
+    let times = [omit, modified];
+    // SAFETY: `path_c` is a valid NUL-terminated string and `times` two initialised timespecs,
+    // both outliving the call, which only reads them.
+    let status = unsafe {
+        libc::utimensat(libc::AT_FDCWD, path_c.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW)
+    };
+    if status != 0 {
+        let error = std::io::Error::last_os_error();
+        return Err(Error::io(format!("setting the modification time of {}", path.display()), error));
+    }
+    Ok(())
 }
 
 /// The (device, inode) of `path` itself: which tree a directory name holds.

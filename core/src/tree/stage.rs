@@ -233,13 +233,14 @@ pub(super) struct Job<'a> {
 }
 
 impl Job<'_> {
-    /// Directories, then files in parallel, then symlinks, then directory modes.
+    /// Directories, then files in parallel, then symlinks and hard links, then mtimes and
+    /// directory modes.
     pub(super) fn write(&self, root: &Path) -> Result<()> {
         self.write_content(root)?;
         self.finish_dirs(root)
     }
 
-    /// Directories, then files in parallel, then symlinks.
+    /// Directories, then files in parallel, then symlinks and hard links.
     pub(super) fn write_content(&self, root: &Path) -> Result<()> {
         for entry in self.info.entries.iter().filter(|e| e.kind == EntryKind::Dir) {
             let path = root.join(&entry.path);
@@ -254,20 +255,37 @@ impl Job<'_> {
         }
         self.files(Some(root))?;
         for entry in &self.info.entries {
-            if let EntryKind::Symlink { target } = &entry.kind {
-                let path = self.target(root, entry)?;
-                std::os::unix::fs::symlink(target, &path).map_err(|e| creating(&path, e))?;
+            match &entry.kind {
+                EntryKind::Symlink { target } => {
+                    let path = self.target(root, entry)?;
+                    std::os::unix::fs::symlink(target, &path).map_err(|e| creating(&path, e))?;
+                }
+                EntryKind::HardLink { target } => {
+                    let path = self.target(root, entry)?;
+                    fs::hard_link(root.join(&self.info.entries[*target].path), &path)
+                        .map_err(|e| creating(&path, e))?;
+                }
+                _ => {}
             }
         }
         Ok(())
     }
 
-    /// The directories' modes, deepest first.
+    /// The mtimes of files and symlinks, then the directories' modes and mtimes, deepest
+    /// first (so that nothing created or changed later moves a directory's mtime).
     pub(super) fn finish_dirs(&self, root: &Path) -> Result<()> {
+        for entry in self.info.entries.iter().filter(|e| e.kind != EntryKind::Dir) {
+            if let Some(mtime) = entry.mtime {
+                platform::set_mtime(&root.join(&entry.path), mtime)?;
+            }
+        }
         for entry in self.info.entries.iter().rev().filter(|e| e.kind == EntryKind::Dir) {
             let path = root.join(&entry.path);
             fs::set_permissions(&path, Permissions::from_mode(entry.mode))
                 .map_err(|e| Error::io(format!("setting permissions of {}", path.display()), e))?;
+            if let Some(mtime) = entry.mtime {
+                platform::set_mtime(&path, mtime)?;
+            }
         }
         Ok(())
     }

@@ -3,11 +3,11 @@
 
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::tree::manifest::{MODE_MASK, check_path};
+use crate::tree::manifest::{MODE_MASK, Mtime, check_path};
 
 /// One entry found below a root.
 #[derive(Clone, Debug)]
@@ -16,6 +16,9 @@ pub(crate) struct Found {
     pub(crate) path: PathBuf,
     pub(crate) mode: u32,
     pub(crate) kind: FoundKind,
+    pub(crate) mtime: Mtime,
+    /// A file with more than one name: its (device, inode), which its other names share.
+    pub(crate) linked: Option<(u64, u64)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,7 +85,9 @@ fn describe(root: &Path, path: &Path) -> Result<Found> {
         )));
     };
     let mode = if matches!(kind, FoundKind::Symlink { .. }) { 0 } else { mode };
-    Ok(Found { path: path.to_path_buf(), mode, kind })
+    let mtime = Mtime { secs: meta.mtime(), nanos: meta.mtime_nsec() as u32 };
+    let linked = (file_type.is_file() && meta.nlink() > 1).then(|| (meta.dev(), meta.ino()));
+    Ok(Found { path: path.to_path_buf(), mode, kind, mtime, linked })
 }
 
 /// Refuses a tree with two paths that differ only in case: one of them would be lost on a

@@ -235,6 +235,8 @@ class TreeEntry:
     def blob_len(self) -> Optional[int]: ...
     @property
     def target(self) -> Optional[str]: ...
+    @property
+    def mtime_ns(self) -> Optional[int]: ...
 
 @final
 class TreeInfo:
@@ -282,6 +284,8 @@ def diff_tree(
     chunk_size: Optional[int] = None,
     memory: Optional[int] = None,
     codec: Optional[str] = None,
+    hard_links: bool = False,
+    mtimes: bool = False,
     progress: Optional[_Progress] = None,
     sign_key: Optional[_StrPath] = None,
     key_password: Optional[_Password] = None,
