@@ -11,7 +11,7 @@ use chunkdelta::{
     ApplyOptions, DiffOptions, EntryKind, ErrorKind, FileSource, SecretKey, SignOptions, TrustPolicy,
     apply_tree, diff_tree, read_tree_info_file, sign_file, verify_tree,
 };
-use common::trees::{feature_trees, put, snapshot};
+use common::trees::{feature_trees, linked_and_dated_trees, put, snapshot};
 use common::{edited, old_file};
 
 fn options() -> DiffOptions {
@@ -412,33 +412,6 @@ fn links_and_times(root: &Path) -> Vec<(String, usize, (i64, i64))> {
             (path.display().to_string(), group, (meta.mtime(), meta.mtime_nsec()))
         })
         .collect()
-}
-
-/// The feature trees, with `bin/app` also named `bin/app-again` and `lib/libcore.so.2` also
-/// `share/libcore`, and every entry's mtime set to a distinct time in the past.
-fn linked_and_dated_trees(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let (old, new) = feature_trees(dir);
-    fs::hard_link(new.join("bin/app"), new.join("bin/app-again")).unwrap();
-    fs::hard_link(new.join("lib/libcore.so.2"), new.join("share/libcore")).unwrap();
-    for (i, (path, _)) in snapshot(&new).iter().enumerate() {
-        let time = timespec(1_600_000_000 + 3_600 * i as i64, 123_456_789);
-        set_mtime(&new.join(path), time);
-    }
-    (old, new)
-}
-
-fn timespec(secs: i64, nanos: i64) -> libc::timespec {
-    libc::timespec { tv_sec: secs, tv_nsec: nanos }
-}
-
-fn set_mtime(path: &Path, time: libc::timespec) {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    let times = [libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT }, time];
-    // SAFETY: a valid C string and two timespecs, alive for the call.
-    let status =
-        unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
-    assert_eq!(status, 0, "utimensat {}", path.display());
 }
 
 #[test]

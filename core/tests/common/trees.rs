@@ -42,6 +42,33 @@ pub(crate) fn feature_trees(dir: &Path) -> (PathBuf, PathBuf) {
     (old, new)
 }
 
+/// The feature trees, with `bin/app` also named `bin/app-again` and `lib/libcore.so.2` also
+/// `share/libcore`, and every entry's mtime set to a distinct time in the past.
+pub(crate) fn linked_and_dated_trees(dir: &Path) -> (PathBuf, PathBuf) {
+    let (old, new) = feature_trees(dir);
+    fs::hard_link(new.join("bin/app"), new.join("bin/app-again")).unwrap();
+    fs::hard_link(new.join("lib/libcore.so.2"), new.join("share/libcore")).unwrap();
+    for (i, (path, _)) in snapshot(&new).iter().enumerate() {
+        let time = timespec(1_600_000_000 + 3_600 * i as i64, 123_456_789);
+        set_mtime(&new.join(path), time);
+    }
+    (old, new)
+}
+
+fn timespec(secs: i64, nanos: i64) -> libc::timespec {
+    libc::timespec { tv_sec: secs, tv_nsec: nanos }
+}
+
+fn set_mtime(path: &Path, time: libc::timespec) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let times = [libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT }, time];
+    // SAFETY: a valid C string and two timespecs, alive for the call.
+    let status =
+        unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+    assert_eq!(status, 0, "utimensat {}", path.display());
+}
+
 /// Every path below `root` with its kind, mode, content or target: what must match.
 pub(crate) fn snapshot(root: &Path) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
