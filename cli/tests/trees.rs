@@ -66,6 +66,34 @@ fn a_tree_diffs_applies_verifies_and_describes_itself() {
 }
 
 #[test]
+fn hard_links_and_mtimes_are_kept_with_their_flags_and_listed_by_info() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    trees(dir.path());
+    let [old, new, patch, out] = ["old", "new", "tree.patch", "out"].map(|name| dir.path().join(name));
+    fs::hard_link(new.join("lib/v2/core.so"), new.join("core-again.so")).unwrap();
+    let flags = [Path::new("--hard-links"), Path::new("--mtimes")];
+    let said = ok(&[&[Path::new("diff"), &old, &new, Path::new("-o"), &patch], &flags[..]].concat());
+    assert!(said.contains("1 hard links"), "{said}");
+    ok(&[Path::new("apply"), &old, &patch, Path::new("-o"), &out]);
+    let inode = |path: &Path| fs::metadata(path).unwrap().ino();
+    assert_eq!(inode(&out.join("core-again.so")), inode(&out.join("lib/v2/core.so")));
+    let mtime = |path: &Path| fs::symlink_metadata(path).map(|m| (m.mtime(), m.mtime_nsec())).unwrap();
+    for path in ["lib", "lib/v2/core.so", "core", "LICENSE"] {
+        assert_eq!(mtime(&out.join(path)), mtime(&new.join(path)), "{path}");
+    }
+
+    let text = ok(&[Path::new("info"), &patch]);
+    assert!(text.contains("tree format     3\n") && text.contains("hardlink     lib/v2/core.so = core-again.so\n"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&[Path::new("info"), Path::new("--json"), &patch])).unwrap();
+    let link = json["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "hardlink").unwrap();
+    assert_eq!(link["target"], "core-again.so");
+    let license = json["entries"].as_array().unwrap().iter().find(|e| e["path"] == "LICENSE").unwrap();
+    assert_eq!(license["mtime"]["secs"], mtime(&new.join("LICENSE")).0);
+}
+
+#[test]
 fn a_signed_tree_patch_is_checked_and_a_changed_old_tree_exits_3() {
     let dir = tempfile::tempdir().unwrap();
     trees(dir.path());

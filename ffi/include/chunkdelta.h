@@ -322,7 +322,7 @@ typedef struct chunkdelta_signature {
  * What a tree patch says about itself: filled by `chunkdelta_tree_info_file`. The caller owns
  * it (on the stack, typically). The counts describe the new tree and how each of its files is
  * made; `copied_count + patched_count + literal_count + solid_count == file_count` and
- * `file_count + dir_count + symlink_count == entry_count`.
+ * `file_count + dir_count + symlink_count + hard_link_count == entry_count`.
  */
 typedef struct chunkdelta_tree_info {
   /**
@@ -330,7 +330,7 @@ typedef struct chunkdelta_tree_info {
    */
   uint32_t format_version;
   /**
-   * Number of entries of the new tree: files, directories and symlinks.
+   * Number of entries of the new tree: files, directories, symlinks and hard links.
    */
   uint64_t entry_count;
   /**
@@ -394,6 +394,10 @@ typedef struct chunkdelta_tree_info {
    * What every signature covers: blake3 of the header before its signature length.
    */
   uint8_t signing_digest[32];
+  /**
+   * Tree format 3: entries that are another name of a file entry (hard links).
+   */
+  uint64_t hard_link_count;
 } chunkdelta_tree_info;
 
 #ifdef __cplusplus
@@ -500,6 +504,20 @@ enum chunkdelta_result chunkdelta_options_set_containers(struct chunkdelta_optio
  */
 enum chunkdelta_result chunkdelta_options_set_exec(struct chunkdelta_options *opts,
                                                    int exec);
+
+/**
+ * Sets what a tree diff records besides content, modes and symlinks (both off by default,
+ * like rsync without `-H` and `-t`): `hard_links` non-zero keeps files that are one file
+ * under several names so (else each name is a copy of its own); `mtimes` non-zero records
+ * every entry's modification time, which apply sets. Either makes a tree format 3 patch
+ * when it records something. File patches ignore both.
+ *
+ * # Safety
+ * `opts` is NULL or a live options object that no call is using.
+ */
+enum chunkdelta_result chunkdelta_options_set_tree_metadata(struct chunkdelta_options *opts,
+                                                            int hard_links,
+                                                            int mtimes);
 
 /**
  * Sets the number of worker threads for diff and apply; 0 (the default) uses one per core

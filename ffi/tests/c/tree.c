@@ -8,6 +8,8 @@
  *
  * usage: tree VECTORS_DIR SCRATCH_DIR (SCRATCH_DIR must be empty; VECTORS_DIR is unused) */
 #define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -425,6 +427,37 @@ static void null_arguments(struct fixture *f) {
     CHECK_RESULT(chunkdelta_tree_info_file(NULL, &info), CHUNKDELTA_ERR_INVALID_ARGUMENT);
 }
 
+/* Tree format 3: the new tree with bin/run also named sub/run-again and a.txt dated 2001,
+ * diffed with hard links and mtimes kept: the applied tree has one file under both names and
+ * a.txt's mtime. */
+static void hard_links_and_mtimes(struct fixture *f) {
+    char new[PATH_SIZE], patch[PATH_SIZE], out[PATH_SIZE], a[PATH_SIZE], b[PATH_SIZE];
+    join(new, sizeof new, f->scratch, "new-linked");
+    join(patch, sizeof patch, f->scratch, "linked.patch");
+    join(out, sizeof out, f->scratch, "out-linked");
+    build_new(new);
+    if (link(join(a, sizeof a, new, "bin/run"), join(b, sizeof b, new, "sub/run-again")) != 0) die("cannot link", b);
+    struct timespec dated[2] = {{0, UTIME_OMIT}, {1000000000, 250}};
+    if (utimensat(AT_FDCWD, join(a, sizeof a, new, "a.txt"), dated, 0) != 0) die("cannot date", a);
+
+    chunkdelta_options *opts = chunkdelta_options_new();
+    CHECK_RESULT(chunkdelta_options_set_tree_metadata(opts, 1, 1), CHUNKDELTA_OK);
+    CHECK_RESULT(chunkdelta_diff_tree(f->old, new, patch, opts), CHUNKDELTA_OK);
+    chunkdelta_tree_info info;
+    CHECK_RESULT(chunkdelta_tree_info_file(patch, &info), CHUNKDELTA_OK);
+    CHECK(info.format_version == 3 && info.hard_link_count == 1 && info.file_count == 6);
+    CHECK(info.file_count + info.dir_count + info.symlink_count + info.hard_link_count == info.entry_count);
+    CHECK_RESULT(chunkdelta_apply_tree(f->old, patch, out, opts), CHUNKDELTA_OK);
+    struct stat first, second;
+    CHECK(stat(join(a, sizeof a, out, "bin/run"), &first) == 0);
+    CHECK(stat(join(b, sizeof b, out, "sub/run-again"), &second) == 0);
+    CHECK(first.st_ino == second.st_ino && first.st_nlink == 2);
+    CHECK(stat(join(a, sizeof a, out, "a.txt"), &first) == 0);
+    CHECK(first.st_mtim.tv_sec == 1000000000 && first.st_mtim.tv_nsec == 250);
+    CHECK_RESULT(chunkdelta_options_set_tree_metadata(NULL, 1, 1), CHUNKDELTA_ERR_INVALID_ARGUMENT);
+    chunkdelta_options_free(opts);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s VECTORS_DIR SCRATCH_DIR\n", argv[0]);
@@ -443,5 +476,6 @@ int main(int argc, char **argv) {
     in_place(&f);
     signed_tree(&f);
     null_arguments(&f);
+    hard_links_and_mtimes(&f);
     return finish("tree");
 }
