@@ -138,6 +138,26 @@ def test_apply_tree_makes_exactly_the_new_tree(trees: Trees) -> None:
         chunkdelta.verify_tree(trees.new, trees.patch)
 
 
+def test_hard_links_and_mtimes_are_kept_when_asked_for(trees: Trees) -> None:
+    os.link(trees.new / "bin/run", trees.new / "sub/run-again")
+    os.utime(trees.new / "a.txt", ns=(0, 1_000_000_000_123_456_789))
+    patch = trees.folder / "linked.tpatch"
+    info = chunkdelta.diff_tree(trees.old, trees.new, patch, level=3, hard_links=True, mtimes=True)
+    assert info.format_version == 3
+    entries = {entry.path: entry for entry in info.entries}
+    assert (entries["sub/run-again"].kind, entries["sub/run-again"].target) == ("hardlink", "bin/run")
+    assert entries["sub/run-again"].mtime_ns is None
+    assert entries["a.txt"].mtime_ns == 1_000_000_000_123_456_789
+    out = trees.folder / "out"
+    chunkdelta.apply_tree(trees.old, patch, out, durable=False)
+    assert snapshot(out) == snapshot(trees.new)
+    assert (out / "bin/run").stat().st_ino == (out / "sub/run-again").stat().st_ino
+    assert (out / "a.txt").stat().st_mtime_ns == 1_000_000_000_123_456_789
+    plain = chunkdelta.diff_tree(trees.old, trees.new, trees.folder / "plain.tpatch", level=3)
+    assert plain.format_version == 2
+    assert all(entry.kind != "hardlink" and entry.mtime_ns is None for entry in plain.entries)
+
+
 def test_a_changed_old_file_is_refused_with_nothing_written(trees: Trees) -> None:
     changed = build_old(trees.folder / "changed")
     put(changed, "lib/data.bin", b"not the old data any more\n")
