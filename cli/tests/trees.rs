@@ -84,7 +84,11 @@ fn hard_links_and_mtimes_are_kept_with_their_flags_and_listed_by_info() {
     }
 
     let text = ok(&[Path::new("info"), &patch]);
-    assert!(text.contains("tree format     3\n") && text.contains("hardlink     lib/v2/core.so = core-again.so\n"), "{text}");
+    assert!(
+        text.contains("tree format     3\n")
+            && text.contains("hardlink     lib/v2/core.so = core-again.so\n"),
+        "{text}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&ok(&[Path::new("info"), Path::new("--json"), &patch])).unwrap();
     let link = json["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "hardlink").unwrap();
