@@ -88,6 +88,14 @@ fn a_tar_gz_round_trips_through_a_container_patch() {
     let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
     let info = container(&patch).expect("a container patch");
     assert_eq!((info.kind, info.members_expanded, info.members_rebuilt), (ContainerKind::Gzip, 1, 1));
+    assert_eq!(info.members_rebuilt_by_tokens, 1, "a gzip member of 1 MiB or more: tokens first");
+    assert_eq!(apply(&old, &patch).unwrap(), new);
+
+    let small = |edit| gzip(&text(9, 20_000, edit), "pkg-1.0.tar");
+    let (old, new) = (small(0), small(3));
+    let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+    let info = container(&patch).expect("a container patch");
+    assert_eq!((info.members_rebuilt, info.members_rebuilt_by_tokens), (1, 0), "under 1 MiB: zlib");
     assert_eq!(apply(&old, &patch).unwrap(), new);
 }
 
