@@ -6,18 +6,23 @@
 //! ```
 //!
 //! Diff recognises a container by its magic. The **old view** is the old file followed by the
-//! inflated bytes of its deflate members that the new file does not hold unchanged; the **new view** is the new file with every changed
-//! member (no old member has its deflated bytes) that the pinned zlib reproduces bit for bit
-//! replaced by its inflated bytes. The inner patch is an ordinary file patch from the old view
-//! to the new one; the recipe lists the old members to inflate and, for each rebuilt member,
-//! its zlib parameters, deflated length and CRC-32. When no member can be rebuilt, diff makes
-//! a plain file patch instead, so such a container costs what it did before; when the rebuilt
-//! members are a minor part of the change, it makes both and keeps the smaller.
+//! inflated bytes of its deflate members that the new file does not hold unchanged; the
+//! **new view** is the new file with every changed member (no old member has its deflated
+//! bytes) that the pinned zlib reproduces bit for bit replaced by its inflated bytes, and
+//! every other changed member that the token method ([`tokens`], format version 2)
+//! reproduces by its inflated bytes and its structure (old members then carry theirs too).
+//! The inner patch is an ordinary file patch from the old view to the new one; the recipe
+//! lists the old members to inflate and, for each rebuilt member, its method (zlib
+//! parameters, or tokens and its structure's length), deflated length and CRC-32. When no
+//! member can be rebuilt, diff makes a plain file patch instead, so such a container costs
+//! what it did before; when the rebuilt members are a minor part of the change, it makes both
+//! and keeps the smaller.
 //!
-//! Apply checks the old file, inflates the old view, applies the inner patch, deflates the
-//! listed members with the same function diff proved them with, checks each against its
-//! length and CRC-32 and the whole result against its blake3, and only then writes the
-//! destination. A member that deflates differently is an [`crate::ErrorKind::RebuildMismatch`]:
+//! Apply checks the old file, inflates the old view, applies the inner patch, rebuilds the
+//! listed members (zlib deflates them, or the token method huffs them from their
+//! structures) with the same function diff proved them with, checks each against its length
+//! and CRC-32 and the whole result against its blake3, and only then writes the destination.
+//! A member that deflates differently is an [`crate::ErrorKind::RebuildMismatch`]:
 //! the machine cannot rebuild this file, fetch it whole.
 
 mod deflate;
