@@ -76,15 +76,15 @@ for patch in ../core/tests/bsdiff/*.bsdiff4*; do
   { u16le "$(stat -c %s "$old")"; cat "$old"; printf '\x00'; tail -c +9 "$patch"; } > "corpus/bsdiff/$pair"
 done
 # container reads `u8 selector | u16 old_len | old | rest`: the container vectors' patches after
-# their magic and version (selector 1: version 2, 5: version 1), and their zip pairs after
+# their magic and version (selector 1: version 1, 5: version 2), and their zip pairs after
 # the zip magic (selector 0: diffed).
 while read -r old new patch; do
   case $patch in container-*) ;; *) continue ;; esac
   old=../core/tests/vectors/$old
   new=../core/tests/vectors/$new
   version=$(od -An -tu2 -j4 -N2 "../core/tests/vectors/$patch" | tr -d ' ')
-  selector='\x01'
-  [ "$version" = 1 ] && selector='\x05'
+  selector='\x05'
+  [ "$version" = 1 ] && selector='\x01'
   { printf "$selector"; u16le "$(stat -c %s "$old")"; cat "$old"; tail -c +7 "../core/tests/vectors/$patch"; } \
     > "corpus/container/apply-${patch%.patch}"
   if [ "$(head -c 2 "$old")" = PK ]; then

@@ -154,8 +154,8 @@ pub fn info(data: &[u8]) -> Outcome {
 /// Container patches. An even selector diffs `old` into `rest`, each given a zip local header
 /// magic (or with bit 1, gzip's) in front, and checks the round trip: it drives the zip and
 /// gzip readers, the member search and the token parser and proof over hostile containers.
-/// An odd selector applies `rest` after a valid container magic and version (2, or 1 with
-/// bit 2 set) to `old`, through `check_apply`: it drives the container header, the recipe
+/// An odd selector applies `rest` after a valid container magic and version (1, or the
+/// newest, 2, with bit 2 set) to `old`, through `check_apply`: it drives the container header, the recipe
 /// decoders of both versions, the token parse of old members and the huff of the new view's
 /// structures (the seeds hold a version-2 token patch to mutate).
 pub fn container(data: &[u8]) -> Outcome {
@@ -163,7 +163,7 @@ pub fn container(data: &[u8]) -> Outcome {
     let selector = input.u8();
     let (old, rest) = split_old(input.0);
     if selector % 2 == 1 {
-        let version: u16 = if selector & 4 == 0 { chunkdelta::CONTAINER_FORMAT_VERSION } else { 1 };
+        let version: u16 = if selector & 4 == 0 { 1 } else { chunkdelta::CONTAINER_FORMAT_VERSION };
         let patch = [&chunkdelta::CONTAINER_MAGIC[..], &version.to_le_bytes(), rest].concat();
         return check_apply(old, &patch).map(drop);
     }
