@@ -12,7 +12,7 @@ struct vector {
     char exec_arch[16]; /* "x86-64" or "aarch64" for a version-4 vector; empty otherwise (null
                          * or, in the decode-only vectors, absent) */
     unsigned long long level, chunk_size, format_version, old_size, new_size, chunk_count, patch_size;
-    unsigned long long container_version, members_rebuilt, members_rebuilt_by_tokens; /* 0 if absent */
+    unsigned long long container_version, members_rebuilt, members_rebuilt_by_tokens; /* container-* only */
     int decode_only;
 };
 
@@ -39,9 +39,11 @@ static int parse_vectors(const char *text, struct vector *out, int max) {
         v->chunk_count = json_number(obj, "chunk_count");
         v->patch_size = json_number(obj, "patch_size");
         v->decode_only = json_bool(obj, "decode_only");
-        v->container_version = json_number(obj, "container_version");
-        v->members_rebuilt = json_number(obj, "members_rebuilt");
-        v->members_rebuilt_by_tokens = json_number(obj, "members_rebuilt_by_tokens");
+        if (strncmp(v->name, "container-", 10) == 0) {
+            v->container_version = json_number(obj, "container_version");
+            v->members_rebuilt = json_number(obj, "members_rebuilt");
+            v->members_rebuilt_by_tokens = json_number(obj, "members_rebuilt_by_tokens");
+        }
     }
     return count;
 }
