@@ -81,7 +81,9 @@ def measure(name, old, new, peers, work):
     row["diff_s"], _ = timed([CLI, "diff", "-q", old, new, "-o", patch])
     row["container"] = os.path.getsize(patch)
     info = subprocess.run([CLI, "info", patch], capture_output=True, text=True, check=True).stdout
-    row["rebuilt"] = next((l.split()[1] for l in info.splitlines() if l.startswith("rebuilt")), "0 (plain patch)")
+    rebuilt = next((l for l in info.splitlines() if l.startswith("rebuilt")), None)
+    # "rebuilt  N new members (Z by zlib, T by tokens), ..." -> "N (T tokens)"
+    row["rebuilt"] = f"{rebuilt.split()[1]} ({rebuilt.split()[7]} tokens)" if rebuilt else "0 (plain patch)"
     out = work / f"{name}.out"
     row["apply_s"], row["apply_kib"] = timed([CLI, "apply", "-q", old, patch, "-o", out])
     row["exact"] = out.read_bytes() == new.read_bytes()

@@ -75,6 +75,23 @@ for patch in ../core/tests/bsdiff/*.bsdiff4*; do
   old=../core/tests/vectors/$pair.old
   { u16le "$(stat -c %s "$old")"; cat "$old"; printf '\x00'; tail -c +9 "$patch"; } > "corpus/bsdiff/$pair"
 done
+# container reads `u8 selector | u16 old_len | old | rest`: the container vectors' patches after
+# their magic and version (selector 1: version 1, 5: version 2), and their zip pairs after
+# the zip magic (selector 0: diffed).
+while read -r old new patch; do
+  case $patch in container-*) ;; *) continue ;; esac
+  old=../core/tests/vectors/$old
+  new=../core/tests/vectors/$new
+  version=$(od -An -tu2 -j4 -N2 "../core/tests/vectors/$patch" | tr -d ' ')
+  selector='\x05'
+  [ "$version" = 1 ] && selector='\x01'
+  { printf "$selector"; u16le "$(stat -c %s "$old")"; cat "$old"; tail -c +7 "../core/tests/vectors/$patch"; } \
+    > "corpus/container/apply-${patch%.patch}"
+  if [ "$(head -c 2 "$old")" = PK ]; then
+    { printf '\x00'; u16le $(($(stat -c %s "$old") - 4)); tail -c +5 "$old"; tail -c +5 "$new"; } \
+      > "corpus/container/diff-${patch%.patch}"
+  fi
+done < <(vectors)
 # exec reads `u8 selector | file`: the exec vectors' old files.
 for old in ../core/tests/vectors/exec-*.old; do
   { printf '\x05'; cat "$old"; } > "corpus/exec/$(basename "$old")"

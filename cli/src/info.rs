@@ -82,10 +82,15 @@ fn container_text(container: &ContainerInfo, text: &mut String) {
     );
     let _ = writeln!(
         text,
-        "rebuilt         {} new members, {} to deflate",
+        "rebuilt         {} new members ({} by zlib, {} by tokens), {} to deflate",
         container.members_rebuilt,
+        container.members_rebuilt - container.members_rebuilt_by_tokens,
+        container.members_rebuilt_by_tokens,
         format_size(container.rebuilt_len)
     );
+    if container.members_rebuilt_by_tokens > 0 {
+        let _ = writeln!(text, "structures      {} in the new view", format_size(container.structure_len));
+    }
     let _ = writeln!(
         text,
         "views           old {}, new {}",
@@ -235,7 +240,10 @@ struct ContainerJson {
     members_expanded: u64,
     expanded_len: u64,
     members_rebuilt: u64,
+    members_rebuilt_by_zlib: u64,
+    members_rebuilt_by_tokens: u64,
     rebuilt_len: u64,
+    structure_len: u64,
     old_view_size: u64,
     new_view_size: u64,
 }
@@ -249,7 +257,10 @@ impl From<&ContainerInfo> for ContainerJson {
             members_expanded: c.members_expanded,
             expanded_len: c.expanded_len,
             members_rebuilt: c.members_rebuilt,
+            members_rebuilt_by_zlib: c.members_rebuilt - c.members_rebuilt_by_tokens,
+            members_rebuilt_by_tokens: c.members_rebuilt_by_tokens,
             rebuilt_len: c.rebuilt_len,
+            structure_len: c.structure_len,
             old_view_size: c.old_view_size,
             new_view_size: c.new_view_size,
         }

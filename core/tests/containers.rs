@@ -88,11 +88,19 @@ fn a_tar_gz_round_trips_through_a_container_patch() {
     let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
     let info = container(&patch).expect("a container patch");
     assert_eq!((info.kind, info.members_expanded, info.members_rebuilt), (ContainerKind::Gzip, 1, 1));
+    assert_eq!(info.members_rebuilt_by_tokens, 1, "a gzip member of 1 MiB or more: tokens first");
+    assert_eq!(apply(&old, &patch).unwrap(), new);
+
+    let small = |edit| gzip(&text(9, 20_000, edit), "pkg-1.0.tar");
+    let (old, new) = (small(0), small(3));
+    let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+    let info = container(&patch).expect("a container patch");
+    assert_eq!((info.members_rebuilt, info.members_rebuilt_by_tokens), (1, 0), "under 1 MiB: zlib");
     assert_eq!(apply(&old, &patch).unwrap(), new);
 }
 
 #[test]
-fn a_member_that_zlib_does_not_reproduce_stays_raw() {
+fn members_zlib_does_not_reproduce_are_rebuilt_by_tokens() {
     let make = |edit| {
         zip(&[
             entry("a.txt", text(1, 20_000, edit), Method::Zlib(6)),
@@ -102,14 +110,93 @@ fn a_member_that_zlib_does_not_reproduce_stays_raw() {
     let (old, new) = (make(0), make(5));
     let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
     let info = container(&patch).expect("a container patch");
-    assert_eq!((info.members_expanded, info.members_rebuilt), (2, 1), "only the zlib member is rebuilt");
+    assert_eq!(info.format_version, 2);
+    assert_eq!((info.members_expanded, info.members_rebuilt, info.members_rebuilt_by_tokens), (2, 2, 1));
+    assert!(info.structure_len > 0);
     assert_eq!(apply(&old, &patch).unwrap(), new);
 
-    let only_miniz = |edit| zip(&[entry("b.txt", text(2, 20_000, edit), Method::Miniz(3))]);
-    let (old, new) = (only_miniz(0), only_miniz(5));
+    for level in [0, 1, 6, 10] {
+        let only_miniz = |edit| zip(&[entry("b.txt", text(2, 20_000, edit), Method::Miniz(level))]);
+        let (old, new) = (only_miniz(0), only_miniz(5));
+        let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+        let info = container(&patch).expect("a container patch");
+        assert_eq!((info.members_rebuilt, info.members_rebuilt_by_tokens), (1, 1), "miniz level {level}");
+        assert_eq!(apply(&old, &patch).unwrap(), new, "miniz level {level}");
+        let plain = chunkdelta::diff(&old, &new, &DiffOptions::new().containers(false)).unwrap();
+        // Level 0 is stored blocks, which a file patch already matches.
+        let smaller = level == 0 || patch.len() * 2 < plain.len();
+        assert!(smaller, "level {level}: {} against {}", patch.len(), plain.len());
+    }
+}
+
+#[test]
+fn zlib_reproducible_members_keep_the_zlib_method_and_version_1() {
+    let (old, new) = zip_pair(6);
+    let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+    let info = container(&patch).unwrap();
+    assert_eq!((info.format_version, info.members_rebuilt_by_tokens, info.structure_len), (1, 0, 0));
+    assert_eq!(info.rebuild_method, "zlib-1.4");
+}
+
+#[test]
+fn a_member_neither_method_reproduces_stays_raw() {
+    let make = |edit: u32| {
+        zip(&[
+            entry("a.txt", text(1, 20_000, edit), Method::Zlib(6)),
+            entry("z.bin", vec![b'z'; 50_000 + edit as usize * 258], Method::Code284),
+        ])
+    };
+    let (old, new) = (make(0), make(5));
+    let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+    let info = container(&patch).expect("a container patch");
+    assert_eq!((info.members_expanded, info.members_rebuilt, info.members_rebuilt_by_tokens), (2, 1, 0));
+    assert_eq!(apply(&old, &patch).unwrap(), new);
+
+    let only_284 = |edit: usize| zip(&[entry("z.bin", vec![b'z'; 50_000 + edit * 258], Method::Code284)]);
+    let (old, new) = (only_284(0), only_284(5));
     let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
     assert_eq!(container(&patch), None, "nothing to rebuild: a plain file patch");
     assert_eq!(apply(&old, &patch).unwrap(), new);
+}
+
+/// A pair of zips whose one member is made by miniz: rebuilt by tokens, version 2.
+fn miniz_pair() -> (Vec<u8>, Vec<u8>) {
+    let make = |edit| zip(&[entry("b.txt", text(2, 20_000, edit), Method::Miniz(6))]);
+    (make(0), make(5))
+}
+
+#[test]
+fn a_tampered_token_recipe_is_a_typed_error_with_no_output() {
+    let (old, new) = miniz_pair();
+    let patch = chunkdelta::diff(&old, &new, &DiffOptions::new()).unwrap();
+    assert_eq!(container(&patch).unwrap().members_rebuilt_by_tokens, 1);
+    // The recipe ends with the token member's entry: method 2, then its CRC-32.
+    let wrong_crc = with_recipe(&patch, |recipe| {
+        let at = recipe.len() - 5;
+        assert_eq!(recipe[at], 2);
+        recipe[at + 1] ^= 1;
+    });
+    assert_eq!(apply(&old, &wrong_crc).unwrap_err().kind(), ErrorKind::RebuildMismatch);
+    let dir = tempfile::tempdir().unwrap();
+    let old_path = dir.path().join("old.zip");
+    std::fs::write(&old_path, &old).unwrap();
+    let out = dir.path().join("out.zip");
+    let err = chunkdelta::apply_file(&old_path, &wrong_crc[..], &out, &ApplyOptions::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RebuildMismatch);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing beside old.zip: {err}");
+
+    let unknown_method = with_recipe(&patch, |recipe| {
+        let at = recipe.len() - 5;
+        recipe[at] = 3;
+    });
+    assert_eq!(apply(&old, &unknown_method).unwrap_err().kind(), ErrorKind::CorruptPatch);
+    for at in (0..patch.len()).step_by(53) {
+        let mut flipped = patch.clone();
+        flipped[at] ^= 0x10;
+        if let Ok(out) = apply(&old, &flipped) {
+            assert_eq!(out, new, "a flip at {at} that still applies must give the new file");
+        }
+    }
 }
 
 /// The container patch `patch` with its recipe replaced by `edit(recipe)`, the recipe's hash

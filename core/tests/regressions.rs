@@ -52,8 +52,10 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("bsdiff-v43-add-and-copy", Ok(())),
     // u8 selector | u16 old_len | old | rest: the container vectors' zip and gzip pairs (their
     // magic left off: the case puts it back), diffed; the zip vector's patch (its magic and
-    // version left off), applied; the same with a flipped byte of its old file's hash.
+    // version left off), applied; the same with a flipped byte of its old file's hash; the
+    // token vector's patch (container format 2: selector 5), applied.
     ("container-gzip-pair", Ok(())),
+    ("container-tokens-vector-patch", Ok(())),
     ("container-zip-pair", Ok(())),
     ("container-zip-vector-patch", Ok(())),
     ("container-zip-wrong-old-hash", Err(SourceMismatch)),

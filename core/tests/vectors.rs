@@ -11,8 +11,9 @@
 //! The `v4-exec-*` vectors are executable patches (format version 4) of synthetic ELF files
 //! of x86-64 and AArch64 code.
 //!
-//! The `container-*` vectors are container patches (`CONTAINER-FORMAT.md`) of a zip and a
-//! gzip pair made with the pinned zlib; a test checks they rebuild members.
+//! The `container-*` vectors are container patches (`CONTAINER-FORMAT.md`): a zip and a gzip
+//! pair made with the pinned zlib (container format 1), and a zip whose miniz-made member the
+//! token method rebuilds (format 2); tests check they rebuild members.
 
 mod common;
 
@@ -41,6 +42,7 @@ fn cases() -> Vec<Case> {
     let (tar_old, tar_new) = tar_like(27, 40);
     let (wheel_old, wheel_new) = wheel_like(28);
     let (gz_old, gz_new) = tar_gz(29);
+    let (maturin_old, maturin_new) = maturin_like(32);
     let (x86_old, x86_new) = executables(elf::Machine::X86_64, 30);
     let (arm_old, arm_new) = executables(elf::Machine::Aarch64, 31);
     let case = |name, pair, old: &[u8], new: Vec<u8>, level, chunk_size, codec| Case {
@@ -65,6 +67,7 @@ fn cases() -> Vec<Case> {
         case("v3-groups", "tar-like", &tar_old, tar_new, 19, 4096, Codec::Xz),
         case("container-zip", "wheel-like", &wheel_old, wheel_new, 19, 1 << 20, Codec::Xz),
         case("container-gzip", "tar-gz", &gz_old, gz_new, 19, 1 << 20, Codec::Xz),
+        case("container-tokens-zip", "wheel-tokens", &maturin_old, maturin_new, 19, 1 << 20, Codec::Xz),
         case("v4-exec-x86-64", "exec-x86-64", &x86_old, x86_new, 19, 8 << 10, Codec::Xz),
         case("v4-exec-aarch64", "exec-aarch64", &arm_old, arm_new, 19, 8 << 10, Codec::Xz),
     ]
@@ -87,6 +90,25 @@ fn wheel_like(seed: u64) -> (Vec<u8>, Vec<u8>) {
         zips::entry("pkg/data.txt", stored, zips::Method::Stored),
         zips::entry("pkg/added.py", text(&mut Rng::new(seed + 4), 3_000), zips::Method::Zlib(6)),
     ]);
+    (old, new)
+}
+
+/// A maturin-like zip pair (container format version 2): a changed member deflated by
+/// miniz_oxide, which zlib does not reproduce and the token method rebuilds, beside a changed
+/// zlib member and a stored one.
+fn maturin_like(seed: u64) -> (Vec<u8>, Vec<u8>) {
+    let binary = text(&mut Rng::new(seed), 20_000);
+    let code = text(&mut Rng::new(seed + 1), 4_000);
+    let stored = text(&mut Rng::new(seed + 2), 500);
+    let make = |binary: Vec<u8>, code: Vec<u8>| {
+        zips::zip(&[
+            zips::entry("pkg/_native.so", binary, zips::Method::Miniz(6)),
+            zips::entry("pkg/__init__.py", code, zips::Method::Zlib(6)),
+            zips::entry("pkg-1.0.dist-info/RECORD", stored.clone(), zips::Method::Stored),
+        ])
+    };
+    let old = make(binary.clone(), code.clone());
+    let new = make(edited(&binary, seed + 3, 4), edited(&code, seed + 4, 2));
     (old, new)
 }
 
@@ -150,6 +172,8 @@ fn describe(case: &Case, patch: &[u8]) -> Value {
         "patch_size": info.patch_size,
         "container": info.container.as_ref().map(|c| c.kind.name()),
         "members_rebuilt": info.container.as_ref().map_or(0, |c| c.members_rebuilt),
+        "members_rebuilt_by_tokens": info.container.as_ref().map_or(0, |c| c.members_rebuilt_by_tokens),
+        "container_version": info.container.as_ref().map(|c| c.format_version),
         "exec_arch": info.exec.as_ref().map(|e| e.arch),
     })
 }
@@ -226,6 +250,10 @@ fn golden_patches_apply_and_describe_themselves() {
             assert_eq!(container.map(|c| c.kind.name()), vector["container"].as_str(), "{name}");
             let rebuilt = container.map_or(0, |c| c.members_rebuilt);
             assert_eq!(rebuilt, vector["members_rebuilt"].as_u64().unwrap(), "{name}");
+            let by_tokens = container.map_or(0, |c| c.members_rebuilt_by_tokens);
+            assert_eq!(by_tokens, vector["members_rebuilt_by_tokens"].as_u64().unwrap(), "{name}");
+            let version = container.map(|c| u64::from(c.format_version));
+            assert_eq!(version, vector["container_version"].as_u64(), "{name}");
             assert_eq!(info.exec.as_ref().map(|e| e.arch), vector["exec_arch"].as_str(), "{name}");
         }
     }
@@ -266,6 +294,15 @@ fn the_exec_vectors_are_version_4() {
             info.chunks.iter().filter_map(|c| c.stream(StreamKind::Corrections)).map(|s| s.raw_len).sum();
         assert!(corrections > 100, "{}: {corrections} bytes of corrections", vector["name"]);
     }
+}
+
+/// The token vector exists to exercise container format version 2: it must rebuild a member
+/// by tokens.
+#[test]
+fn the_token_vector_is_container_version_2() {
+    let vector = vectors().into_iter().find(|v| v["name"] == "container-tokens-zip").unwrap();
+    assert_eq!(vector["container_version"], 2);
+    assert!(vector["members_rebuilt_by_tokens"].as_u64().unwrap() >= 1);
 }
 
 /// The container vectors exist to exercise container patches: each must rebuild a member.

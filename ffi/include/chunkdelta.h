@@ -239,7 +239,7 @@ typedef struct chunkdelta_container_info {
    */
   uint32_t kind;
   /**
-   * 1, the container format version.
+   * The container format version: 1, or 2 when members are rebuilt by the token method.
    */
   uint32_t format_version;
   /**
@@ -247,13 +247,22 @@ typedef struct chunkdelta_container_info {
    */
   uint64_t members_expanded;
   /**
-   * How many new members apply deflates again with the pinned zlib, and
+   * How many new members apply deflates again, by either method, and
    */
   uint64_t members_rebuilt;
   /**
-   * how many inflated bytes that is: apply's extra CPU time (about 20 MB/s per core).
+   * how many inflated bytes that is: apply's extra CPU time (about 20 MB/s per core for
+   * zlib members, several times faster for token members).
    */
   uint64_t rebuilt_len;
+  /**
+   * Of `members_rebuilt`, how many the token method rebuilds (the others: the pinned zlib).
+   */
+  uint64_t members_rebuilt_by_tokens;
+  /**
+   * The bytes of those members' token structures in the new view.
+   */
+  uint64_t structure_len;
 } chunkdelta_container_info;
 
 /**

@@ -68,14 +68,19 @@ pub const CHUNKDELTA_CONTAINER_GZIP: u32 = 2;
 pub struct chunkdelta_container_info {
     /// One of the `CHUNKDELTA_CONTAINER_*` values.
     pub kind: u32,
-    /// 1, the container format version.
+    /// The container format version: 1, or 2 when members are rebuilt by the token method.
     pub format_version: u32,
     /// How many old members apply inflates (into the old view).
     pub members_expanded: u64,
-    /// How many new members apply deflates again with the pinned zlib, and
+    /// How many new members apply deflates again, by either method, and
     pub members_rebuilt: u64,
-    /// how many inflated bytes that is: apply's extra CPU time (about 20 MB/s per core).
+    /// how many inflated bytes that is: apply's extra CPU time (about 20 MB/s per core for
+    /// zlib members, several times faster for token members).
     pub rebuilt_len: u64,
+    /// Of `members_rebuilt`, how many the token method rebuilds (the others: the pinned zlib).
+    pub members_rebuilt_by_tokens: u64,
+    /// The bytes of those members' token structures in the new view.
+    pub structure_len: u64,
 }
 
 impl From<&PatchInfo> for chunkdelta_container_info {
@@ -88,6 +93,8 @@ impl From<&PatchInfo> for chunkdelta_container_info {
             members_expanded: container.members_expanded,
             members_rebuilt: container.members_rebuilt,
             rebuilt_len: container.rebuilt_len,
+            members_rebuilt_by_tokens: container.members_rebuilt_by_tokens,
+            structure_len: container.structure_len,
         }
     }
 }

@@ -153,17 +153,18 @@ pub fn info(data: &[u8]) -> Outcome {
 
 /// Container patches. An even selector diffs `old` into `rest`, each given a zip local header
 /// magic (or with bit 1, gzip's) in front, and checks the round trip: it drives the zip and
-/// gzip readers and the member search over hostile containers. An odd selector applies
-/// `rest` after a valid container magic and version to `old`, through `check_apply`: it drives
-/// the container header, the recipe decoder and the rebuild data.
+/// gzip readers, the member search and the token parser and proof over hostile containers.
+/// An odd selector applies `rest` after a valid container magic and version (1, or the
+/// newest, 2, with bit 2 set) to `old`, through `check_apply`: it drives the container header, the recipe
+/// decoders of both versions, the token parse of old members and the huff of the new view's
+/// structures (the seeds hold a version-2 token patch to mutate).
 pub fn container(data: &[u8]) -> Outcome {
     let mut input = Input(data);
     let selector = input.u8();
     let (old, rest) = split_old(input.0);
     if selector % 2 == 1 {
-        let patch =
-            [&chunkdelta::CONTAINER_MAGIC[..], &chunkdelta::CONTAINER_FORMAT_VERSION.to_le_bytes(), rest]
-                .concat();
+        let version: u16 = if selector & 4 == 0 { 1 } else { chunkdelta::CONTAINER_FORMAT_VERSION };
+        let patch = [&chunkdelta::CONTAINER_MAGIC[..], &version.to_le_bytes(), rest].concat();
         return check_apply(old, &patch).map(drop);
     }
     let magic: &[u8] = if selector & 2 == 0 { b"PK\x03\x04" } else { &[0x1f, 0x8b, 8] };

@@ -34,8 +34,12 @@ pub(crate) struct PatchInfo {
     container: Option<String>,
     /// A container patch: old members that apply inflates; 0 for a file patch.
     members_expanded: u64,
-    /// A container patch: new members that apply deflates again; 0 for a file patch.
+    /// A container patch: new members that apply deflates again, by either method; 0 for a
+    /// file patch.
     members_rebuilt: u64,
+    /// A container patch: of ``members_rebuilt``, those rebuilt by the token method (the
+    /// others by the pinned zlib); 0 for a file patch.
+    members_rebuilt_by_tokens: u64,
     /// An executable patch (format version 4): its transform; None for any other patch.
     exec: Option<ExecInfo>,
 }
@@ -162,6 +166,7 @@ impl From<&chunkdelta::PatchInfo> for PatchInfo {
             container: info.container.as_ref().map(|c| c.kind.name().to_string()),
             members_expanded: info.container.as_ref().map_or(0, |c| c.members_expanded),
             members_rebuilt: info.container.as_ref().map_or(0, |c| c.members_rebuilt),
+            members_rebuilt_by_tokens: info.container.as_ref().map_or(0, |c| c.members_rebuilt_by_tokens),
             exec: info.exec.as_deref().map(ExecInfo::from),
         }
     }

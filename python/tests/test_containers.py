@@ -19,6 +19,7 @@ def test_a_gzip_pair_round_trips_through_a_container_patch(tmp_path: Path) -> No
     patch = chunkdelta.diff(old, new)
     info = chunkdelta.info(patch)
     assert (info.container, info.members_expanded, info.members_rebuilt) == ("gzip", 1, 1)
+    assert info.members_rebuilt_by_tokens == 1  # a gzip member of 1 MiB or more: tokens first
     assert len(patch) < len(new) // 10
     assert chunkdelta.apply(old, patch) == new
 

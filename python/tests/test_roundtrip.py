@@ -24,6 +24,9 @@ def test_golden_vector_applies_and_describes_itself(vector: dict) -> None:
     assert (info.chunk_count, info.patch_size) == (vector["chunk_count"], len(patch))
     # exec_arch: "x86-64" or "aarch64" for a version-4 vector, null or absent (v1, v2) otherwise
     assert (info.exec.arch if info.exec is not None else None) == vector.get("exec_arch")
+    if not vector["decode_only"]:
+        assert (info.container, info.members_rebuilt) == (vector["container"], vector["members_rebuilt"])
+        assert info.members_rebuilt_by_tokens == vector["members_rebuilt_by_tokens"]
 
 
 @pytest.mark.parametrize("vector", [v for v in vectors() if not v["decode_only"]], ids=lambda v: v["name"])

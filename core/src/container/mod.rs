@@ -6,18 +6,23 @@
 //! ```
 //!
 //! Diff recognises a container by its magic. The **old view** is the old file followed by the
-//! inflated bytes of its deflate members that the new file does not hold unchanged; the **new view** is the new file with every changed
-//! member (no old member has its deflated bytes) that the pinned zlib reproduces bit for bit
-//! replaced by its inflated bytes. The inner patch is an ordinary file patch from the old view
-//! to the new one; the recipe lists the old members to inflate and, for each rebuilt member,
-//! its zlib parameters, deflated length and CRC-32. When no member can be rebuilt, diff makes
-//! a plain file patch instead, so such a container costs what it did before; when the rebuilt
-//! members are a minor part of the change, it makes both and keeps the smaller.
+//! inflated bytes of its deflate members that the new file does not hold unchanged; the
+//! **new view** is the new file with every changed member (no old member has its deflated
+//! bytes) that the pinned zlib reproduces bit for bit replaced by its inflated bytes, and
+//! every other changed member that the token method ([`tokens`], format version 2)
+//! reproduces by its inflated bytes and its structure (old members then carry theirs too).
+//! The inner patch is an ordinary file patch from the old view to the new one; the recipe
+//! lists the old members to inflate and, for each rebuilt member, its method (zlib
+//! parameters, or tokens and its structure's length), deflated length and CRC-32. When no
+//! member can be rebuilt, diff makes a plain file patch instead, so such a container costs
+//! what it did before; when the rebuilt members are a minor part of the change, it makes both
+//! and keeps the smaller.
 //!
-//! Apply checks the old file, inflates the old view, applies the inner patch, deflates the
-//! listed members with the same function diff proved them with, checks each against its
-//! length and CRC-32 and the whole result against its blake3, and only then writes the
-//! destination. A member that deflates differently is an [`crate::ErrorKind::RebuildMismatch`]:
+//! Apply checks the old file, inflates the old view, applies the inner patch, rebuilds the
+//! listed members (zlib deflates them, or the token method huffs them from their
+//! structures) with the same function diff proved them with, checks each against its length
+//! and CRC-32 and the whole result against its blake3, and only then writes the destination.
+//! A member that deflates differently is an [`crate::ErrorKind::RebuildMismatch`]:
 //! the machine cannot rebuild this file, fetch it whole.
 
 mod deflate;
@@ -25,6 +30,7 @@ mod expand;
 mod gzip;
 mod rebuild;
 mod recipe;
+mod tokens;
 mod zip;
 
 use std::io::{BufWriter, Read, Write};
@@ -39,12 +45,13 @@ use crate::io::{Durability, OutputFile, map_file};
 use crate::options::{ApplyOptions, DiffOptions};
 use crate::parallel::Workers;
 use crate::trust::{self, SecretKey, SignOptions, SignatureInfo};
-use recipe::{Recipe, Span};
+use recipe::{Method, Recipe, Span};
 
 /// `magic`: the ASCII bytes `CDCT`.
 pub const CONTAINER_MAGIC: [u8; 4] = *b"CDCT";
-/// The container format version this library writes and reads.
-pub const CONTAINER_FORMAT_VERSION: u16 = 1;
+/// The newest container format version this library writes and reads (it reads every older
+/// one, and writes version 1 when no member needs the token method).
+pub const CONTAINER_FORMAT_VERSION: u16 = 2;
 /// Most inflated bytes one side of a container patch may hold (1 GiB): diff leaves members
 /// beyond it deflated, apply refuses a recipe that claims more.
 pub const MAX_EXPANDED_LEN: u64 = 1 << 30;
@@ -93,21 +100,27 @@ impl ContainerKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ContainerInfo {
-    /// The container format version: 1.
+    /// The container format version: 1 or 2.
     pub format_version: u16,
     /// The container's kind.
     pub kind: ContainerKind,
-    /// How members are rebuilt: `zlib-1.4` (raw deflate by the zlib bundled and statically
-    /// linked through libz-sys 1.1.33).
+    /// How members are rebuilt: `zlib-1.4` in version 1 (raw deflate by the zlib bundled and
+    /// statically linked through libz-sys 1.1.33); `per-member (zlib-1.4, tokens)` in
+    /// version 2, where each member is rebuilt by zlib or by the token method.
     pub rebuild_method: &'static str,
     /// Old members inflated into the old view.
     pub members_expanded: u64,
-    /// Their inflated bytes.
+    /// Their bytes in the old view: inflated bytes and token structures.
     pub expanded_len: u64,
-    /// New members deflated again by apply.
+    /// New members deflated again by apply, by either method.
     pub members_rebuilt: u64,
     /// Their inflated bytes, which apply deflates.
     pub rebuilt_len: u64,
+    /// Of [`ContainerInfo::members_rebuilt`], those rebuilt by the token method (the others
+    /// by zlib).
+    pub members_rebuilt_by_tokens: u64,
+    /// The token structures' bytes in the new view (0 when no member uses the method).
+    pub structure_len: u64,
     /// Size of the old view (the inner patch's old file).
     pub old_view_size: u64,
     /// Size of the new view (the inner patch's new file).
@@ -125,9 +138,16 @@ pub(crate) fn is_container_patch(prefix: &[u8]) -> bool {
     prefix.starts_with(&CONTAINER_MAGIC)
 }
 
+/// The header's `method` in version 2: each new member's method is in the recipe.
+const METHOD_PER_MEMBER: u8 = 0;
+/// [`METHOD_PER_MEMBER`]'s name in [`ContainerInfo::rebuild_method`].
+const METHOD_PER_MEMBER_NAME: &str = "per-member (zlib-1.4, tokens)";
+
 /// The header fields.
 #[derive(Clone)]
 struct Header {
+    /// `container_version`: 1 or 2.
+    version: u16,
     kind: ContainerKind,
     old_size: u64,
     old_hash: [u8; 32],
@@ -143,9 +163,9 @@ impl Header {
     fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
         out[0..4].copy_from_slice(&CONTAINER_MAGIC);
-        out[4..6].copy_from_slice(&CONTAINER_FORMAT_VERSION.to_le_bytes());
+        out[4..6].copy_from_slice(&self.version.to_le_bytes());
         out[6] = self.kind.code();
-        out[7] = deflate::METHOD_ZLIB;
+        out[7] = Self::method(self.version);
         out[8..16].copy_from_slice(&self.old_size.to_le_bytes());
         out[16..48].copy_from_slice(&self.old_hash);
         out[48..56].copy_from_slice(&self.new_size.to_le_bytes());
@@ -162,10 +182,10 @@ impl Header {
             return Err(Error::corrupt("not a chunkdelta container patch (bad magic)"));
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != CONTAINER_FORMAT_VERSION {
+        if !(1..=CONTAINER_FORMAT_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion { found: version, supported: CONTAINER_FORMAT_VERSION });
         }
-        if bytes[7] != deflate::METHOD_ZLIB {
+        if bytes[7] != Self::method(version) {
             return Err(Error::corrupt(format!("unknown rebuild method {}", bytes[7])));
         }
         if bytes[132..136] != [0; 4] {
@@ -174,6 +194,7 @@ impl Header {
         let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
         let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
         let header = Header {
+            version,
             kind: ContainerKind::from_code(bytes[6])?,
             old_size: u64_at(8),
             old_hash: bytes[16..48].try_into().expect("32 bytes"),
@@ -194,6 +215,11 @@ impl Header {
             return Err(Error::corrupt(format!("signature block of {} bytes", header.signature_len)));
         }
         Ok(header)
+    }
+
+    /// The header's `method` for `version`: zlib in version 1, per member from version 2.
+    fn method(version: u16) -> u8 {
+        if version == 1 { deflate::METHOD_ZLIB } else { METHOD_PER_MEMBER }
     }
 }
 
@@ -229,7 +255,7 @@ impl<R: Read> Opened<R> {
         if *blake3::hash(&raw).as_bytes() != header.recipe_hash {
             return Err(Error::corrupt("the container recipe does not match its hash"));
         }
-        let recipe = Recipe::decode(&raw, header.old_size, header.new_size)?;
+        let recipe = Recipe::decode(&raw, header.version, header.old_size, header.new_size)?;
         Ok(Opened { header, recipe, signing_digest, signatures, rest: reader.into_inner() })
     }
 }
@@ -242,14 +268,21 @@ impl<R> Opened<R> {
     /// The [`PatchInfo`] of the whole patch, given its inner patch's.
     fn info(&self, inner: &PatchInfo) -> Result<PatchInfo> {
         let recipe = &self.recipe;
+        let by_tokens = || recipe.new.iter().filter(|r| r.method == Method::Tokens);
         let container = ContainerInfo {
-            format_version: CONTAINER_FORMAT_VERSION,
+            format_version: self.header.version,
             kind: self.header.kind,
-            rebuild_method: deflate::METHOD_NAME,
+            rebuild_method: if self.header.version == 1 {
+                deflate::METHOD_NAME
+            } else {
+                METHOD_PER_MEMBER_NAME
+            },
             members_expanded: recipe.old.len() as u64,
             expanded_len: recipe.expanded_len(),
             members_rebuilt: recipe.new.len() as u64,
             rebuilt_len: recipe.new.iter().map(|r| r.span.raw_len).sum(),
+            members_rebuilt_by_tokens: by_tokens().count() as u64,
+            structure_len: by_tokens().map(|r| r.span.structure_len).sum(),
             old_view_size: self.header.old_size + recipe.expanded_len(),
             new_view_size: recipe.view_len(self.header.new_size),
         };
@@ -298,24 +331,27 @@ pub(crate) fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Opti
         return Ok(None);
     }
     let rebuilt_packed: u64 = search.rebuilds.iter().map(|r| r.span.packed_len).sum();
-    let patch = container_patch(old, new, old_members, new_members, search.rebuilds, options)?;
-    if rebuilt_packed.saturating_mul(2) >= search.changed_packed {
+    let changed_packed = search.changed_packed;
+    let patch = container_patch(old, new, old_members, new_members, search, options)?;
+    if rebuilt_packed.saturating_mul(2) >= changed_packed {
         return Ok(Some(patch));
     }
     let plain = crate::diff::build_patch(old, new, options)?;
     Ok(Some(if patch.len() < plain.len() { patch } else { plain }))
 }
 
-/// The container patch rebuilding `rebuilds`.
+/// The container patch rebuilding the members `search` found. When some are rebuilt by the
+/// token method, the old members get their structures in the old view too, for the new
+/// structures to match.
 fn container_patch(
     old: &[u8],
     new: &[u8],
     old_members: expand::Expanded,
     new_members: expand::Expanded,
-    rebuilds: Vec<recipe::Rebuild>,
+    search: expand::Search,
     options: &DiffOptions,
 ) -> Result<Vec<u8>> {
-    let new_view = expand::new_view(new, &new_members, &rebuilds)?;
+    let new_view = expand::new_view(new, &new_members, &search)?;
     // An old member that the new file holds unchanged is matched there raw: apply need not
     // inflate it.
     let in_new = expand::PackedIndex::new(new, &new_members);
@@ -323,17 +359,22 @@ fn container_patch(
     old_members.members.retain(|(member, _)| !in_new.contains(member, old));
     drop(in_new);
     drop(new_members);
-    let old_view = expand::old_view(old, &old_members)?;
-    let old_spans: Vec<Span> = old_members
-        .members
-        .iter()
-        .map(|(m, _)| Span { offset: m.offset, packed_len: m.packed_len, raw_len: m.raw_len })
-        .collect();
+    let structures = if search.has_tokens() {
+        expand::structures(old, &old_members)
+    } else {
+        vec![Vec::new(); old_members.members.len()]
+    };
+    let old_view = expand::old_view(old, &old_members, &structures)?;
+    let old_spans: Vec<Span> =
+        old_members.members.iter().zip(&structures).map(|((m, _), s)| m.span(s.len() as u64)).collect();
+    drop(structures);
     let kind = old_members.kind;
     drop(old_members);
     options.validate(new_view.len() as u64)?;
     let inner = crate::diff::build_patch(&old_view, &new_view, options)?;
-    let recipe = Recipe { old: old_spans, new: rebuilds }.encode();
+    let recipe = Recipe { old: old_spans, new: search.rebuilds };
+    let version = recipe.version();
+    let recipe = recipe.encode();
     // Level 9, not 19: the recipe is small, and under AddressSanitizer zstd 1.5.7's optimal
     // parser (which small inputs get from level 10 or so) reports a stack-use-after-scope in
     // ZSTD_selectBtGetAllMatches on a static address, which the fuzz runs would stop at.
@@ -341,6 +382,7 @@ fn container_patch(
         zstd::bulk::compress(&recipe, 9).map_err(|e| Error::io("compressing the container recipe", e))?;
     let (old_hash, new_hash) = rayon::join(|| crate::hash::hash(old), || crate::hash::hash(new));
     let header = Header {
+        version,
         kind,
         old_size: old.len() as u64,
         old_hash,
@@ -396,7 +438,9 @@ pub(crate) fn apply(
 ) -> Result<ApplyReport> {
     let workers = Workers::new(options.threads)?;
     let opened = Opened::read(patch, Some(options))?;
-    deflate::check_pinned()?;
+    if opened.recipe.new.iter().any(|r| matches!(r.method, Method::Zlib(_))) {
+        deflate::check_pinned()?;
+    }
     let header = &opened.header;
     workers.run(|| check_source(old, header))?;
     let mut inner_options = options.clone().durable(false);

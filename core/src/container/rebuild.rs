@@ -1,5 +1,6 @@
-//! Apply's last step: the new file from the new view, each rebuilt member deflated again by
-//! the pinned zlib and checked against its recorded length and CRC-32.
+//! Apply's last step: the new file from the new view, each rebuilt member deflated again (by
+//! the pinned zlib, or re-encoded from its structure by the token method) and checked
+//! against its recorded length and CRC-32.
 //!
 //! The new file is cut into segments: the bytes between rebuilt members, copied from the view,
 //! and the members, deflated. Each segment's place in the output is known from the recipe, so
@@ -13,7 +14,8 @@ use std::os::unix::fs::FileExt;
 use rayon::prelude::*;
 
 use super::deflate::{self, Flow};
-use super::recipe::Rebuild;
+use super::recipe::{Method, Rebuild};
+use super::tokens;
 use crate::error::{Error, Result};
 use crate::parallel::Workers;
 
@@ -26,7 +28,8 @@ struct Segment<'a> {
 enum Source<'a> {
     /// Bytes of the view, copied.
     Copy(&'a [u8]),
-    /// Inflated bytes of the view, deflated as `Rebuild` says.
+    /// A member's bytes in the view (inflated bytes, then any structure), deflated as
+    /// `Rebuild` says.
     Deflate(&'a [u8], &'a Rebuild, usize),
 }
 
@@ -43,7 +46,7 @@ fn segments<'a>(view: &'a [u8], rebuilds: &'a [Rebuild], new_size: u64) -> Vec<S
                 source: Source::Copy(&view[view_at..view_at + gap]),
             });
         }
-        let raw = &view[view_at + gap..view_at + gap + rebuild.span.raw_len as usize];
+        let raw = &view[view_at + gap..view_at + gap + rebuild.span.view_len() as usize];
         segments.push(Segment {
             out: rebuild.span.offset..rebuild.span.end(),
             source: Source::Deflate(raw, rebuild, index),
@@ -60,9 +63,9 @@ fn segments<'a>(view: &'a [u8], rebuilds: &'a [Rebuild], new_size: u64) -> Vec<S
 fn produce(segment: &Segment<'_>, write: &mut dyn FnMut(u64, &[u8]) -> Result<()>) -> Result<()> {
     match segment.source {
         Source::Copy(bytes) => write(segment.out.start, bytes),
-        Source::Deflate(raw, rebuild, index) => {
+        Source::Deflate(expanded, rebuild, index) => {
             let (mut produced, mut crc) = (0u64, crc32fast::Hasher::new());
-            let finished = deflate::deflate(raw, rebuild.params, |piece| {
+            let sink = |piece: &[u8]| {
                 if produced + piece.len() as u64 > rebuild.span.packed_len {
                     return Ok(Flow::Stop);
                 }
@@ -70,7 +73,12 @@ fn produce(segment: &Segment<'_>, write: &mut dyn FnMut(u64, &[u8]) -> Result<()
                 write(segment.out.start + produced, piece)?;
                 produced += piece.len() as u64;
                 Ok(Flow::Continue)
-            })?;
+            };
+            let (raw, structure) = expanded.split_at(rebuild.span.raw_len as usize);
+            let finished = match rebuild.method {
+                Method::Zlib(params) => deflate::deflate(raw, params, sink)?,
+                Method::Tokens => tokens::huff(raw, structure, sink)?,
+            };
             if !finished || produced != rebuild.span.packed_len || crc.finalize() != rebuild.packed_crc {
                 return Err(Error::RebuildMismatch {
                     reason: format!(

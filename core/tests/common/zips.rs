@@ -10,6 +10,10 @@ pub(crate) enum Method {
     Zlib(u32),
     /// Raw deflate by miniz_oxide at this level.
     Miniz(u8),
+    /// Raw deflate neither zlib nor the token method reproduces: one fixed block whose
+    /// 258-byte matches are written as length code 284 with extra bits 31 (valid, but no
+    /// encoder's shortest form). The data must be one byte repeated.
+    Code284,
     Stored,
 }
 
@@ -33,8 +37,42 @@ fn deflated(data: &[u8], method: Method) -> Vec<u8> {
             encoder.finish().unwrap()
         }
         Method::Miniz(level) => miniz_oxide::deflate::compress_to_vec(data, level),
+        Method::Code284 => long_matches_as_code_284(data),
         Method::Stored => data.to_vec(),
     }
+}
+
+/// [`Method::Code284`]: a final fixed-Huffman block of the first byte as a literal, then
+/// 258-byte matches at distance 1 as code 284 + 31, then the rest as literals.
+fn long_matches_as_code_284(data: &[u8]) -> Vec<u8> {
+    assert!(data.iter().all(|&b| b == data[0]) && data[0] < 144, "one byte below 144 repeated");
+    // Fixed codes are defined most significant bit first: reversed for LSB-first packing.
+    let fixed = |code: u32, len: u32| (code.reverse_bits() >> (32 - len), len);
+    let mut fields = vec![(1, 1), (1, 2)];
+    let mut left = data.len();
+    if left > 0 {
+        fields.push(fixed(0x30 + u32::from(data[0]), 8));
+        left -= 1;
+    }
+    while left >= 258 {
+        fields.extend([fixed(0xc0 + 284 - 280, 8), (31, 5), (0, 5)]);
+        left -= 258;
+    }
+    fields.extend(std::iter::repeat_n(fixed(0x30 + u32::from(data[0]), 8), left));
+    fields.push((0, 7));
+    let (mut out, mut pending, mut bits) = (Vec::new(), 0u64, 0u32);
+    for (value, count) in fields {
+        pending |= u64::from(value) << bits;
+        bits += count;
+        while bits >= 8 {
+            out.push(pending as u8);
+            (pending, bits) = (pending >> 8, bits - 8);
+        }
+    }
+    if bits > 0 {
+        out.push(pending as u8);
+    }
+    out
 }
 
 /// A zip archive of `entries`, written the way zip tools do: local headers and data, then

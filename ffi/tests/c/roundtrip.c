@@ -12,6 +12,7 @@ struct vector {
     char exec_arch[16]; /* "x86-64" or "aarch64" for a version-4 vector; empty otherwise (null
                          * or, in the decode-only vectors, absent) */
     unsigned long long level, chunk_size, format_version, old_size, new_size, chunk_count, patch_size;
+    unsigned long long container_version, members_rebuilt, members_rebuilt_by_tokens; /* container-* only */
     int decode_only;
 };
 
@@ -38,6 +39,11 @@ static int parse_vectors(const char *text, struct vector *out, int max) {
         v->chunk_count = json_number(obj, "chunk_count");
         v->patch_size = json_number(obj, "patch_size");
         v->decode_only = json_bool(obj, "decode_only");
+        if (strncmp(v->name, "container-", 10) == 0) {
+            v->container_version = json_number(obj, "container_version");
+            v->members_rebuilt = json_number(obj, "members_rebuilt");
+            v->members_rebuilt_by_tokens = json_number(obj, "members_rebuilt_by_tokens");
+        }
     }
     return count;
 }
@@ -59,9 +65,11 @@ static void check_container(const char *patch_path, const struct vector *v) {
     CHECK_RESULT(chunkdelta_patch_container_info_file(patch_path, &container), CHUNKDELTA_OK);
     if (strncmp(v->name, "container-", 10) == 0) {
         CHECK(container.kind == CHUNKDELTA_CONTAINER_ZIP || container.kind == CHUNKDELTA_CONTAINER_GZIP);
-        CHECK(container.format_version == 1);
-        CHECK(container.members_rebuilt >= 1);
+        CHECK(container.format_version == v->container_version);
+        CHECK(container.members_rebuilt == v->members_rebuilt);
+        CHECK(container.members_rebuilt_by_tokens == v->members_rebuilt_by_tokens);
         CHECK(container.rebuilt_len > 0);
+        CHECK((container.structure_len > 0) == (container.members_rebuilt_by_tokens > 0));
     } else {
         CHECK(container.kind == CHUNKDELTA_CONTAINER_NONE);
         CHECK(container.members_rebuilt == 0);
