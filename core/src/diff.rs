@@ -472,7 +472,8 @@ pub(crate) fn extra_dictionary(
 /// the chunk's proportional place. Measured with xz against [`extra_dictionary`]'s window
 /// (the chunk and [`DICTIONARY_MARGIN`] either side, 4.5 MiB) on `synth`: 46,441 bytes both,
 /// in 1.25× and 2.9× the diff time without a dictionary; on `pydantic-core` 18,065 and 18,007
-/// bytes in 1.06× and 2.1× (without: 52,431 and 18,312 bytes).
+/// bytes in 1.06× and 2.1× (without: 52,431 and 18,312 bytes); 256 KiB: 47,284 and 18,106.
+/// One noisy run each on a shared machine; a rerun of this build gave `synth` 0.93–1.10×.
 pub(crate) const SMALL_DICTIONARY_LEN: usize = 1 << 20;
 
 /// The window of old that an extra stream of 1 byte up to [`DICTIONARY_MIN_EXTRA`] is
