@@ -381,7 +381,8 @@ pub(crate) struct ChunkPlan {
 }
 
 /// Scans one chunk of new against `old`. Small literals get [`small_extra_dictionary`]'s
-/// window; a chunk whose large literals get [`extra_dictionary`]'s is scanned again with the
+/// window without a second scan (with one at the sparing gain, `synth` was 53,724 bytes
+/// instead of 46,441, measured with the large window); a chunk whose large literals get [`extra_dictionary`]'s is scanned again with the
 /// sparing gain.
 pub(crate) fn plan_chunk(old: &[u8], index: &SuffixIndex, new: &[u8], at: ChunkAt) -> ChunkPlan {
     let scan_with = |gain| {
@@ -591,8 +592,8 @@ fn pack_diff(
 /// The dictionary is not checked against the plain stream: on the dev pairs it was smaller on
 /// every chunk the policy chose (ruff-jump: all 6 chunks, 2.2% of the patch; synth's small
 /// extra streams: all 15 compressed chunks), and the second compression cost 20% of
-/// ruff-jump's diff time. It is dropped only when the stream would be
-/// stored, since a stored stream cannot use it.
+/// ruff-jump's diff time. It is dropped only when the stream would be stored, since a stored
+/// stream cannot use it.
 fn pack_extra(
     old: &[u8],
     extra: &[u8],
