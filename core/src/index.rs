@@ -376,18 +376,25 @@ impl<O: Offset> Sorted<'_, O> {
         let (mut lo, mut hi) = (0, self.sa.len() - 1);
         let mut lo_len = common_prefix(&self.old[self.at(lo)..], needle);
         let mut hi_len = common_prefix(&self.old[self.at(hi)..], needle);
+        let mut mid = lo + (hi - lo) / 2;
+        let mut mid_at = self.at(mid);
         while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            let suffix = &self.old[self.at(mid)..];
+            // The next probe is the middle of one half or the other: both entries are read
+            // before this probe's comparison, so that their cache misses overlap its own.
+            // Measured (diff --level 1 --codec zstd, one thread, user CPU, three runs each, the
+            // same patches): ruff-jump 20.1-23.7 -> 15.9-18.9 s, ruff 4.4-4.7 -> 4.0-4.3 s.
+            let (left, right) = (lo + (mid - lo) / 2, mid + (hi - mid) / 2);
+            let (left_at, right_at) = (self.at(left), self.at(right));
+            let suffix = &self.old[mid_at..];
             let skip = lo_len.min(hi_len);
             let len = skip + common_prefix(&suffix[skip..], &needle[skip..]);
             if len == needle.len() {
                 return self.nearest(mid, &needle[..len], near);
             }
             if len == suffix.len() || suffix[len] < needle[len] {
-                (lo, lo_len) = (mid, len);
+                (lo, lo_len, mid, mid_at) = (mid, len, right, right_at);
             } else {
-                (hi, hi_len) = (mid, len);
+                (hi, hi_len, mid, mid_at) = (mid, len, left, left_at);
             }
         }
         if lo_len >= hi_len {
