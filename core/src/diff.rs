@@ -126,8 +126,10 @@ fn build_patch_with_step(old: &[u8], new: &[u8], options: &DiffOptions, step: us
     let progress = Progress::new(options.progress.get(), (old.len() + new.len()) as u64);
     let pair = if options.exec { exec::Pair::analyse(old, new) } else { None };
     let matched = pair.as_ref().map_or(old, |pair| &pair.masked_old[..]);
-    let (index, (old_hash, new_hash)) =
-        rayon::join(|| SuffixIndex::build(matched, step), || rayon::join(|| hash(old), || hash(new)));
+    let (index, (old_hash, new_hash)) = rayon::join(
+        || SuffixIndex::build(matched, step, &progress),
+        || rayon::join(|| hash(old), || hash(new)),
+    );
     let index = index?;
     progress.advance(old.len() as u64)?;
 

@@ -7,6 +7,11 @@
 //! OpenMP threads spin while they wait, and with another process on the machine a 2-thread
 //! build ran 8-37 times slower than a 1-thread one (benches/MICRO.md).
 //!
+//! libsais cannot be interrupted. When a progress callback could cancel the diff, the sort
+//! runs on a thread of its own over data it owns (a copy of `old` for the full index, the gram
+//! ranks for a sampled one), while the caller's thread keeps calling the callback: a
+//! cancellation returns within [`crate::parallel::HEARTBEAT`] and the sort ends on its thread.
+//!
 //! A sampled index (step `k` > 1) sorts only the suffixes starting at multiples of `k`. Its
 //! construction groups the samples by their first two bytes, sorts each group by the sample's
 //! `k`-byte gram, replaces every gram by its rank, and lets libsais sort the suffixes of that
@@ -17,6 +22,7 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::parallel::Progress;
 
 /// The sparsest index diff builds: one suffix per this many bytes of `old`.
 pub(crate) const MAX_STEP: usize = 256;
@@ -61,7 +67,9 @@ fn needs_wide_offsets(samples: u64) -> bool {
 /// The most memory building the index of an `old_len`-byte file at `step` takes, in bytes.
 ///
 /// Per indexed position, with `w` the offset width (4 bytes, 8 from 2^31 positions on): the
-/// full index (step 1) needs `w`, its suffix array (libsais sorts bytes within it); a sampled
+/// full index (step 1) needs `w + 1`, its suffix array (libsais sorts bytes within it) and the
+/// copy of `old` that it sorts when a callback can cancel (counted always, so that the step
+/// does not depend on the callback); a sampled
 /// one needs `3 w`: the suffix array, the gram ranks, and libsais's buckets for the rank
 /// alphabet, which it allocates when there are as many distinct grams as samples (the worst
 /// case, reached by incompressible data). Both add the bucket table and its copy (1 MiB), and
@@ -69,7 +77,7 @@ fn needs_wide_offsets(samples: u64) -> bool {
 pub(crate) fn peak_memory(old_len: u64, step: u64) -> u64 {
     let samples = sample_count(old_len, step);
     let width = if needs_wide_offsets(samples) { 8 } else { 4 };
-    let per_sample = if step == 1 { width } else { 3 * width };
+    let per_sample = if step == 1 { width + 1 } else { 3 * width };
     samples
         .saturating_mul(per_sample)
         .saturating_add(2 * BUCKET_TABLE_BYTES)
@@ -95,21 +103,22 @@ pub(crate) fn choose_step(old_len: u64, budget: u64) -> Result<usize> {
 
 impl<'a> SuffixIndex<'a> {
     /// Sorts the suffixes of `old` at multiples of `step` (a power of two), with `i64` offsets
-    /// only where `i32` cannot hold them.
-    pub(crate) fn build(old: &'a [u8], step: usize) -> Result<Self> {
+    /// only where `i32` cannot hold them. `progress`'s callback, if any, is called while the
+    /// sort runs, and can cancel it; no bytes are counted.
+    pub(crate) fn build(old: &'a [u8], step: usize, progress: &Progress) -> Result<Self> {
         let wide = needs_wide_offsets(sample_count(old.len() as u64, step as u64));
-        Self::build_with_offsets(old, step, wide)
+        Self::build_with_offsets(old, step, wide, progress)
     }
 
-    fn build_with_offsets(old: &'a [u8], step: usize, wide: bool) -> Result<Self> {
+    fn build_with_offsets(old: &'a [u8], step: usize, wide: bool, progress: &Progress) -> Result<Self> {
         let buckets = bucket_starts(old, step);
         let (suffixes, grams) = rayon::join(
             || {
                 Ok(match (step, wide) {
-                    (1, false) => Suffixes::Narrow(sort(old)?),
-                    (1, true) => Suffixes::Wide(sort(old)?),
-                    (_, false) => Suffixes::Narrow(sort_sampled(old, step, &buckets)?),
-                    (_, true) => Suffixes::Wide(sort_sampled(old, step, &buckets)?),
+                    (1, false) => Suffixes::Narrow(sort(old, progress)?),
+                    (1, true) => Suffixes::Wide(sort(old, progress)?),
+                    (_, false) => Suffixes::Narrow(sort_sampled(old, step, &buckets, progress)?),
+                    (_, true) => Suffixes::Wide(sort_sampled(old, step, &buckets, progress)?),
                 })
             },
             || GramFilter::build(old, step),
@@ -206,7 +215,7 @@ impl GramFilter {
 }
 
 /// An offset in a suffix array: `i32`, or `i64` for 2^31 positions and more.
-trait Offset: Copy + Default + Send + Sync {
+trait Offset: Copy + Default + Send + Sync + 'static {
     /// `value` as an offset; the caller has checked that it fits.
     fn from_usize(value: usize) -> Self;
     fn to_usize(self) -> usize;
@@ -257,8 +266,27 @@ fn sais_error(e: libsais::LibsaisError) -> Error {
     Error::io("building the suffix array", std::io::Error::other(format!("libsais: {e:?}")))
 }
 
-/// The suffix array of `old`, as `i32` or `i64` offsets.
-fn sort<O: libsais::IsValidOutputFor<u8> + Default>(old: &[u8]) -> Result<Vec<O>> {
+/// The suffix array of `old`, as `i32` or `i64` offsets: sorted here, or, when `progress` can
+/// cancel, in a copy of `old` on a thread of its own.
+fn sort<O>(old: &[u8], progress: &Progress) -> Result<Vec<O>>
+where
+    O: libsais::IsValidOutputFor<u8> + Default + Send + 'static,
+{
+    if !progress.can_cancel() {
+        return sort_text(old);
+    }
+    let mut text = Vec::new();
+    text.try_reserve_exact(old.len()).map_err(|_| {
+        Error::io(
+            format!("copying {} bytes of old to sort", old.len()),
+            std::io::ErrorKind::OutOfMemory.into(),
+        )
+    })?;
+    text.extend_from_slice(old);
+    progress.run_uninterruptible("suffix sort", move || sort_text(&text))
+}
+
+fn sort_text<O: libsais::IsValidOutputFor<u8> + Default>(old: &[u8]) -> Result<Vec<O>> {
     let mut sa = zeroed(old.len())?;
     if !old.is_empty() {
         libsais::SuffixArrayConstruction::for_text(old)
@@ -271,15 +299,25 @@ fn sort<O: libsais::IsValidOutputFor<u8> + Default>(old: &[u8]) -> Result<Vec<O>
 }
 
 /// The sorted suffixes of `old` at multiples of `step`, as sample numbers (position / step).
-/// `buckets` must be [`bucket_starts`] of the same `old` and `step`.
-fn sort_sampled<O: Offset>(old: &[u8], step: usize, buckets: &[usize]) -> Result<Vec<O>> {
+/// `buckets` must be [`bucket_starts`] of the same `old` and `step`. `progress` can cancel
+/// between the steps and during the final sort.
+fn sort_sampled<O: Offset>(
+    old: &[u8],
+    step: usize,
+    buckets: &[usize],
+    progress: &Progress,
+) -> Result<Vec<O>> {
     let mut suffixes = zeroed(sample_count(old.len() as u64, step as u64) as usize)?;
     group_by_bucket(old, step, buckets, &mut suffixes);
+    progress.heartbeat()?;
     sort_buckets_by_gram(old, step, buckets, &mut suffixes);
+    progress.heartbeat()?;
     let mut ranks = zeroed(suffixes.len())?;
     rank_grams(old, step, &suffixes, &mut ranks);
-    O::sort_rank_suffixes(&mut ranks, &mut suffixes)?;
-    Ok(suffixes)
+    progress.run_uninterruptible("suffix sort", move || {
+        O::sort_rank_suffixes(&mut ranks, &mut suffixes)?;
+        Ok(suffixes)
+    })
 }
 
 /// The `step` bytes of `old` from sample `sample`'s position (fewer at the end of `old`).
@@ -437,19 +475,36 @@ pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::ops::ControlFlow;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use proptest::prelude::*;
 
     use super::*;
 
     const STEPS: [usize; 6] = [1, 2, 3, 4, 8, 64];
 
+    /// Progress without a callback: the sort runs on the calling thread.
+    fn quiet() -> Progress<'static> {
+        Progress::new(None, 0)
+    }
+
     fn naive_longest(old: &[u8], step: usize, needle: &[u8]) -> usize {
         (0..old.len()).step_by(step).map(|p| common_prefix(&old[p..], needle)).max().unwrap_or(0)
     }
 
-    /// Both offset widths: the `i64` one is otherwise reached only by inputs of 2^31 positions.
-    fn indexes(old: &[u8], step: usize) -> [SuffixIndex<'_>; 2] {
-        [false, true].map(|wide| SuffixIndex::build_with_offsets(old, step, wide).unwrap())
+    fn carry_on(_done: u64, _total: u64) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+
+    /// Both offset widths (the `i64` one is otherwise reached only by inputs of 2^31
+    /// positions), each sorted here and, as when a callback can cancel, on a thread of its own.
+    fn indexes(old: &[u8], step: usize) -> Vec<SuffixIndex<'_>> {
+        let cancellable = Progress::new(Some(&carry_on), 0);
+        [(false, quiet()), (true, quiet()), (false, cancellable), (true, Progress::new(Some(&carry_on), 0))]
+            .into_iter()
+            .map(|(wide, progress)| SuffixIndex::build_with_offsets(old, step, wide, &progress).unwrap())
+            .collect()
     }
 
     /// The index's suffix positions, in its order.
@@ -519,9 +574,25 @@ mod tests {
     }
 
     #[test]
+    fn a_callback_can_cancel_the_sort() {
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        fn stop(_done: u64, _total: u64) -> ControlFlow<()> {
+            CALLS.fetch_add(1, Ordering::Relaxed);
+            ControlFlow::Break(())
+        }
+        let old: Vec<u8> = (0..1u32 << 20).map(|i| i.wrapping_mul(0x9E37_79B9).to_le_bytes()[3]).collect();
+        for step in [1, 8] {
+            CALLS.store(0, Ordering::Relaxed);
+            let error = SuffixIndex::build(&old, step, &Progress::new(Some(&stop), 0)).err().unwrap();
+            assert_eq!(error.kind(), crate::ErrorKind::Cancelled, "step {step}");
+            assert_eq!(CALLS.load(Ordering::Relaxed), 1, "step {step}: the first call cancels");
+        }
+    }
+
+    #[test]
     fn empty_old_matches_nothing() {
         for step in STEPS {
-            let index = SuffixIndex::build(&[], step).unwrap();
+            let index = SuffixIndex::build(&[], step, &quiet()).unwrap();
             assert_eq!(index.longest_match(b"abc", 0), (0, 0));
         }
     }
@@ -544,9 +615,9 @@ mod tests {
         let mib = 1u64 << 20;
         let table = 2 * BUCKET_TABLE_BYTES;
         let filter = |samples: u64| GramFilter::bytes(samples);
-        assert_eq!(peak_memory(1 << 30, 1), (4 << 30) + table + filter(1 << 30));
+        assert_eq!(peak_memory(1 << 30, 1), (5 << 30) + table + filter(1 << 30));
         assert_eq!(peak_memory(1 << 30, 8), 12 * (1 << 27) + table + filter(1 << 27));
-        assert_eq!(peak_memory(4 << 30, 1), (32 << 30) + table + filter(4 << 30));
+        assert_eq!(peak_memory(4 << 30, 1), (36 << 30) + table + filter(4 << 30));
         assert_eq!(peak_memory(16 << 30, 4), 24 * (4 << 30) + table + filter(4 << 30));
         assert_eq!(peak_memory(16 << 30, 8), 24 * (2 << 30) + table + filter(2 << 30));
         assert_eq!(peak_memory(16 << 30, 16), 12 * (1 << 30) + table + filter(1 << 30));
@@ -567,7 +638,7 @@ mod tests {
             old in prop::collection::vec(any::<u8>(), 0..3000),
             step in prop::sample::select(STEPS.to_vec()),
         ) {
-            let index = SuffixIndex::build(&old, step).unwrap();
+            let index = SuffixIndex::build(&old, step, &quiet()).unwrap();
             for position in (0..old.len()).step_by(step) {
                 prop_assert!(index.may_match(&old[position..]), "position {}", position);
             }
@@ -577,7 +648,7 @@ mod tests {
     #[test]
     fn gram_filter_rejects_most_absent_grams() {
         let old: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
-        let index = SuffixIndex::build(&old, 1).unwrap();
+        let index = SuffixIndex::build(&old, 1, &quiet()).unwrap();
         let absent = (0..10_000u64).map(|i| (i | 1 << 40).wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
         let passed = absent.filter(|gram| index.may_match(gram)).count();
         assert!(passed < 3_000, "{passed} of 10000 absent grams passed");

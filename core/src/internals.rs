@@ -10,6 +10,7 @@ use crate::diff::{ChunkAt, Streams, encode_chunk as encode};
 use crate::error::Result;
 use crate::index::SuffixIndex;
 use crate::options::DiffOptions;
+use crate::parallel::Progress;
 use crate::scan::scan;
 
 /// The suffix index of `old` that diff builds once and every chunk scan shares.
@@ -30,7 +31,7 @@ pub struct ChunkStreams {
 
 /// Builds the suffix index of `old` (libsais, on as many threads as the current rayon pool).
 pub fn build_index(old: &[u8]) -> Result<Index<'_>> {
-    Ok(Index { old, inner: SuffixIndex::build(old, 1)? })
+    Ok(Index { old, inner: SuffixIndex::build(old, 1, &Progress::new(None, 0))? })
 }
 
 /// Scans one chunk of `new` against the indexed old file; returns the number of segments.

@@ -216,6 +216,12 @@ impl DiffOptions {
     }
 
     /// Calls `callback(done, total)` as work progresses; returning `Break` cancels the diff.
+    ///
+    /// While old's suffix array is sorted (one libsais call, which cannot be interrupted), the
+    /// callback is called every 100 ms with `done` unchanged, and a cancellation returns at
+    /// once: with a callback, the sort runs on a thread of its own, over a copy of old (counted
+    /// in [`DiffOptions::index_plan`]), and that thread finishes the sort after a cancellation
+    /// before it ends and frees its memory.
     pub fn progress(
         mut self,
         callback: impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static,

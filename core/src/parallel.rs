@@ -1,8 +1,9 @@
 //! Thread-count control and progress reporting shared by diff and apply.
 
 use std::ops::ControlFlow;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::options::ProgressFn;
@@ -65,4 +66,53 @@ impl<'a> Progress<'a> {
     pub(crate) fn check(&self) -> Result<()> {
         if self.cancelled.load(Ordering::Relaxed) { Err(Error::Cancelled) } else { Ok(()) }
     }
+
+    /// True when there is a callback, which can cancel the work.
+    pub(crate) fn can_cancel(&self) -> bool {
+        self.callback.is_some()
+    }
+
+    /// Calls the callback with the count unchanged, so that it can cancel during a step that
+    /// counts no bytes.
+    pub(crate) fn heartbeat(&self) -> Result<()> {
+        self.advance(0)
+    }
+
+    /// Runs `work`, which cannot be interrupted, to its end, and returns its result. With a
+    /// callback, `work` runs on a thread of its own while this one calls [`Self::heartbeat`]
+    /// before it starts and every [`HEARTBEAT`] until it ends; a cancellation then returns at
+    /// once, and `work` finishes on its thread, which drops its result. That is why `work`
+    /// must own its data. A panic in `work` is resumed here.
+    pub(crate) fn run_uninterruptible<T: Send + 'static>(
+        &self,
+        what: &str,
+        work: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        if !self.can_cancel() {
+            return work();
+        }
+        self.heartbeat()?;
+        let (sender, receiver) = mpsc::sync_channel(1);
+        let worker = std::thread::Builder::new()
+            .name(format!("chunkdelta {what}"))
+            .spawn(move || {
+                // The receiver is gone once the callback has cancelled: nobody wants the result.
+                let _ = sender.send(work());
+            })
+            .map_err(|e| Error::io(format!("starting a thread for {what}"), e))?;
+        loop {
+            match receiver.recv_timeout(HEARTBEAT) {
+                Ok(result) => return result,
+                Err(mpsc::RecvTimeoutError::Timeout) => self.heartbeat()?,
+                Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+                    Err(panic) => std::panic::resume_unwind(panic),
+                    Ok(()) => unreachable!("the worker sends its result before it ends"),
+                },
+            }
+        }
+    }
 }
+
+/// How often [`Progress::run_uninterruptible`] calls the callback while it waits: the most a
+/// cancellation waits.
+pub(crate) const HEARTBEAT: Duration = Duration::from_millis(100);

@@ -68,6 +68,32 @@ fn progress_reaches_total_and_cancels() {
     assert_eq!(diff(&f.old, &f.new, &stop).unwrap_err().kind(), ErrorKind::Cancelled);
 }
 
+/// libsais cannot be stopped, so with a callback the suffix sort runs on a thread of its own
+/// and the callback is called while it runs: the first call comes before old counts as done,
+/// and can cancel there. A callback changes no byte of the patch, with the full index or a
+/// sampled one (the smallest budget samples this 4 MiB old).
+#[test]
+fn diff_can_cancel_while_the_suffix_array_is_sorted() {
+    let old = old_file(21, 4 << 20);
+    let new = edited(&old, 22, 40);
+    for memory in [chunkdelta::DEFAULT_MEMORY, chunkdelta::MIN_MEMORY] {
+        let plain = DiffOptions::new().level(3).memory(memory);
+        let sampled = plain.index_plan(old.len() as u64).unwrap().step > 1;
+        assert_eq!(sampled, memory == chunkdelta::MIN_MEMORY);
+        let first = Arc::new(AtomicU64::new(u64::MAX));
+        let seen = first.clone();
+        let stop = plain.clone().progress(move |done, _| {
+            seen.compare_exchange(u64::MAX, done, Ordering::SeqCst, Ordering::SeqCst).ok();
+            ControlFlow::Break(())
+        });
+        assert_eq!(diff(&old, &new, &stop).unwrap_err().kind(), ErrorKind::Cancelled);
+        assert_eq!(first.load(Ordering::SeqCst), 0, "memory {memory}: cancelled before the sort ended");
+
+        let watched = plain.clone().progress(|_, _| ControlFlow::Continue(()));
+        assert_eq!(diff(&old, &new, &watched).unwrap(), diff(&old, &new, &plain).unwrap(), "memory {memory}");
+    }
+}
+
 fn folder_entries(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()

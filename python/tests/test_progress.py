@@ -75,13 +75,20 @@ def test_raising_callback_cancels_and_reraises_that_exception(function: str, pai
     assert sorted(os.listdir(pair.folder)) == ["app.patch", "new.bin", "old.bin"]
 
 
-def slow_pair(folder: Path) -> tuple[Path, Path]:
-    """A pair whose diff takes seconds on one thread: random new data matches nothing, and the
-    scan still searches at every byte (about 15 s for these 64 MiB)."""
+SLOW_SIZES = {"scan": (1 << 20, 64 << 20), "sort": (48 << 20, 1 << 10)}
+
+
+def slow_pair(folder: Path, slow: str) -> tuple[Path, Path]:
+    """A pair whose diff takes seconds on one thread, in the scan or in the suffix sort.
+
+    For the scan, random new data matches nothing and the scan still searches at every byte
+    (about 15 s for 64 MiB). For the sort, libsais sorts 48 MiB of random old data in one call
+    that cannot be interrupted (about 5 s): with a callback it runs on a thread of its own."""
     rng = random.Random(5)
     old, new = folder / "slow.old", folder / "slow.new"
-    old.write_bytes(rng.randbytes(1 << 20))
-    new.write_bytes(rng.randbytes(64 << 20))
+    old_size, new_size = SLOW_SIZES[slow]
+    old.write_bytes(rng.randbytes(old_size))
+    new.write_bytes(rng.randbytes(new_size))
     return old, new
 
 
@@ -99,8 +106,9 @@ def interrupt_after(seconds: float) -> threading.Timer:
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need main")
 @pytest.mark.parametrize("with_callback", [True, False], ids=["callback", "no-callback"])
-def test_ctrl_c_interrupts_a_long_diff_promptly(with_callback: bool, tmp_path: Path) -> None:
-    old, new = slow_pair(tmp_path)
+@pytest.mark.parametrize("slow", list(SLOW_SIZES))
+def test_ctrl_c_interrupts_a_long_diff_promptly(with_callback: bool, slow: str, tmp_path: Path) -> None:
+    old, new = slow_pair(tmp_path, slow)
     patch = tmp_path / "slow.patch"
     calls: list[int] = []
     progress = (lambda d, t: calls.append(d)) if with_callback else None
@@ -115,5 +123,5 @@ def test_ctrl_c_interrupts_a_long_diff_promptly(with_callback: bool, tmp_path: P
     assert elapsed < 0.5 + 1.5, f"took {elapsed:.1f} s to honour Ctrl-C"
     assert not patch.exists(), "the diff stopped before writing its patch"
     if with_callback:
-        assert calls and calls[-1] < (1 << 20) + (64 << 20)
+        assert calls and calls[-1] < sum(SLOW_SIZES[slow])
     assert sorted(os.listdir(tmp_path)) == ["slow.new", "slow.old"]
