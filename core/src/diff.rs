@@ -125,11 +125,11 @@ pub(crate) fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Resu
 fn build_patch_with_step(old: &[u8], new: &[u8], options: &DiffOptions, step: usize) -> Result<Vec<u8>> {
     let progress = Progress::new(options.progress.get(), (old.len() + new.len()) as u64);
     let pair = if options.exec { exec::Pair::analyse(old, new) } else { None };
-    let matched = pair.as_ref().map_or(old, |pair| &pair.masked_old[..]);
-    let (index, (old_hash, new_hash)) = rayon::join(
-        || SuffixIndex::build(matched, step, &progress),
-        || rayon::join(|| hash(old), || hash(new)),
-    );
+    let build_index = || match &pair {
+        None => SuffixIndex::build(old, step, &progress),
+        Some(pair) => SuffixIndex::build_shared(&pair.masked_old, step, &progress),
+    };
+    let (index, (old_hash, new_hash)) = rayon::join(build_index, || rayon::join(|| hash(old), || hash(new)));
     let index = index?;
     progress.advance(old.len() as u64)?;
 

@@ -19,6 +19,8 @@
 //! `new` against any position of `old` is still found by the scan at the new position where the
 //! old position is a multiple of `k`; the scan's backward extension recovers the bytes before.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -106,17 +108,28 @@ impl<'a> SuffixIndex<'a> {
     /// only where `i32` cannot hold them. `progress`'s callback, if any, is called while the
     /// sort runs, and can cancel it; no bytes are counted.
     pub(crate) fn build(old: &'a [u8], step: usize, progress: &Progress) -> Result<Self> {
-        let wide = needs_wide_offsets(sample_count(old.len() as u64, step as u64));
+        Self::build_text(Text::Borrowed(old), step, progress)
+    }
+
+    /// [`SuffixIndex::build`] of `old` shared with the caller, which a cancellable sort then
+    /// reads on its thread without a copy.
+    pub(crate) fn build_shared(old: &'a Arc<[u8]>, step: usize, progress: &Progress) -> Result<Self> {
+        Self::build_text(Text::Shared(old), step, progress)
+    }
+
+    fn build_text(old: Text<'a>, step: usize, progress: &Progress) -> Result<Self> {
+        let wide = needs_wide_offsets(sample_count(old.bytes().len() as u64, step as u64));
         Self::build_with_offsets(old, step, wide, progress)
     }
 
-    fn build_with_offsets(old: &'a [u8], step: usize, wide: bool, progress: &Progress) -> Result<Self> {
+    fn build_with_offsets(text: Text<'a>, step: usize, wide: bool, progress: &Progress) -> Result<Self> {
+        let old = text.bytes();
         let buckets = bucket_starts(old, step);
         let (suffixes, grams) = rayon::join(
             || {
                 Ok(match (step, wide) {
-                    (1, false) => Suffixes::Narrow(sort(old, progress)?),
-                    (1, true) => Suffixes::Wide(sort(old, progress)?),
+                    (1, false) => Suffixes::Narrow(sort(text, progress)?),
+                    (1, true) => Suffixes::Wide(sort(text, progress)?),
                     (_, false) => Suffixes::Narrow(sort_sampled(old, step, &buckets, progress)?),
                     (_, true) => Suffixes::Wide(sort_sampled(old, step, &buckets, progress)?),
                 })
@@ -266,24 +279,50 @@ fn sais_error(e: libsais::LibsaisError) -> Error {
     Error::io("building the suffix array", std::io::Error::other(format!("libsais: {e:?}")))
 }
 
+/// The bytes an index is built over.
+#[derive(Clone, Copy)]
+enum Text<'a> {
+    Borrowed(&'a [u8]),
+    Shared(&'a Arc<[u8]>),
+}
+
+impl<'a> Text<'a> {
+    fn bytes(self) -> &'a [u8] {
+        match self {
+            Text::Borrowed(bytes) => bytes,
+            Text::Shared(shared) => shared,
+        }
+    }
+
+    /// The bytes, owned for a thread: the shared ones, or a copy.
+    fn to_owned(self) -> Result<Box<dyn AsRef<[u8]> + Send>> {
+        let bytes = match self {
+            Text::Shared(shared) => return Ok(Box::new(Arc::clone(shared))),
+            Text::Borrowed(bytes) => bytes,
+        };
+        let mut copy = Vec::new();
+        copy.try_reserve_exact(bytes.len()).map_err(|_| {
+            Error::io(
+                format!("copying {} bytes of old to sort", bytes.len()),
+                std::io::ErrorKind::OutOfMemory.into(),
+            )
+        })?;
+        copy.extend_from_slice(bytes);
+        Ok(Box::new(copy))
+    }
+}
+
 /// The suffix array of `old`, as `i32` or `i64` offsets: sorted here, or, when `progress` can
-/// cancel, in a copy of `old` on a thread of its own.
-fn sort<O>(old: &[u8], progress: &Progress) -> Result<Vec<O>>
+/// cancel, on a thread of its own that owns the text ([`Text::to_owned`]).
+fn sort<O>(old: Text, progress: &Progress) -> Result<Vec<O>>
 where
     O: libsais::IsValidOutputFor<u8> + Default + Send + 'static,
 {
     if !progress.can_cancel() {
-        return sort_text(old);
+        return sort_text(old.bytes());
     }
-    let mut text = Vec::new();
-    text.try_reserve_exact(old.len()).map_err(|_| {
-        Error::io(
-            format!("copying {} bytes of old to sort", old.len()),
-            std::io::ErrorKind::OutOfMemory.into(),
-        )
-    })?;
-    text.extend_from_slice(old);
-    progress.run_uninterruptible("suffix sort", move || sort_text(&text))
+    let text = old.to_owned()?;
+    progress.run_uninterruptible("suffix sort", move || sort_text((*text).as_ref()))
 }
 
 fn sort_text<O: libsais::IsValidOutputFor<u8> + Default>(old: &[u8]) -> Result<Vec<O>> {
@@ -503,7 +542,9 @@ mod tests {
         let cancellable = Progress::new(Some(&carry_on), 0);
         [(false, quiet()), (true, quiet()), (false, cancellable), (true, Progress::new(Some(&carry_on), 0))]
             .into_iter()
-            .map(|(wide, progress)| SuffixIndex::build_with_offsets(old, step, wide, &progress).unwrap())
+            .map(|(wide, progress)| {
+                SuffixIndex::build_with_offsets(Text::Borrowed(old), step, wide, &progress).unwrap()
+            })
             .collect()
     }
 

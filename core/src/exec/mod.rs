@@ -24,6 +24,8 @@ pub(crate) use kind::Kind;
 pub(crate) use map::{AddressMap, Region};
 pub(crate) use predict::{ChunkFields, Fields};
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use crate::codec::StreamCodec;
@@ -161,8 +163,8 @@ pub(crate) struct Pair {
     old: Image,
     new: Image,
     /// Old and new with every reference's immediate cleared: what the matcher sees.
-    pub(crate) masked_old: Vec<u8>,
-    pub(crate) masked_new: Vec<u8>,
+    pub(crate) masked_old: Arc<[u8]>,
+    pub(crate) masked_new: Arc<[u8]>,
 }
 
 impl Pair {
