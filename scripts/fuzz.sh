@@ -16,6 +16,8 @@
 #                   panics, the RSS cap and timeouts are caught, not memory errors in C code
 #                   or single allocations over the cap.
 #   FUZZ_ARGS       more libFuzzer flags, for example -fork=2 to use two cores per target.
+#   FUZZ_CODEGEN_UNITS  codegen units of the build (default 1, cargo-fuzz's): the test
+#                   command's short run uses 16, which builds faster and runs a little slower.
 #
 # A long campaign: scripts/fuzz.sh 3600, or FUZZ_ARGS=-fork=2 scripts/fuzz.sh 3600 apply_ops.
 # Replaying one input: cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --target-dir target/address TARGET FILE
@@ -38,7 +40,7 @@ read -ra extra <<< "${FUZZ_ARGS:-}"
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 cd fuzz
-build=(--sanitizer "$sanitizer" --target-dir "target/$sanitizer")
+build=(--sanitizer "$sanitizer" --target-dir "target/$sanitizer" --codegen-units "${FUZZ_CODEGEN_UNITS:-1}")
 cargo fuzz build "${build[@]}"
 
 # Seeds. apply_raw and apply_prefixed read `u16 old_len | old | patch`, roundtrip reads

@@ -7,15 +7,16 @@
 #     fetches maturin itself, so only Rust and Python are needed), then an import and a round
 #     trip, and the application of a BSDIFF40 patch.
 # Every artifact must carry the workspace version. All three builds share target/install, so
-# later runs are incremental, and build without LTO and with parallel codegen: this checks
-# that the packages install, not how fast they run (a release build with the workspace's LTO
+# later runs are incremental, and build without LTO, with parallel codegen and without debug
+# info (the package check builds the dev profile): this checks that the packages install, not
+# how fast they run (a release build with the workspace's LTO
 # settings is three times slower on 2 cores). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh python
 root=$PWD
 export CARGO_TARGET_DIR=$root/target/install CARGO_PROFILE_RELEASE_LTO=false \
-  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false
+  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_DEV_DEBUG=false
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)

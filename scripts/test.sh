@@ -18,9 +18,11 @@ else
 fi
 
 cargo test --workspace
-# The core's tests once more on one thread: results must not depend on the thread count
-# (the worker pools are the core's; the CLI, C and Python tests above run on its defaults).
-RAYON_NUM_THREADS=1 cargo test -p chunkdelta --quiet
+# Every Rust test once more on one thread: results must not depend on the thread count (the
+# worker pools are the core's; the C and Python tests below run on its defaults). The whole
+# workspace, not `-p chunkdelta`: that selection resolves the core's features differently
+# (without the benches' `bench-internals`) and rebuilt it, 5 minutes on 2 cores.
+RAYON_NUM_THREADS=1 cargo test --workspace --quiet --lib --bins --tests
 # Every criterion micro-benchmark once, on small inputs, so they cannot rot (benches/MICRO.md);
 # a plain `cargo bench -p chunkdelta-benches` measures.
 cargo bench -p chunkdelta-benches --quiet -- --test
@@ -32,4 +34,4 @@ scripts/test-python.sh
 scripts/test-install.sh
 
 # Each fuzz target for a few seconds, so the harness cannot rot; scripts/fuzz.sh 3600 for real.
-scripts/fuzz.sh 5
+FUZZ_CODEGEN_UNITS=16 scripts/fuzz.sh 5
