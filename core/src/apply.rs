@@ -312,7 +312,7 @@ fn run(
     });
     source?;
     let exec = exec?;
-    let fields = exec.as_ref().map(|(references, predictor)| exec::Fields { old, references, predictor });
+    let fields = exec.as_ref().map(|(references, predictor)| exec::Fields::new(old, references, predictor));
     output.prepare(&info)?;
 
     let progress = Progress::new(options.progress.get(), info.new_size);

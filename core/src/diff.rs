@@ -202,7 +202,7 @@ fn encode_exec_chunks(
     let map = exec::AddressMap::from_regions(matched_regions(&plans, chunk_size));
     let block = pair.block(&map, |raw| options.codec.smallest(raw, options.level, &[]))?;
     let predictor = pair.predictor(map);
-    let fields = exec::Fields { old, references: pair.old_references(), predictor: &predictor };
+    let fields = exec::Fields::new(old, pair.old_references(), &predictor);
     let chunks = new
         .par_chunks(chunk_size)
         .zip(plans)

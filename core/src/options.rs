@@ -219,9 +219,10 @@ impl DiffOptions {
     ///
     /// While old's suffix array is sorted (one libsais call, which cannot be interrupted), the
     /// callback is called every 100 ms with `done` unchanged, and a cancellation returns at
-    /// once: with a callback, the sort runs on a thread of its own, over a copy of old (counted
-    /// in [`DiffOptions::index_plan`]), and that thread finishes the sort after a cancellation
-    /// before it ends and frees its memory.
+    /// once: with a callback, the sort of an old file of 1 MiB or more runs on a thread of its
+    /// own, over a copy of old (counted in [`DiffOptions::index_plan`]; executables share their
+    /// masked copy instead), and that thread finishes the sort after a cancellation before it
+    /// ends and frees its memory.
     pub fn progress(
         mut self,
         callback: impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static,

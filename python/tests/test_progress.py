@@ -83,7 +83,7 @@ def slow_pair(folder: Path, slow: str) -> tuple[Path, Path]:
 
     For the scan, random new data matches nothing and the scan still searches at every byte
     (about 15 s for 64 MiB). For the sort, libsais sorts 48 MiB of random old data in one call
-    that cannot be interrupted (about 5 s): with a callback it runs on a thread of its own."""
+    that cannot be interrupted (about 4 s): with a callback it runs on a thread of its own."""
     rng = random.Random(5)
     old, new = folder / "slow.old", folder / "slow.new"
     old_size, new_size = SLOW_SIZES[slow]
