@@ -134,7 +134,7 @@ impl<'a> SuffixIndex<'a> {
                     (_, true) => Suffixes::Wide(sort_sampled(old, step, &buckets, progress)?),
                 })
             },
-            || GramFilter::build(old, step),
+            || GramFilter::build(old, step, progress),
         );
         Ok(SuffixIndex { old, step, suffixes: suffixes?, buckets, grams: grams? })
     }
@@ -209,12 +209,16 @@ impl GramFilter {
     }
 
     /// Sets the bit of the gram at every indexed position (sequentially: it runs beside the
-    /// one-thread suffix sort, and takes a small fraction of its time).
-    fn build(old: &[u8], step: usize) -> Result<Self> {
+    /// one-thread suffix sort, and takes a small fraction of its time). Stops early, every
+    /// 2^20 positions, once `progress` is cancelled: a cancelled sort returns when this does.
+    fn build(old: &[u8], step: usize, progress: &Progress) -> Result<Self> {
         let bits = Self::bits(sample_count(old.len() as u64, step as u64));
         let mut filter =
             GramFilter { words: zeroed((bits / 64) as usize)?, shift: 64 - bits.trailing_zeros() };
-        for gram in old.windows(GRAM).step_by(step) {
+        for (i, gram) in old.windows(GRAM).step_by(step).enumerate() {
+            if i % (1 << 20) == 0 {
+                progress.check()?;
+            }
             let slot = filter.slot(gram.try_into().unwrap());
             filter.words[slot / 64] |= 1 << (slot % 64);
         }
