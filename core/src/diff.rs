@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -18,7 +19,7 @@ use crate::format::{
     self, CONTROL_SLACK, ChunkInfo, MAX_DICTIONARY_LEN, MAX_GROUP_RAW, PatchInfo, StreamInfo, StreamKind,
 };
 use crate::hash::hash;
-use crate::index::SuffixIndex;
+use crate::index::{SuffixIndex, Text};
 use crate::io::{OutputFile, map_file, same_file};
 use crate::options::DiffOptions;
 use crate::parallel::{Progress, Workers};
@@ -33,10 +34,12 @@ use crate::scan::{MIN_GAINS, Segment, scan};
 /// otherwise a file patch. The views add their inflated members (at most
 /// [`crate::MAX_EXPANDED_LEN`] each) to the memory below, which then applies to the views.
 ///
-/// Memory: the index of `old`, within the budget of [`DiffOptions::memory`] (a full suffix
-/// array, 4 bytes per byte below 2 GiB, 8 above, when it fits), plus the finished patch, plus
-/// a few times the chunk size per thread, plus every chunk's run-length diff streams until
-/// grouping has offered them to groups (together at most about the size of `new`).
+/// Memory: while the chunks are scanned, the index of `old`, within the budget of
+/// [`DiffOptions::memory`] (a full suffix array, 4 bytes per byte below 2 GiB, 8 above, when
+/// it fits). The index is freed before any chunk is compressed; from then on, the finished
+/// patch, plus a few times the chunk size per thread (LZMA2's match finder takes about 10
+/// bytes per byte of its window), plus every chunk's run-length diff streams until grouping
+/// has offered them to groups (together at most about the size of `new`).
 ///
 /// ```
 /// let old = b"hello, old world".repeat(100);
@@ -46,6 +49,11 @@ use crate::scan::{MIN_GAINS, Segment, scan};
 /// # Ok::<(), chunkdelta::Error>(())
 /// ```
 pub fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
+    diff_text(Text::Borrowed(old), new, options)
+}
+
+/// [`diff`] of an old file that a cancellable sort may share ([`Text`]) instead of copying.
+fn diff_text(old: Text<'_>, new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
     options.validate(new.len() as u64)?;
     let workers = Workers::new(options.threads)?;
     let mut patch = workers.run(|| build_unsigned(old, new, options))?;
@@ -73,9 +81,9 @@ pub fn diff_file(
             )));
         }
     }
-    let old = map_file(old_path.as_ref())?;
+    let old = Arc::new(map_file(old_path.as_ref())?);
     let new = map_file(new_path.as_ref())?;
-    let patch = diff(&old, &new, options)?;
+    let patch = diff_text(Text::Mapped(&old), &new, options)?;
     let output = OutputFile::create(patch_path.as_ref())?;
     std::io::Write::write_all(&mut output.file(), &patch)
         .map_err(|e| Error::io(format!("writing {}", patch_path.as_ref().display()), e))?;
@@ -108,35 +116,36 @@ impl EncodedChunk {
 /// The unsigned patch: what [`crate::container::diff`] makes when `old` and `new` are
 /// containers with members to rebuild (a container patch, or a file patch where that is
 /// smaller), else a file patch.
-pub(crate) fn build_unsigned(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
+pub(crate) fn build_unsigned(old: Text<'_>, new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
     match crate::container::diff(old, new, options)? {
         Some(patch) => Ok(patch),
         None => build_patch(old, new, options),
     }
 }
 
-pub(crate) fn build_patch(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
-    let step = options.index_plan(old.len() as u64)?.step as usize;
+pub(crate) fn build_patch(old: Text<'_>, new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
+    let step = options.index_plan(old.bytes().len() as u64)?.step as usize;
     build_patch_with_step(old, new, options, step)
 }
 
 /// [`build_patch`] with the index of `old` sampled every `step` bytes: version 4 when
 /// [`DiffOptions::exec`] is on and both files are executables of one arch, else version 3.
-fn build_patch_with_step(old: &[u8], new: &[u8], options: &DiffOptions, step: usize) -> Result<Vec<u8>> {
+fn build_patch_with_step(text: Text<'_>, new: &[u8], options: &DiffOptions, step: usize) -> Result<Vec<u8>> {
+    let old = text.bytes();
     let progress = Progress::new(options.progress.get(), (old.len() + new.len()) as u64);
     let pair = if options.exec { exec::Pair::analyse(old, new) } else { None };
     let build_index = || match &pair {
-        None => SuffixIndex::build(old, step, &progress),
-        Some(pair) => SuffixIndex::build_shared(&pair.masked_old, step, &progress),
+        None => SuffixIndex::build(text, step, &progress),
+        Some(pair) => SuffixIndex::build(Text::Shared(&pair.masked_old), step, &progress),
     };
     let (index, (old_hash, new_hash)) = rayon::join(build_index, || rayon::join(|| hash(old), || hash(new)));
     let index = index?;
     progress.advance(old.len() as u64)?;
 
     let (mut chunks, exec_block) = match &pair {
-        None => (encode_chunks(old, &index, new, options, &progress)?, None),
+        None => (encode_chunks(old, index, new, options, &progress)?, None),
         Some(pair) => {
-            let (chunks, block) = encode_exec_chunks(pair, old, &index, new, options, &progress)?;
+            let (chunks, block) = encode_exec_chunks(pair, old, index, new, options, &progress)?;
             (chunks, Some(block))
         }
     };
@@ -151,23 +160,46 @@ fn build_patch_with_step(old: &[u8], new: &[u8], options: &DiffOptions, step: us
     Ok(patch)
 }
 
-/// Scans and encodes every chunk of `new`, in parallel.
+/// Scans every chunk of `new`, then frees the index and encodes the chunks, in parallel.
 fn encode_chunks(
     old: &[u8],
-    index: &SuffixIndex,
+    index: SuffixIndex,
     new: &[u8],
     options: &DiffOptions,
     progress: &Progress,
 ) -> Result<Vec<EncodedChunk>> {
     let chunk_size = options.chunk_size as usize;
+    let plans = plan_chunks(old, index, new, chunk_size, progress)?;
+    new.par_chunks(chunk_size)
+        .zip(plans)
+        .enumerate()
+        .map(|(i, (chunk, plan))| {
+            progress.check()?;
+            let streams = Streams::from_segments(old, chunk, &plan.segments);
+            let offset = (i * chunk_size) as u64;
+            let encoded = pack_chunk(old, chunk, offset, &streams, plan.dictionary, None, options)?;
+            progress.advance(chunk.len() as u64)?;
+            Ok(encoded)
+        })
+        .collect()
+}
+
+/// The plan of every `chunk_size`-byte chunk of `new` against `old`, in parallel. Takes the
+/// index so that it is freed before any chunk is compressed: the suffix array (4 bytes per
+/// byte of old) and the compressors' match finders (about 10 times each stream's window) are
+/// then never held at once.
+fn plan_chunks(
+    old: &[u8],
+    index: SuffixIndex,
+    new: &[u8],
+    chunk_size: usize,
+    progress: &Progress,
+) -> Result<Vec<ChunkPlan>> {
     new.par_chunks(chunk_size)
         .enumerate()
         .map(|(i, chunk)| {
             progress.check()?;
-            let at = ChunkAt { offset: i * chunk_size, new_len: new.len() };
-            let encoded = encode_chunk(old, index, chunk, at, options)?;
-            progress.advance(chunk.len() as u64)?;
-            Ok(encoded)
+            Ok(plan_chunk(old, &index, chunk, ChunkAt { offset: i * chunk_size, new_len: new.len() }))
         })
         .collect()
 }
@@ -179,26 +211,13 @@ fn encode_chunks(
 fn encode_exec_chunks(
     pair: &exec::Pair,
     old: &[u8],
-    index: &SuffixIndex,
+    index: SuffixIndex,
     new: &[u8],
     options: &DiffOptions,
     progress: &Progress,
 ) -> Result<(Vec<EncodedChunk>, Vec<u8>)> {
     let chunk_size = options.chunk_size as usize;
-    let plans: Vec<ChunkPlan> = pair
-        .masked_new
-        .par_chunks(chunk_size)
-        .enumerate()
-        .map(|(i, chunk)| {
-            progress.check()?;
-            Ok(plan_chunk(
-                &pair.masked_old,
-                index,
-                chunk,
-                ChunkAt { offset: i * chunk_size, new_len: new.len() },
-            ))
-        })
-        .collect::<Result<_>>()?;
+    let plans = plan_chunks(&pair.masked_old, index, &pair.masked_new, chunk_size, progress)?;
     let map = exec::AddressMap::from_regions(matched_regions(&plans, chunk_size));
     let block = pair.block(&map, |raw| options.codec.smallest(raw, options.level, &[]))?;
     let predictor = pair.predictor(map);
@@ -425,19 +444,6 @@ impl ChunkAt {
     }
 }
 
-/// Scans one chunk of new and encodes it, with the dictionary [`extra_dictionary`] picks.
-pub(crate) fn encode_chunk(
-    old: &[u8],
-    index: &SuffixIndex,
-    new: &[u8],
-    at: ChunkAt,
-    options: &DiffOptions,
-) -> Result<EncodedChunk> {
-    let plan = plan_chunk(old, index, new, at);
-    let streams = Streams::from_segments(old, new, &plan.segments);
-    pack_chunk(old, new, at.offset as u64, &streams, plan.dictionary, None, options)
-}
-
 /// Extra streams shorter than this get no dictionary: too little to gain for the cost of
 /// loading one.
 pub(crate) const DICTIONARY_MIN_EXTRA: usize = 64 << 10;
@@ -656,7 +662,7 @@ pub(crate) mod tests {
 
     fn patch(old: &[u8], new: &[u8], step: usize) -> Vec<u8> {
         let options = DiffOptions::new().level(3).chunk_size(64 << 10);
-        let patch = build_patch_with_step(old, new, &options, step).unwrap();
+        let patch = build_patch_with_step(Text::Borrowed(old), new, &options, step).unwrap();
         assert_eq!(apply(old, &patch[..], &ApplyOptions::new()).unwrap(), new, "step {step}");
         patch
     }

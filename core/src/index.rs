@@ -24,6 +24,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::io::MappedFile;
 use crate::parallel::Progress;
 
 /// The sparsest index diff builds: one suffix per this many bytes of `old`.
@@ -106,18 +107,9 @@ pub(crate) fn choose_step(old_len: u64, budget: u64) -> Result<usize> {
 impl<'a> SuffixIndex<'a> {
     /// Sorts the suffixes of `old` at multiples of `step` (a power of two), with `i64` offsets
     /// only where `i32` cannot hold them. `progress`'s callback, if any, is called while the
-    /// sort runs, and can cancel it; no bytes are counted.
-    pub(crate) fn build(old: &'a [u8], step: usize, progress: &Progress) -> Result<Self> {
-        Self::build_text(Text::Borrowed(old), step, progress)
-    }
-
-    /// [`SuffixIndex::build`] of `old` shared with the caller, which a cancellable sort then
-    /// reads on its thread without a copy.
-    pub(crate) fn build_shared(old: &'a Arc<[u8]>, step: usize, progress: &Progress) -> Result<Self> {
-        Self::build_text(Text::Shared(old), step, progress)
-    }
-
-    fn build_text(old: Text<'a>, step: usize, progress: &Progress) -> Result<Self> {
+    /// sort runs, and can cancel it; no bytes are counted. A cancellable sort of a large `old`
+    /// runs on a thread that shares `old` where [`Text`] lets it, and otherwise sorts a copy.
+    pub(crate) fn build(old: Text<'a>, step: usize, progress: &Progress) -> Result<Self> {
         let wide = needs_wide_offsets(sample_count(old.bytes().len() as u64, step as u64));
         Self::build_with_offsets(old, step, wide, progress)
     }
@@ -181,21 +173,25 @@ impl<'a> SuffixIndex<'a> {
 pub(crate) const GRAM: usize = 8;
 
 /// A one-hash Bloom filter of the [`GRAM`]-byte grams at the indexed positions of `old`:
-/// 4 bits per position, rounded up to a power of two. It lets the scan skip the suffix-array
-/// search at positions of `new` whose gram `old` does not hold, which are most positions of
-/// new code.
+/// 4 bits per position (about 1 in 5 false positives once full). It lets the scan skip the
+/// suffix-array search at positions of `new` whose gram `old` does not hold, which are most
+/// positions of new code.
 struct GramFilter {
     words: Vec<u64>,
-    /// 64 minus the number of bits of a slot: slots are the product's high bits.
-    shift: u32,
 }
 
 impl GramFilter {
+    const BITS_PER_POSITION: u64 = 4;
     const MIN_BITS: u64 = 1 << 12;
     const MAX_BITS: u64 = 1 << 36;
 
+    /// Whole words: a size that is not a power of two spends no bits on rounding up (cmake-tar's
+    /// filter went from 64 to 40 MiB).
     fn bits(samples: u64) -> u64 {
-        samples.saturating_mul(4).next_power_of_two().clamp(Self::MIN_BITS, Self::MAX_BITS)
+        samples
+            .saturating_mul(Self::BITS_PER_POSITION)
+            .next_multiple_of(64)
+            .clamp(Self::MIN_BITS, Self::MAX_BITS)
     }
 
     /// Memory of the filter of `samples` indexed positions.
@@ -203,9 +199,11 @@ impl GramFilter {
         Self::bits(samples) / 8
     }
 
-    /// The gram's bit: Fibonacci hashing, whose high bits mix every byte of the gram.
+    /// The gram's bit: Fibonacci hashing, whose high bits mix every byte of the gram, scaled
+    /// to the filter's size by the high half of a product.
     fn slot(&self, gram: &[u8; GRAM]) -> usize {
-        (u64::from_le_bytes(*gram).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+        let hash = u64::from_le_bytes(*gram).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((u128::from(hash) * (self.words.len() as u128 * 64)) >> 64) as usize
     }
 
     /// Sets the bit of the gram at every indexed position (sequentially: it runs beside the
@@ -213,8 +211,7 @@ impl GramFilter {
     /// 2^20 positions, once `progress` is cancelled: a cancelled sort returns when this does.
     fn build(old: &[u8], step: usize, progress: &Progress) -> Result<Self> {
         let bits = Self::bits(sample_count(old.len() as u64, step as u64));
-        let mut filter =
-            GramFilter { words: zeroed((bits / 64) as usize)?, shift: 64 - bits.trailing_zeros() };
+        let mut filter = GramFilter { words: zeroed((bits / 64) as usize)? };
         for (i, gram) in old.windows(GRAM).step_by(step).enumerate() {
             if i % (1 << 20) == 0 {
                 progress.check()?;
@@ -289,25 +286,31 @@ fn sais_error(e: libsais::LibsaisError) -> Error {
 /// thousands of small files would each start a thread.
 const THREADED_SORT_MIN: usize = 1 << 20;
 
-/// The bytes an index is built over.
+/// The bytes an index is built over, and how a cancellable sort's thread holds them.
 #[derive(Clone, Copy)]
-enum Text<'a> {
+pub(crate) enum Text<'a> {
+    /// Bytes only the caller owns: the thread sorts a copy.
     Borrowed(&'a [u8]),
+    /// Bytes the thread shares (an executable's masked view).
     Shared(&'a Arc<[u8]>),
+    /// A mapped file the thread shares ([`crate::diff_file`]'s old file).
+    Mapped(&'a Arc<MappedFile>),
 }
 
 impl<'a> Text<'a> {
-    fn bytes(self) -> &'a [u8] {
+    pub(crate) fn bytes(self) -> &'a [u8] {
         match self {
             Text::Borrowed(bytes) => bytes,
             Text::Shared(shared) => shared,
+            Text::Mapped(mapped) => mapped,
         }
     }
 
-    /// The bytes, owned for a thread: the shared ones, or a copy.
-    fn to_owned(self) -> Result<Box<dyn AsRef<[u8]> + Send>> {
+    /// The bytes, owned for a thread: shared, or a copy.
+    fn to_owned(self) -> Result<OwnedText> {
         let bytes = match self {
-            Text::Shared(shared) => return Ok(Box::new(Arc::clone(shared))),
+            Text::Shared(shared) => return Ok(OwnedText::Shared(Arc::clone(shared))),
+            Text::Mapped(mapped) => return Ok(OwnedText::Mapped(Arc::clone(mapped))),
             Text::Borrowed(bytes) => bytes,
         };
         let mut copy = Vec::new();
@@ -318,7 +321,24 @@ impl<'a> Text<'a> {
             )
         })?;
         copy.extend_from_slice(bytes);
-        Ok(Box::new(copy))
+        Ok(OwnedText::Copied(copy))
+    }
+}
+
+/// [`Text`] as a sort's thread owns it.
+enum OwnedText {
+    Copied(Vec<u8>),
+    Shared(Arc<[u8]>),
+    Mapped(Arc<MappedFile>),
+}
+
+impl OwnedText {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            OwnedText::Copied(bytes) => bytes,
+            OwnedText::Shared(shared) => shared,
+            OwnedText::Mapped(mapped) => mapped,
+        }
     }
 }
 
@@ -332,7 +352,7 @@ where
         return sort_text(old.bytes());
     }
     let text = old.to_owned()?;
-    progress.run_uninterruptible("suffix sort", move || sort_text((*text).as_ref()))
+    progress.run_uninterruptible("suffix sort", move || sort_text(text.bytes()))
 }
 
 fn sort_text<O: libsais::IsValidOutputFor<u8> + Default>(old: &[u8]) -> Result<Vec<O>> {
@@ -626,13 +646,15 @@ mod tests {
             (0..2 * THREADED_SORT_MIN as u32 + 999).map(|i| i.wrapping_mul(0x9E37_79B9).to_le_bytes()[3]);
         let old: Vec<u8> = random.zip((0..7u8).cycle()).map(|(r, c)| if r < 96 { c } else { r }).collect();
         let shared: Arc<[u8]> = Arc::from(&old[..]);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("old"), &old).unwrap();
+        let mapped = Arc::new(crate::io::map_file(&dir.path().join("old")).unwrap());
         for step in [1, 2] {
-            let expected = positions(&SuffixIndex::build(&old, step, &quiet()).unwrap());
+            let expected = positions(&SuffixIndex::build(Text::Borrowed(&old), step, &quiet()).unwrap());
             let watched = Progress::new(Some(&carry_on), 0);
-            for index in
-                [SuffixIndex::build(&old, step, &watched), SuffixIndex::build_shared(&shared, step, &watched)]
-            {
-                assert!(positions(&index.unwrap()) == expected, "step {step}");
+            for text in [Text::Borrowed(&old), Text::Shared(&shared), Text::Mapped(&mapped)] {
+                let index = SuffixIndex::build(text, step, &watched).unwrap();
+                assert!(positions(&index) == expected, "step {step}");
             }
         }
     }
@@ -647,7 +669,8 @@ mod tests {
         let old: Vec<u8> = (0..1u32 << 20).map(|i| i.wrapping_mul(0x9E37_79B9).to_le_bytes()[3]).collect();
         for step in [1, 8] {
             CALLS.store(0, Ordering::Relaxed);
-            let error = SuffixIndex::build(&old, step, &Progress::new(Some(&stop), 0)).err().unwrap();
+            let error =
+                SuffixIndex::build(Text::Borrowed(&old), step, &Progress::new(Some(&stop), 0)).err().unwrap();
             assert_eq!(error.kind(), crate::ErrorKind::Cancelled, "step {step}");
             assert_eq!(CALLS.load(Ordering::Relaxed), 1, "step {step}: the first call cancels");
         }
@@ -656,7 +679,7 @@ mod tests {
     #[test]
     fn empty_old_matches_nothing() {
         for step in STEPS {
-            let index = SuffixIndex::build(&[], step, &quiet()).unwrap();
+            let index = SuffixIndex::build(Text::Borrowed(&[]), step, &quiet()).unwrap();
             assert_eq!(index.longest_match(b"abc", 0), (0, 0));
         }
     }
@@ -690,10 +713,11 @@ mod tests {
     }
 
     #[test]
-    fn gram_filter_is_half_a_byte_per_position_rounded_up() {
+    fn gram_filter_is_half_a_byte_per_position_in_whole_words() {
         assert_eq!(GramFilter::bytes(0), 512);
         assert_eq!(GramFilter::bytes(1 << 20), 512 << 10);
-        assert_eq!(GramFilter::bytes((1 << 20) + 1), 1 << 20);
+        assert_eq!(GramFilter::bytes((1 << 20) + 1), (512 << 10) + 8);
+        assert_eq!(GramFilter::bytes(80 << 20), 40 << 20);
     }
 
     proptest! {
@@ -702,7 +726,7 @@ mod tests {
             old in prop::collection::vec(any::<u8>(), 0..3000),
             step in prop::sample::select(STEPS.to_vec()),
         ) {
-            let index = SuffixIndex::build(&old, step, &quiet()).unwrap();
+            let index = SuffixIndex::build(Text::Borrowed(&old), step, &quiet()).unwrap();
             for position in (0..old.len()).step_by(step) {
                 prop_assert!(index.may_match(&old[position..]), "position {}", position);
             }
@@ -712,7 +736,7 @@ mod tests {
     #[test]
     fn gram_filter_rejects_most_absent_grams() {
         let old: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
-        let index = SuffixIndex::build(&old, 1, &quiet()).unwrap();
+        let index = SuffixIndex::build(Text::Borrowed(&old), 1, &quiet()).unwrap();
         let absent = (0..10_000u64).map(|i| (i | 1 << 40).wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
         let passed = absent.filter(|gram| index.may_match(gram)).count();
         assert!(passed < 3_000, "{passed} of 10000 absent grams passed");

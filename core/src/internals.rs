@@ -6,9 +6,9 @@
 #![doc(hidden)]
 
 use crate::codec::StreamCodec;
-use crate::diff::{ChunkAt, Streams, encode_chunk as encode};
+use crate::diff::{ChunkAt, Streams, pack_chunk, plan_chunk};
 use crate::error::Result;
-use crate::index::SuffixIndex;
+use crate::index::{SuffixIndex, Text};
 use crate::options::DiffOptions;
 use crate::parallel::Progress;
 use crate::scan::scan;
@@ -31,7 +31,7 @@ pub struct ChunkStreams {
 
 /// Builds the suffix index of `old` (libsais, on as many threads as the current rayon pool).
 pub fn build_index(old: &[u8]) -> Result<Index<'_>> {
-    Ok(Index { old, inner: SuffixIndex::build(old, 1, &Progress::new(None, 0))? })
+    Ok(Index { old, inner: SuffixIndex::build(Text::Borrowed(old), 1, &Progress::new(None, 0))? })
 }
 
 /// Scans one chunk of `new` against the indexed old file; returns the number of segments.
@@ -45,11 +45,15 @@ pub fn chunk_streams(index: &Index<'_>, chunk: &[u8]) -> ChunkStreams {
     ChunkStreams { control: streams.control, diff: streams.diff, extra: streams.extra }
 }
 
-/// Encodes one chunk as diff does (scan, streams, run-length coding, four streams each zstd
-/// or stored, blake3), as the whole new file; returns the length of its payload.
+/// Encodes one chunk as diff does (scan, streams, run-length coding, each stream as small as
+/// the default codec or storing makes it, blake3), as the whole new file; returns the length
+/// of its payload.
 pub fn encode_chunk(index: &Index<'_>, chunk: &[u8], level: i32) -> Result<usize> {
     let at = ChunkAt { offset: 0, new_len: chunk.len() };
-    Ok(encode(index.old, &index.inner, chunk, at, &DiffOptions::new().level(level))?.payload_len())
+    let plan = plan_chunk(index.old, &index.inner, chunk, at);
+    let streams = Streams::from_segments(index.old, chunk, &plan.segments);
+    let options = DiffOptions::new().level(level);
+    Ok(pack_chunk(index.old, chunk, 0, &streams, plan.dictionary, None, &options)?.payload_len())
 }
 
 /// One zstd frame of `raw` at `level`, as diff writes each stream.

@@ -226,7 +226,12 @@ mod tests {
 
     /// Segments of `new` against `old`, checked to cover `new` exactly and stay inside `old`.
     fn segments(old: &[u8], new: &[u8], hint: usize, min_gain: usize) -> Vec<Segment> {
-        let index = SuffixIndex::build(old, 1, &crate::parallel::Progress::new(None, 0)).unwrap();
+        let index = SuffixIndex::build(
+            crate::index::Text::Borrowed(old),
+            1,
+            &crate::parallel::Progress::new(None, 0),
+        )
+        .unwrap();
         let segments = scan(old, &index, new, hint, min_gain);
         let covered: usize = segments.iter().map(|s| s.add_len + s.extra_len).sum();
         assert_eq!(covered, new.len());

@@ -90,7 +90,19 @@ fn diff_can_cancel_while_the_suffix_array_is_sorted() {
         assert_eq!(first.load(Ordering::SeqCst), 0, "memory {memory}: cancelled before the sort ended");
 
         let watched = plain.clone().progress(|_, _| ControlFlow::Continue(()));
-        assert_eq!(diff(&old, &new, &watched).unwrap(), diff(&old, &new, &plain).unwrap(), "memory {memory}");
+        let expected = diff(&old, &new, &plain).unwrap();
+        assert_eq!(diff(&old, &new, &watched).unwrap(), expected, "memory {memory}");
+
+        // diff_file's sort shares the mapped old file instead of copying it.
+        let dir = tempfile::tempdir().unwrap();
+        let [old_path, new_path, patch_path] = ["old", "new", "patch"].map(|name| dir.path().join(name));
+        std::fs::write(&old_path, &old).unwrap();
+        std::fs::write(&new_path, &new).unwrap();
+        let error = chunkdelta::diff_file(&old_path, &new_path, &patch_path, &stop).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Cancelled);
+        assert!(!patch_path.exists(), "memory {memory}: a cancelled diff leaves no patch");
+        chunkdelta::diff_file(&old_path, &new_path, &patch_path, &watched).unwrap();
+        assert_eq!(std::fs::read(&patch_path).unwrap(), expected, "memory {memory}");
     }
 }
 

@@ -41,6 +41,7 @@ use crate::codec::StreamCodec;
 use crate::compat::PatchHead;
 use crate::error::{Error, Result};
 use crate::format::{MAX_SIGNATURE_LEN, PatchInfo, PatchReader, compress_bound};
+use crate::index::Text;
 use crate::io::{Durability, OutputFile, map_file};
 use crate::options::{ApplyOptions, DiffOptions};
 use crate::parallel::Workers;
@@ -316,7 +317,8 @@ impl<R> Opened<R> {
 ///
 /// Memory: besides the file engine's (for the views), both views, which hold the inflated
 /// members (at most [`MAX_EXPANDED_LEN`] each).
-pub(crate) fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Option<Vec<u8>>> {
+pub(crate) fn diff(text: Text<'_>, new: &[u8], options: &DiffOptions) -> Result<Option<Vec<u8>>> {
+    let old = text.bytes();
     if !options.containers {
         return Ok(None);
     }
@@ -336,7 +338,7 @@ pub(crate) fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Opti
     if rebuilt_packed.saturating_mul(2) >= changed_packed {
         return Ok(Some(patch));
     }
-    let plain = crate::diff::build_patch(old, new, options)?;
+    let plain = crate::diff::build_patch(text, new, options)?;
     Ok(Some(if patch.len() < plain.len() { patch } else { plain }))
 }
 
@@ -371,7 +373,7 @@ fn container_patch(
     let kind = old_members.kind;
     drop(old_members);
     options.validate(new_view.len() as u64)?;
-    let inner = crate::diff::build_patch(&old_view, &new_view, options)?;
+    let inner = crate::diff::build_patch(Text::Borrowed(&old_view), &new_view, options)?;
     let recipe = Recipe { old: old_spans, new: search.rebuilds };
     let version = recipe.version();
     let recipe = recipe.encode();
