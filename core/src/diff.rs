@@ -133,7 +133,7 @@ pub(crate) fn build_patch(old: Text<'_>, new: &[u8], options: &DiffOptions) -> R
 fn build_patch_with_step(text: Text<'_>, new: &[u8], options: &DiffOptions, step: usize) -> Result<Vec<u8>> {
     let old = text.bytes();
     let progress = Progress::new(options.progress.get(), (old.len() + new.len()) as u64);
-    let pair = if options.exec { exec::Pair::analyse(old, new) } else { None };
+    let (pair, masked_new) = options.exec.then(|| exec::Pair::analyse(old, new)).flatten().unzip();
     let build_index = || match &pair {
         None => SuffixIndex::build(text, step, &progress),
         Some(pair) => SuffixIndex::build(Text::Shared(&pair.masked_old), step, &progress),
@@ -142,12 +142,12 @@ fn build_patch_with_step(text: Text<'_>, new: &[u8], options: &DiffOptions, step
     let index = index?;
     progress.advance(old.len() as u64)?;
 
-    let (mut chunks, exec_block) = match &pair {
-        None => (encode_chunks(old, index, new, options, &progress)?, None),
-        Some(pair) => {
-            let (chunks, block) = encode_exec_chunks(pair, old, index, new, options, &progress)?;
+    let (mut chunks, exec_block) = match (&pair, masked_new) {
+        (Some(pair), Some(masked_new)) => {
+            let (chunks, block) = encode_exec_chunks(pair, masked_new, old, index, new, options, &progress)?;
             (chunks, Some(block))
         }
+        _ => (encode_chunks(old, index, new, options, &progress)?, None),
     };
     group_chunks(&mut chunks, options)?;
 
@@ -205,11 +205,12 @@ fn plan_chunks(
 }
 
 /// The chunks of an executable pair, and the exec block: every chunk is scanned on the masked
-/// views first, then the address map is read off all their matches, and then each chunk's
-/// pointer fields are coded against it and the chunk is packed (with the extra stream's
-/// dictionary in the unmasked `old`).
+/// views first (then the index and `masked_new` are freed), then the address map is read off
+/// all their matches, and then each chunk's pointer fields are coded against it and the chunk
+/// is packed (with the extra stream's dictionary in the unmasked `old`).
 fn encode_exec_chunks(
     pair: &exec::Pair,
+    masked_new: Arc<[u8]>,
     old: &[u8],
     index: SuffixIndex,
     new: &[u8],
@@ -217,7 +218,8 @@ fn encode_exec_chunks(
     progress: &Progress,
 ) -> Result<(Vec<EncodedChunk>, Vec<u8>)> {
     let chunk_size = options.chunk_size as usize;
-    let plans = plan_chunks(&pair.masked_old, index, &pair.masked_new, chunk_size, progress)?;
+    let plans = plan_chunks(&pair.masked_old, index, &masked_new, chunk_size, progress)?;
+    drop(masked_new);
     let map = exec::AddressMap::from_regions(matched_regions(&plans, chunk_size));
     let block = pair.block(&map, |raw| options.codec.smallest(raw, options.level, &[]))?;
     let predictor = pair.predictor(map);

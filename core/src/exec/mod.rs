@@ -158,20 +158,21 @@ pub(crate) fn analyse(file: &[u8]) -> Option<Image> {
     Some(Image { arch: object.arch, image_base: object.image_base, segments, references })
 }
 
-/// Diff's view of two executables of one arch: their analyses and masked copies.
+/// Diff's view of two executables of one arch: their analyses and old's masked copy.
 pub(crate) struct Pair {
     old: Image,
+    /// New's analysis, without its references once new is masked: the block needs its layout.
     new: Image,
-    /// Old and new with every reference's immediate cleared: what the matcher sees.
+    /// Old with every reference's immediate cleared: what the matcher indexes.
     pub(crate) masked_old: Arc<[u8]>,
-    pub(crate) masked_new: Arc<[u8]>,
 }
 
 impl Pair {
-    /// The pair, when both files are executables of the same arch and old has references.
-    pub(crate) fn analyse(old: &[u8], new: &[u8]) -> Option<Self> {
+    /// The pair and new masked as old is (what the scan reads, and only it), when both files
+    /// are executables of the same arch and old has references.
+    pub(crate) fn analyse(old: &[u8], new: &[u8]) -> Option<(Self, Arc<[u8]>)> {
         let (old_image, new_image) = rayon::join(|| analyse(old), || analyse(new));
-        let (old_image, new_image) = (old_image?, new_image?);
+        let (old_image, mut new_image) = (old_image?, new_image?);
         if old_image.arch != new_image.arch || old_image.references.is_empty() {
             return None;
         }
@@ -182,7 +183,8 @@ impl Pair {
             || predict::masked(old, &old_image.references),
             || predict::masked(new, &new_image.references),
         );
-        Some(Pair { old: old_image, new: new_image, masked_old, masked_new })
+        new_image.references = Vec::new();
+        Some((Pair { old: old_image, new: new_image, masked_old }, masked_new))
     }
 
     /// The predictor of a patch predicting through `map`.
