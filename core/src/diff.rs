@@ -140,7 +140,6 @@ fn build_patch_with_step(text: Text<'_>, new: &[u8], options: &DiffOptions, step
     };
     let (index, (old_hash, new_hash)) = rayon::join(build_index, || rayon::join(|| hash(old), || hash(new)));
     let index = index?;
-    progress.advance(old.len() as u64)?;
 
     let (mut chunks, exec_block) = match (&pair, masked_new) {
         (Some(pair), Some(masked_new)) => {
@@ -178,7 +177,7 @@ fn encode_chunks(
             let streams = Streams::from_segments(old, chunk, &plan.segments);
             let offset = (i * chunk_size) as u64;
             let encoded = pack_chunk(old, chunk, offset, &streams, plan.dictionary, None, options)?;
-            progress.advance(chunk.len() as u64)?;
+            progress.advance(packed_share(chunk.len()))?;
             Ok(encoded)
         })
         .collect()
@@ -199,9 +198,22 @@ fn plan_chunks(
         .enumerate()
         .map(|(i, chunk)| {
             progress.check()?;
-            Ok(plan_chunk(old, &index, chunk, ChunkAt { offset: i * chunk_size, new_len: new.len() }))
+            let plan = plan_chunk(old, &index, chunk, ChunkAt { offset: i * chunk_size, new_len: new.len() });
+            progress.advance(scanned_share(chunk.len()))?;
+            Ok(plan)
         })
         .collect()
+}
+
+/// The progress a chunk of `len` bytes counts once scanned: half its bytes (scan and
+/// compression take comparable times); [`packed_share`] counts the rest once it is packed.
+fn scanned_share(len: usize) -> u64 {
+    (len / 2) as u64
+}
+
+/// The progress a chunk of `len` bytes counts once packed: what [`scanned_share`] left.
+fn packed_share(len: usize) -> u64 {
+    (len - len / 2) as u64
 }
 
 /// The chunks of an executable pair, and the exec block: every chunk is scanned on the masked
@@ -242,7 +254,7 @@ fn encode_exec_chunks(
                 Some(&corrections),
                 options,
             )?;
-            progress.advance(chunk.len() as u64)?;
+            progress.advance(packed_share(chunk.len()))?;
             Ok(encoded)
         })
         .collect::<Result<_>>()?;

@@ -217,12 +217,15 @@ impl DiffOptions {
 
     /// Calls `callback(done, total)` as work progresses; returning `Break` cancels the diff.
     ///
-    /// While old's suffix array is sorted (one libsais call, which cannot be interrupted), the
-    /// callback is called every 100 ms with `done` unchanged, and a cancellation returns at
-    /// once: with a callback, the sort of an old file of 1 MiB or more runs on a thread of its
-    /// own, over a copy of old (counted in [`DiffOptions::index_plan`]; executables share their
-    /// masked copy instead), and that thread finishes the sort after a cancellation before it
-    /// ends and frees its memory.
+    /// `done` counts old's bytes once it is indexed and each chunk of new's bytes half when
+    /// scanned and half when packed; `total` is both files' lengths. While old's suffix array
+    /// is sorted (one libsais call, which cannot be interrupted), the callback is called every
+    /// 100 ms with `done` moving toward old's length on an estimate of the sort's time (it
+    /// never gets there before the sort ends), and a cancellation returns at once: with a
+    /// callback, the sort of an old file of 1 MiB or more runs on a thread of its own, over a
+    /// copy of old (counted in [`DiffOptions::index_plan`]; [`crate::diff_file`]'s mapped old
+    /// file and executables' masked copies are shared instead), and that thread finishes the
+    /// sort after a cancellation before it ends and frees its memory.
     pub fn progress(
         mut self,
         callback: impl Fn(u64, u64) -> ControlFlow<()> + Send + Sync + 'static,

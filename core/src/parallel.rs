@@ -3,7 +3,7 @@
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::options::ProgressFn;
@@ -78,18 +78,23 @@ impl<'a> Progress<'a> {
         self.advance(0)
     }
 
-    /// Runs `work`, which cannot be interrupted, to its end, and returns its result. With a
-    /// callback, `work` runs on a thread of its own while this one calls [`Self::heartbeat`]
-    /// before it starts and every [`HEARTBEAT`] until it ends; a cancellation then returns at
-    /// once, and `work` finishes on its thread, which drops its result. That is why `work`
-    /// must own its data. A panic in `work` is resumed here.
+    /// Runs `work`, which cannot be interrupted, to its end, and returns its result, counting
+    /// `bytes` for it. With a callback, `work` runs on a thread of its own while this one
+    /// reports progress before it starts and every [`HEARTBEAT`] until it ends: the count
+    /// grows toward `bytes` as `1 - e^(-t / expected)`, an estimate that stays short of them,
+    /// and the rest is counted when `work` ends. A cancellation returns at once, and `work`
+    /// finishes on its thread, which drops its result. That is why `work` must own its data.
+    /// A panic in `work` is resumed here. Without a callback, `work` runs here.
     pub(crate) fn run_uninterruptible<T: Send + 'static>(
         &self,
         what: &str,
+        (bytes, expected): (u64, Duration),
         work: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
         if !self.can_cancel() {
-            return work();
+            let result = work()?;
+            self.advance(bytes)?;
+            return Ok(result);
         }
         self.heartbeat()?;
         let (sender, receiver) = mpsc::sync_channel(1);
@@ -100,10 +105,19 @@ impl<'a> Progress<'a> {
                 let _ = sender.send(work());
             })
             .map_err(|e| Error::io(format!("starting a thread for {what}"), e))?;
+        let (start, mut counted) = (Instant::now(), 0);
         loop {
             match receiver.recv_timeout(HEARTBEAT) {
-                Ok(result) => return result,
-                Err(mpsc::RecvTimeoutError::Timeout) => self.heartbeat()?,
+                Ok(result) => {
+                    let result = result?;
+                    self.advance(bytes - counted)?;
+                    return Ok(result);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let estimate = estimated(bytes, start.elapsed(), expected);
+                    self.advance(estimate - counted)?;
+                    counted = estimate;
+                }
                 Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
                     Err(panic) => std::panic::resume_unwind(panic),
                     Ok(()) => unreachable!("the worker sends its result before it ends"),
@@ -113,6 +127,30 @@ impl<'a> Progress<'a> {
     }
 }
 
+/// The share of `bytes` that a step expected to take about `expected` has done after
+/// `elapsed`, on an estimate: `1 - e^(-elapsed / expected)` of them, always fewer than all.
+fn estimated(bytes: u64, elapsed: Duration, expected: Duration) -> u64 {
+    let fraction = 1.0 - (-elapsed.as_secs_f64() / expected.as_secs_f64().max(1e-3)).exp();
+    ((bytes as f64 * fraction) as u64).min(bytes.saturating_sub(1))
+}
+
 /// How often [`Progress::run_uninterruptible`] calls the callback while it waits: the most a
 /// cancellation waits.
 pub(crate) const HEARTBEAT: Duration = Duration::from_millis(100);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_grows_and_stays_short_of_the_bytes() {
+        let expected = Duration::from_secs(2);
+        let at = |ms| estimated(1000, Duration::from_millis(ms), expected);
+        assert_eq!(at(0), 0);
+        assert!(at(100) < at(2000) && at(2000) < at(20_000));
+        assert_eq!(at(2000), 632, "1 - 1/e of the bytes at the expected time");
+        assert_eq!(at(3_600_000), 999);
+        assert_eq!(estimated(0, Duration::from_secs(9), expected), 0);
+        assert_eq!(estimated(1, Duration::from_secs(9), Duration::ZERO), 0);
+    }
+}

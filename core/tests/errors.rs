@@ -106,6 +106,26 @@ fn diff_can_cancel_while_the_suffix_array_is_sorted() {
     }
 }
 
+#[test]
+fn progress_moves_while_the_suffix_array_is_sorted() {
+    let old = old_file(23, 16 << 20);
+    let new = edited(&old, 24, 40);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let calls = seen.clone();
+    let options = DiffOptions::new().level(1).progress(move |done, total| {
+        calls.lock().unwrap().push((done, total));
+        ControlFlow::Continue(())
+    });
+    diff(&old, &new, &options).unwrap();
+    let seen = seen.lock().unwrap();
+    let total = (old.len() + new.len()) as u64;
+    assert!(seen.iter().all(|&(_, t)| t == total));
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "the count never goes back");
+    assert_eq!(seen.last().unwrap().0, total);
+    let during_sort = seen.iter().filter(|&&(done, _)| 0 < done && done < old.len() as u64).count();
+    assert!(during_sort > 0, "the sort's share is counted on an estimate while it runs");
+}
+
 fn folder_entries(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()

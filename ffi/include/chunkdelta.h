@@ -176,8 +176,9 @@ typedef struct chunkdelta_sign_options chunkdelta_sign_options;
  *
  * It may be called on the calling thread or on any of the library's worker threads, but
  * never concurrently for one operation, and `done` never decreases (while a diff sorts the
- * old file's suffixes, it is called every 100 ms with `done` unchanged, so that it can cancel
- * there; the sort then finishes on its own thread). It should return
+ * old file's suffixes, it is called every 100 ms, with `done` moving on an estimate of the
+ * sort's time, so that it can cancel there; the sort then finishes on its own thread). It
+ * should return
  * quickly, must not unwind (no C++ exception may escape it), and must not call chunkdelta
  * functions other than `chunkdelta_version`, `chunkdelta_result_name` and
  * `chunkdelta_last_error`.

@@ -124,4 +124,7 @@ def test_ctrl_c_interrupts_a_long_diff_promptly(with_callback: bool, slow: str, 
     assert not patch.exists(), "the diff stopped before writing its patch"
     if with_callback:
         assert calls and calls[-1] < sum(SLOW_SIZES[slow])
+    if with_callback and slow == "sort":
+        old_size = SLOW_SIZES[slow][0]
+        assert any(0 < done < old_size for done in calls), "the count moves while old is sorted"
     assert sorted(os.listdir(tmp_path)) == ["slow.new", "slow.old"]
