@@ -59,6 +59,9 @@ const EXPECTED: &[(&str, Outcome)] = &[
     ("container-zip-pair", Ok(())),
     ("container-zip-vector-patch", Ok(())),
     ("container-zip-wrong-old-hash", Err(SourceMismatch)),
+    // A container patch whose new file claims nearly 2^64 bytes, so its new view would pass
+    // 2^64 (found by the fuzzer: an overflow in the view's length).
+    ("info-7688328541acd2e59b50a7fc5427e8a2c3a7dba1", Err(CorruptPatch)),
     // A bare header: 2^22 + 1 and 2^32 - 1 chunks, version 5, 1000 entries missing.
     ("info-chunk-count-over-limit", Err(LimitExceeded)),
     ("info-chunk-count-u32-max", Err(LimitExceeded)),

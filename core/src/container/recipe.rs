@@ -64,11 +64,16 @@ impl Recipe {
         self.old.iter().map(Span::view_len).sum()
     }
 
-    /// The new view's length for a new file of `new_size` bytes.
+    /// The new view's length for a new file of `new_size` bytes, which a decoded recipe
+    /// ensures fits in 64 bits.
     pub(crate) fn view_len(&self, new_size: u64) -> u64 {
+        self.checked_view_len(new_size).expect("Recipe::decode checks the new view's length")
+    }
+
+    fn checked_view_len(&self, new_size: u64) -> Option<u64> {
         let packed: u64 = self.new.iter().map(|r| r.span.packed_len).sum();
         let expanded: u64 = self.new.iter().map(|r| r.span.view_len()).sum();
-        new_size - packed + expanded
+        (new_size - packed).checked_add(expanded)
     }
 
     /// The oldest container format version that can say this recipe: 1 unless a span has a
@@ -103,7 +108,8 @@ impl Recipe {
     /// file of `old_size` bytes and a new one of `new_size`: spans in order, inside their
     /// files, not overlapping, each plausible for deflate (and its structure for its length),
     /// their view bytes within [`MAX_EXPANDED_LEN`] on each side, known methods, valid zlib
-    /// parameters, and a structure exactly where the method needs one.
+    /// parameters, a structure exactly where the method needs one, and views whose lengths fit
+    /// in 64 bits.
     pub(crate) fn decode(bytes: &[u8], version: u16, old_size: u64, new_size: u64) -> Result<Self> {
         let mut reader = Reader(bytes);
         let old = reader.spans(old_size, "old", version)?;
@@ -128,7 +134,13 @@ impl Recipe {
         if !reader.0.is_empty() {
             return Err(bad("has bytes after its last entry"));
         }
-        Ok(Recipe { old, new })
+        let recipe = Recipe { old, new };
+        if old_size.checked_add(recipe.expanded_len()).is_none()
+            || recipe.checked_view_len(new_size).is_none()
+        {
+            return Err(bad("makes a view longer than 2^64 bytes"));
+        }
+        Ok(recipe)
     }
 }
 
@@ -296,6 +308,13 @@ mod tests {
         assert!(Recipe::decode(&bomb.encode(), 1, 16, 16).is_err(), "1 byte cannot inflate to 1 MiB");
         assert!(Recipe::decode(&[0x80, 0x00, 0x00], 1, 16, 16).is_err(), "overlong varint");
         assert!(Recipe::decode(&[0xff; 11], 1, 16, 16).is_err(), "endless varint");
+        let near_max = u64::MAX - 100;
+        let grows = Recipe {
+            old: vec![],
+            new: vec![Rebuild { span: span(near_max - 200, 200, 1 << 17), ..sample().new[0] }],
+        };
+        assert!(Recipe::decode(&grows.encode(), 1, 16, near_max).is_err(), "new view past 2^64");
+        assert!(Recipe::decode(&sample().encode(), 1, near_max, 1 << 41).is_err(), "old view past 2^64");
     }
 
     #[test]
