@@ -49,12 +49,13 @@ use crate::scan::{MIN_GAINS, Segment, scan};
 /// # Ok::<(), chunkdelta::Error>(())
 /// ```
 pub fn diff(old: &[u8], new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
-    diff_text(Text::Borrowed(old), new, options)
+    diff_text(Text::Borrowed(old), Text::Borrowed(new), options)
 }
 
-/// [`diff`] of an old file that a cancellable sort may share ([`Text`]) instead of copying.
-fn diff_text(old: Text<'_>, new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
-    options.validate(new.len() as u64)?;
+/// [`diff`] of inputs that may be mapped files ([`Text`]): a cancellable sort shares old
+/// instead of copying it, and an executable pair's pages are released once masked.
+fn diff_text(old: Text<'_>, new: Text<'_>, options: &DiffOptions) -> Result<Vec<u8>> {
+    options.validate(new.bytes().len() as u64)?;
     let workers = Workers::new(options.threads)?;
     let mut patch = workers.run(|| build_unsigned(old, new, options))?;
     for (key, sign_options) in &options.signers {
@@ -65,8 +66,10 @@ fn diff_text(old: Text<'_>, new: &[u8], options: &DiffOptions) -> Result<Vec<u8>
 
 /// Diffs two files into `patch_path`, which appears only once complete.
 ///
-/// Both inputs are memory-mapped. Returns what the patch's header and table hold. A
-/// `patch_path` that names either input is an [`crate::ErrorKind::InvalidArgument`].
+/// Both inputs are memory-mapped; for an executable pair, their pages leave the resident set
+/// once hashed and masked (the sort and the scan read the masked copies). Returns what the
+/// patch's header and table hold. A `patch_path` that names either input is an
+/// [`crate::ErrorKind::InvalidArgument`].
 pub fn diff_file(
     old_path: impl AsRef<Path>,
     new_path: impl AsRef<Path>,
@@ -82,8 +85,8 @@ pub fn diff_file(
         }
     }
     let old = Arc::new(map_file(old_path.as_ref())?);
-    let new = map_file(new_path.as_ref())?;
-    let patch = diff_text(Text::Mapped(&old), &new, options)?;
+    let new = Arc::new(map_file(new_path.as_ref())?);
+    let patch = diff_text(Text::Mapped(&old), Text::Mapped(&new), options)?;
     let output = OutputFile::create(patch_path.as_ref())?;
     std::io::Write::write_all(&mut output.file(), &patch)
         .map_err(|e| Error::io(format!("writing {}", patch_path.as_ref().display()), e))?;
@@ -116,29 +119,43 @@ impl EncodedChunk {
 /// The unsigned patch: what [`crate::container::diff`] makes when `old` and `new` are
 /// containers with members to rebuild (a container patch, or a file patch where that is
 /// smaller), else a file patch.
-pub(crate) fn build_unsigned(old: Text<'_>, new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
+pub(crate) fn build_unsigned(old: Text<'_>, new: Text<'_>, options: &DiffOptions) -> Result<Vec<u8>> {
     match crate::container::diff(old, new, options)? {
         Some(patch) => Ok(patch),
         None => build_patch(old, new, options),
     }
 }
 
-pub(crate) fn build_patch(old: Text<'_>, new: &[u8], options: &DiffOptions) -> Result<Vec<u8>> {
+pub(crate) fn build_patch(old: Text<'_>, new: Text<'_>, options: &DiffOptions) -> Result<Vec<u8>> {
     let step = options.index_plan(old.bytes().len() as u64)?.step as usize;
     build_patch_with_step(old, new, options, step)
 }
 
 /// [`build_patch`] with the index of `old` sampled every `step` bytes: version 4 when
 /// [`DiffOptions::exec`] is on and both files are executables of one arch, else version 3.
-fn build_patch_with_step(text: Text<'_>, new: &[u8], options: &DiffOptions, step: usize) -> Result<Vec<u8>> {
-    let old = text.bytes();
+///
+/// An executable pair is hashed before its index is built, and then its mapped inputs' pages
+/// are released: the index and the scan read only the masked views, and the raw files would
+/// otherwise stay resident beside them (ruff: peak RSS 226 → 198 MB).
+fn build_patch_with_step(
+    text: Text<'_>,
+    new_text: Text<'_>,
+    options: &DiffOptions,
+    step: usize,
+) -> Result<Vec<u8>> {
+    let (old, new) = (text.bytes(), new_text.bytes());
     let progress = Progress::new(options.progress.get(), (old.len() + new.len()) as u64);
     let (pair, masked_new) = options.exec.then(|| exec::Pair::analyse(old, new)).flatten().unzip();
-    let build_index = || match &pair {
-        None => SuffixIndex::build(text, step, &progress),
-        Some(pair) => SuffixIndex::build(Text::Shared(&pair.masked_old), step, &progress),
+    let hashes = || rayon::join(|| hash(old), || hash(new));
+    let (index, (old_hash, new_hash)) = match &pair {
+        None => rayon::join(|| SuffixIndex::build(text, step, &progress), hashes),
+        Some(pair) => {
+            let hashes = hashes();
+            text.release_pages();
+            new_text.release_pages();
+            (SuffixIndex::build(Text::Shared(&pair.masked_old), step, &progress), hashes)
+        }
     };
-    let (index, (old_hash, new_hash)) = rayon::join(build_index, || rayon::join(|| hash(old), || hash(new)));
     let index = index?;
 
     let (mut chunks, exec_block) = match (&pair, masked_new) {
@@ -676,7 +693,7 @@ pub(crate) mod tests {
 
     fn patch(old: &[u8], new: &[u8], step: usize) -> Vec<u8> {
         let options = DiffOptions::new().level(3).chunk_size(64 << 10);
-        let patch = build_patch_with_step(Text::Borrowed(old), new, &options, step).unwrap();
+        let patch = build_patch_with_step(Text::Borrowed(old), Text::Borrowed(new), &options, step).unwrap();
         assert_eq!(apply(old, &patch[..], &ApplyOptions::new()).unwrap(), new, "step {step}");
         patch
     }

@@ -287,14 +287,14 @@ fn sais_error(e: libsais::LibsaisError) -> Error {
 /// thousands of small files would each start a thread.
 const THREADED_SORT_MIN: usize = 1 << 20;
 
-/// The bytes an index is built over, and how a cancellable sort's thread holds them.
+/// An input of diff (the bytes an index is built over, or new), and how a thread holds it.
 #[derive(Clone, Copy)]
 pub(crate) enum Text<'a> {
     /// Bytes only the caller owns: the thread sorts a copy.
     Borrowed(&'a [u8]),
     /// Bytes the thread shares (an executable's masked view).
     Shared(&'a Arc<[u8]>),
-    /// A mapped file the thread shares ([`crate::diff_file`]'s old file).
+    /// A mapped file the thread shares ([`crate::diff_file`]'s inputs).
     Mapped(&'a Arc<MappedFile>),
 }
 
@@ -304,6 +304,14 @@ impl<'a> Text<'a> {
             Text::Borrowed(bytes) => bytes,
             Text::Shared(shared) => shared,
             Text::Mapped(mapped) => mapped,
+        }
+    }
+
+    /// Releases a mapped file's resident pages ([`MappedFile::release_pages`]): for an input
+    /// read in full once and not again for a while. Nothing for bytes in memory.
+    pub(crate) fn release_pages(self) {
+        if let Text::Mapped(mapped) = self {
+            mapped.release_pages();
         }
     }
 

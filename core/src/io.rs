@@ -30,6 +30,21 @@ impl Deref for MappedFile {
     }
 }
 
+impl MappedFile {
+    /// Drops a mapped file's pages from this process's resident set, as when the kernel
+    /// reclaims them: they stay in the page cache and fault back in on the next read. Nothing
+    /// for a file read into memory. Best effort: an advice the kernel refuses changes nothing.
+    pub(crate) fn release_pages(&self) {
+        if let MappedFile::Mapped(map) = self {
+            // SAFETY: `map` is a read-only shared mapping of a file (`map_opened`). MADV_DONTNEED
+            // on it only drops page-table entries; the next read of a borrowed byte faults the
+            // same file page back in, so what every borrow sees is unchanged as long as the file
+            // is, which `map_opened`'s contract already requires.
+            let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+}
+
 /// Maps `path` read-only. Empty files are not mapped (mapping zero bytes fails on Linux).
 pub(crate) fn map_file(path: &Path) -> Result<MappedFile> {
     let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
@@ -206,5 +221,35 @@ impl Drop for OutputFile {
         if !self.committed {
             let _ = fs::remove_file(&self.temp_path);
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The resident kilobytes of the mapping that starts at `at` (its `Rss` in smaps).
+    fn resident_kib(at: *const u8) -> u64 {
+        let smaps = fs::read_to_string("/proc/self/smaps").unwrap();
+        let start = format!("{:x}-", at as usize);
+        let vma = smaps.split_once(&format!("\n{start}")).map(|(_, rest)| rest).unwrap();
+        let rss = vma.lines().find_map(|line| line.strip_prefix("Rss:")).unwrap();
+        rss.trim().trim_end_matches("kB").trim().parse().unwrap()
+    }
+
+    #[test]
+    fn released_pages_leave_the_resident_set_and_read_back_the_same() {
+        let content: Vec<u8> = (0..8u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        let file = tempfile::NamedTempFile::new().unwrap();
+        fs::write(file.path(), &content).unwrap();
+        let map = map_file(file.path()).unwrap();
+        assert_eq!(&map[..], &content[..]);
+        assert!(resident_kib(map.as_ptr()) >= 8 << 10, "every page read is resident");
+        map.release_pages();
+        assert!(resident_kib(map.as_ptr()) < 1 << 10, "released pages stay resident");
+        assert_eq!(&map[..], &content[..]);
+        let read = MappedFile::Read(content.clone().into_boxed_slice());
+        read.release_pages();
+        assert_eq!(&read[..], &content[..], "bytes in memory are kept");
     }
 }

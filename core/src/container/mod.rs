@@ -317,8 +317,8 @@ impl<R> Opened<R> {
 ///
 /// Memory: besides the file engine's (for the views), both views, which hold the inflated
 /// members (at most [`MAX_EXPANDED_LEN`] each).
-pub(crate) fn diff(text: Text<'_>, new: &[u8], options: &DiffOptions) -> Result<Option<Vec<u8>>> {
-    let old = text.bytes();
+pub(crate) fn diff(text: Text<'_>, new_text: Text<'_>, options: &DiffOptions) -> Result<Option<Vec<u8>>> {
+    let (old, new) = (text.bytes(), new_text.bytes());
     if !options.containers {
         return Ok(None);
     }
@@ -338,7 +338,7 @@ pub(crate) fn diff(text: Text<'_>, new: &[u8], options: &DiffOptions) -> Result<
     if rebuilt_packed.saturating_mul(2) >= changed_packed {
         return Ok(Some(patch));
     }
-    let plain = crate::diff::build_patch(text, new, options)?;
+    let plain = crate::diff::build_patch(text, new_text, options)?;
     Ok(Some(if patch.len() < plain.len() { patch } else { plain }))
 }
 
@@ -373,7 +373,7 @@ fn container_patch(
     let kind = old_members.kind;
     drop(old_members);
     options.validate(new_view.len() as u64)?;
-    let inner = crate::diff::build_patch(Text::Borrowed(&old_view), &new_view, options)?;
+    let inner = crate::diff::build_patch(Text::Borrowed(&old_view), Text::Borrowed(&new_view), options)?;
     let recipe = Recipe { old: old_spans, new: search.rebuilds };
     let version = recipe.version();
     let recipe = recipe.encode();
