@@ -76,17 +76,17 @@ impl Codec {
         dict: &[u8],
         effort: Effort,
     ) -> Result<(StreamCodec, Vec<u8>)> {
-        let mut best = (StreamCodec::Stored, raw.to_vec());
-        if raw.is_empty() {
-            return Ok(best);
-        }
-        for &codec in self.candidates() {
-            let packed = codec.compress_with(raw, level, dict, effort)?;
-            if packed.len() < best.1.len() {
-                best = (codec, packed);
+        let mut best: Option<(StreamCodec, Vec<u8>)> = None;
+        if !raw.is_empty() {
+            for &codec in self.candidates() {
+                let packed = codec.compress_with(raw, level, dict, effort)?;
+                if packed.len() < best.as_ref().map_or(raw.len(), |(_, bytes)| bytes.len()) {
+                    best = Some((codec, packed));
+                }
             }
         }
-        Ok(best)
+        // The stored copy is made only when no codec wins, not held beside the encoders.
+        Ok(best.unwrap_or_else(|| (StreamCodec::Stored, raw.to_vec())))
     }
 }
 

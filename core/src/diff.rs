@@ -621,7 +621,7 @@ impl Packed {
 /// (patch 18,065 → 20,655 bytes; level 20 packs every literal in full).
 /// `runs` is `rle::encode(diff)`.
 fn pack_diff(diff: &[u8], runs: &rle::Rle, options: &DiffOptions) -> Result<[Packed; 2]> {
-    let literal = rle::literal(diff);
+    let literal_ctrl = rle::literal_ctrl(diff.len());
     let ((runs_ctrl, runs_code), (literal_ctrl, trial)) = rayon::join(
         || {
             rayon::join(
@@ -629,12 +629,7 @@ fn pack_diff(diff: &[u8], runs: &rle::Rle, options: &DiffOptions) -> Result<[Pac
                 || Packed::smallest(&runs.code, &[], options),
             )
         },
-        || {
-            rayon::join(
-                || Packed::smallest(&literal.ctrl, &[], options),
-                || Packed::trial(&literal.code, options),
-            )
-        },
+        || rayon::join(|| Packed::smallest(&literal_ctrl, &[], options), || Packed::trial(diff, options)),
     );
     let runs = [runs_ctrl?, runs_code?];
     let runs_len = runs[0].bytes.len() + runs[1].bytes.len();
@@ -642,7 +637,7 @@ fn pack_diff(diff: &[u8], runs: &rle::Rle, options: &DiffOptions) -> Result<[Pac
     if literal_ctrl.bytes.len() + trial?.bytes.len() >= runs_len {
         return Ok(runs);
     }
-    let literal_code = Packed::smallest(&literal.code, &[], options)?;
+    let literal_code = Packed::smallest(diff, &[], options)?;
     Ok(if literal_ctrl.bytes.len() + literal_code.bytes.len() < runs_len {
         [literal_ctrl, literal_code]
     } else {

@@ -58,12 +58,14 @@ pub(crate) fn encode(diff: &[u8]) -> Rle {
     rle
 }
 
-/// `diff` as one literal item: the plain differences, which some compressors pack smaller
-/// than the run-length split.
-pub(crate) fn literal(diff: &[u8]) -> Rle {
+/// The `ctrl` stream of a `len`-byte diff as one literal item, whose `code` stream is the diff
+/// itself: the plain differences, which some compressors pack smaller than the run-length split.
+pub(crate) fn literal_ctrl(len: usize) -> Vec<u8> {
     let mut rle = Rle::default();
-    rle.literal(diff);
-    rle
+    if len > 0 {
+        rle.item(TAG_LITERAL, len);
+    }
+    rle.ctrl
 }
 
 impl Rle {
@@ -141,9 +143,10 @@ mod tests {
         assert_eq!(rle.code, [5, 7, 7, 6, 9, 1]);
         assert_eq!(decoded(&rle, diff.len()).unwrap(), diff);
         assert_eq!(encode(&[]), Rle::default());
-        let one = literal(&diff);
-        assert_eq!((one.ctrl, &one.code[..]), (vec![((diff.len() as u8) << 2) | 3], &diff[..]));
-        assert_eq!(literal(&[]), Rle::default());
+        let one = Rle { ctrl: literal_ctrl(diff.len()), code: diff.to_vec() };
+        assert_eq!(one.ctrl, [((diff.len() as u8) << 2) | 3]);
+        assert_eq!(decoded(&one, diff.len()).unwrap(), diff);
+        assert!(literal_ctrl(0).is_empty());
     }
 
     #[test]
