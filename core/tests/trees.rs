@@ -457,3 +457,27 @@ fn copy_dir(from: &Path, to: &Path) {
     let status = std::process::Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn an_executable_gets_a_solid_patch_of_its_own_that_uses_the_transform() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = common::Rng::new(7);
+    let program = common::elf::Program::random(common::elf::Machine::X86_64, &mut rng, 400);
+    let (old_elf, new_elf) = (program.elf(), program.grown(&mut rng, 20).elf());
+    let text = old_file(3, 40_000);
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    for (root, elf, text) in [(&old, &old_elf, text.clone()), (&new, &new_elf, edited(&text, 4, 20))] {
+        put(root, "bin/tool", elf, 0o755);
+        put(root, "share/notes.txt", &text, 0o644);
+    }
+    let diff_with =
+        |exec: bool| diff_tree(&old, &new, dir.path().join(format!("{exec}")), &options().exec(exec));
+    let (on, off) = (diff_with(true).unwrap(), diff_with(false).unwrap());
+    assert_eq!(on.solid.len(), 2, "the executable alone, then the text: {:?}", on.solid);
+    assert_eq!(off.solid.len(), 1, "without the transform, one patch for both: {:?}", off.solid);
+    let total = |info: &chunkdelta::TreeInfo| info.solid.iter().map(|s| s.len).sum::<u64>();
+    assert!(total(&on) < total(&off), "{} against {}", total(&on), total(&off));
+    let out = dir.path().join("out");
+    apply_tree(&old, dir.path().join("true"), &out, &ApplyOptions::new()).unwrap();
+    assert_eq!(snapshot(&out), snapshot(&new));
+}

@@ -120,6 +120,12 @@ fn sweep_pieces(code: &image::Code) -> impl Iterator<Item = image::Code> + '_ {
     })
 }
 
+/// Whether `file`'s headers read as an ELF, PE or Mach-O file of x86-64 or AArch64 code that
+/// [`analyse`] would take: a check of the headers only, without disassembly.
+pub(crate) fn looks_executable(file: &[u8]) -> bool {
+    image::read(file).is_some()
+}
+
 /// The executable layout and pointer fields of `file`, or `None` when it is not an ELF, PE or
 /// Mach-O file of x86-64 or AArch64 code, or its headers do not hold together. Never panics,
 /// whatever the bytes; time and memory are linear in the file's size.
