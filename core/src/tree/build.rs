@@ -183,8 +183,10 @@ struct Group {
 /// The solid file patches (`TREE-FORMAT.md`, "Solid file patches") of every new file that is
 /// not a copy, in entry order, each against the concatenation of its bases: with each one's
 /// bases and file count. One patch for many files rather than one per file: shared new content
-/// (statically linked code in several executables) compresses once, and small files cost no
-/// per-patch overhead. A patch is closed before it passes [`SOLID_PATCH_BYTES`].
+/// compresses once, and small files cost no per-patch overhead. Executables and containers
+/// each get a patch of their own ([`needs_own_patch`]): on `cmake-tree`, whose three binaries
+/// share statically linked code, the transform that then applies beat the shared compression
+/// 755,156 bytes to 1,824,043. A patch is closed before it passes [`SOLID_PATCH_BYTES`].
 fn solid_patches(
     old: &[Content],
     new: &[Content],
